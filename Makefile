@@ -1,0 +1,21 @@
+# The two commands of the README. Both need only Python 3.11+ on the machine.
+PYTHON ?= python3
+
+.PHONY: run test stop lint format
+
+run:  ## the whole portal in the foreground; Ctrl-C stops everything
+	$(PYTHON) tools/dev.py run
+
+test:  ## the whole test suite against real PostgreSQL and Redis
+	$(PYTHON) tools/dev.py test $(ARGS)
+
+stop:  ## stops embedded servers a crashed run left behind
+	$(PYTHON) tools/dev.py stop
+
+lint:
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+format:
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .

@@ -1,0 +1,16 @@
+"""The test override: fixed, harmless values for the variables production must supply."""
+
+import os
+
+os.environ.setdefault("DJANGO_DEBUG", "false")
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-" + "x" * 60)
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "Wmx0cnZ0S2hQdzNxR0Q0eUFXaUpHV2ZzVzJkN2hQQ0E=")
+os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
+# Each run gets its own test database, so runs on one server never collide.
+os.environ.setdefault("TEST_DATABASE_NAME", f"test_portal_{os.getpid()}")
+
+from portal.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+WHITENOISE_USE_FINDERS = True

@@ -1,0 +1,59 @@
+import time
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+
+def public(view):
+    """Declares a view reachable without logging in (LoginRequiredMiddleware guards the rest)."""
+    return login_not_required(view)
+
+
+def home(request):
+    return render(request, "portal/home.html")
+
+
+def _database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    except Exception:  # noqa: BLE001 - any failure means "not reachable"
+        return False
+
+
+def _broker_and_worker() -> tuple[bool, bool]:
+    import redis
+
+    try:
+        client = redis.Redis.from_url(
+            settings.CELERY_BROKER_URL, socket_connect_timeout=1, socket_timeout=1
+        )
+        client.ping()
+        beat = client.get(settings.WORKER_HEARTBEAT_KEY)
+    except Exception:  # noqa: BLE001
+        return False, False
+    worker_ok = beat is not None and time.time() - float(beat) < settings.WORKER_HEARTBEAT_MAX_AGE
+    return True, worker_ok
+
+
+@public
+@never_cache
+@require_GET
+def healthz(request):
+    """For load balancers: reachability only, nothing else about the portal."""
+    database = _database_ok()
+    broker, worker = _broker_and_worker()
+    body = {
+        "status": "ok" if database and broker and worker else "degraded",
+        "database": "ok" if database else "unreachable",
+        "broker": "ok" if broker else "unreachable",
+        "worker": "ok" if worker else "unreachable",
+    }
+    # The web node can serve while workers catch up; without database or broker it cannot.
+    return JsonResponse(body, status=200 if database and broker else 503)

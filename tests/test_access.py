@@ -1,0 +1,66 @@
+from urllib.parse import urlparse
+
+import pytest
+from django.test import Client, override_settings
+from django.urls import path, reverse
+
+from accounts.models import Role
+from tests.access_table import ACCESS, LOGIN, ROLES
+from tests.url_walk import missing_from_table, project_url_names
+
+
+def test_every_url_pattern_declares_who_may_reach_it():
+    missing = missing_from_table(ACCESS)
+    assert not missing, f"URL patterns without an entry in tests/access_table.py: {missing}"
+
+
+def test_table_has_no_entries_for_urls_that_no_longer_exist():
+    stale = set(ACCESS) - project_url_names()
+    assert not stale, f"entries for URLs that do not exist: {stale}"
+
+
+def _undeclared_view(request):
+    raise AssertionError("never called")
+
+
+urlpatterns = [
+    *__import__("portal.urls", fromlist=["urlpatterns"]).urlpatterns,
+    path("added-without-entry/", _undeclared_view, name="added_without_entry"),
+]
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_a_url_added_without_a_table_entry_is_reported():
+    assert missing_from_table(ACCESS, urlconf=__name__) == {"added_without_entry"}
+
+
+@pytest.fixture
+def world(make_user, unit):
+    """Objects the URL kwargs builders may use, and one user per role."""
+    return {
+        "users": {
+            "caseworker": make_user(Role.CASEWORKER, unit),
+            "supervisor": make_user(Role.SUPERVISOR, unit),
+            "admin": make_user(Role.ADMIN, None),
+        },
+        "unit": unit,
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(ACCESS))
+@pytest.mark.parametrize("role", ROLES)
+def test_access_matches_the_table(name, role, world):
+    entry = ACCESS[name]
+    kwargs = entry["kwargs"](world) if "kwargs" in entry else {}
+    url = reverse(name, kwargs=kwargs)
+    client = Client()
+    if role != "anonymous":
+        client.force_login(world["users"][role])
+    response = getattr(client, entry["method"])(url, entry.get("data", {}))
+    expected = entry["expect"][role]
+    if expected == LOGIN:
+        assert response.status_code == 302, (name, role, response.status_code)
+        assert urlparse(response["Location"]).path == reverse("login"), (name, role)
+    else:
+        assert response.status_code == expected, (name, role, response.status_code)

@@ -1,0 +1,203 @@
+import datetime as dt
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from portal.crypto import EncryptedDateField, EncryptedTextField
+
+ADULT_AGE = 18
+
+
+class Stage(models.TextChoices):
+    INTAKE = "intake", _("Intake")
+    ACCOMPANIMENT = "accompaniment", _("Accompaniment")
+    RECOVERY = "recovery", _("Recovery")
+    CLOSED = "closed", _("Closed")
+
+
+class ViolenceType(models.TextChoices):
+    """The national reporting categories (SIMFONI-PPA)."""
+
+    PHYSICAL = "physical", _("Physical")
+    PSYCHOLOGICAL = "psychological", _("Psychological")
+    SEXUAL = "sexual", _("Sexual")
+    NEGLECT = "neglect", _("Neglect")
+    TRAFFICKING = "trafficking", _("Trafficking")
+    EXPLOITATION = "exploitation", _("Exploitation")
+    OTHER = "other", _("Other")
+
+
+class CaseQuerySet(models.QuerySet):
+    def active(self):
+        return self.exclude(stage=Stage.CLOSED)
+
+
+class Case(models.Model):
+    """A survivor's case, known everywhere by its opaque code."""
+
+    code = models.CharField(_("case code"), max_length=20, unique=True)
+    unit = models.ForeignKey("accounts.Unit", on_delete=models.PROTECT, related_name="cases")
+    assigned_caseworkers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="assigned_cases", blank=True
+    )
+    stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices, default=Stage.INTAKE)
+    violence_types = ArrayField(
+        models.CharField(max_length=20, choices=ViolenceType.choices), default=list, blank=True
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["unit", "stage"])]
+
+    def __str__(self):
+        return self.code
+
+    @property
+    def is_active(self) -> bool:
+        return self.stage != Stage.CLOSED
+
+
+class Survivor(models.Model):
+    """The protected part of a case: every personal field is encrypted at rest."""
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="survivor")
+    name = EncryptedTextField(_("name"))
+    phone = EncryptedTextField(_("phone"), blank=True)
+    birth_date = EncryptedDateField(_("birth date"), null=True, blank=True)
+    # Not personal: what the partner's driver sees instead of a name (≤ 26 characters).
+    alias = models.CharField(_("alias for the driver"), max_length=26)
+
+    def __str__(self):
+        return f"survivor of {self.case_id}"
+
+    def age_on(self, day: dt.date) -> int | None:
+        if self.birth_date is None:
+            return None
+        born = self.birth_date
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+    @property
+    def is_child(self) -> bool:
+        age = self.age_on(timezone.localdate())
+        return age is not None and age < ADULT_AGE
+
+
+class SavedAddress(models.Model):
+    """An address of the survivor's (home, school, relative's), all of it encrypted."""
+
+    survivor = models.ForeignKey(Survivor, on_delete=models.CASCADE, related_name="addresses")
+    label = EncryptedTextField(_("label"))
+    address = EncryptedTextField(_("address"))
+    latitude = EncryptedTextField(_("latitude"), blank=True)
+    longitude = EncryptedTextField(_("longitude"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"address #{self.pk}"
+
+
+class ConsentScope(models.TextChoices):
+    TRANSPORT = "transport", _("Transport")
+    SHARE_PHONE = "share_phone", _("Give the phone number to the driver")
+
+
+class Consent(models.Model):
+    class GivenBy(models.TextChoices):
+        SURVIVOR = "survivor", _("Survivor")
+        GUARDIAN = "guardian", _("Guardian")
+        SUPERVISOR_OVERRIDE = "supervisor_override", _("Supervisor override")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="consents")
+    given_by = models.CharField(max_length=30, choices=GivenBy.choices)
+    scopes = ArrayField(models.CharField(max_length=20, choices=ConsentScope.choices))
+    given_at = models.DateTimeField(default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    # A supervisor's override, when the guardian is the risk: the written reason is required.
+    override_reason = models.TextField(blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-given_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(given_by="supervisor_override") | ~models.Q(override_reason=""),
+                name="override_has_reason",
+            )
+        ]
+
+    def __str__(self):
+        return f"consent {self.pk} for {self.case_id}"
+
+
+class PlaceKind(models.TextChoices):
+    HOSPITAL = "hospital", _("Hospital (medical examination)")
+    POLICE = "police", _("Police station")
+    COURT = "court", _("Court")
+    AGENCY_OFFICE = "agency_office", _("Agency office")
+    COUNSELLING = "counselling", _("Counselling service")
+    SAFE_HOUSE = "safe_house", _("Safe house")
+    OTHER = "other", _("Other")
+
+
+class Place(models.Model):
+    """A common destination. A protected place (safe house) never reaches the partner:
+    its neutral point is sent instead, and only roles that need it see its address."""
+
+    name = models.CharField(_("name"), max_length=120)
+    kind = models.CharField(_("kind"), max_length=20, choices=PlaceKind.choices)
+    address = EncryptedTextField(_("address"))
+    latitude = models.DecimalField(max_digits=9, decimal_places=6)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6)
+    is_protected = models.BooleanField(_("protected place"), default=False)
+    neutral_address = models.CharField(_("neutral drop-off point"), max_length=255, blank=True)
+    neutral_latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    neutral_longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    unit = models.ForeignKey(
+        "accounts.Unit", on_delete=models.PROTECT, null=True, blank=True, related_name="places"
+    )
+    is_demo = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(is_protected=False)
+                | models.Q(neutral_latitude__isnull=False, neutral_longitude__isnull=False),
+                name="protected_place_has_neutral_point",
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class AccessLog(models.Model):
+    """Append-only: who looked at which protected fields of which case, when, from where."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="access_logs")
+    fields = ArrayField(models.CharField(max_length=40))
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    channel = models.CharField(max_length=20, default="web")  # web, api
+    view = models.CharField(max_length=80, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["case", "-at"])]
+
+    def __str__(self):
+        return f"{self.user_id} viewed {self.case_id} at {self.at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,428 @@
+"""Rides and their trip log.
+
+The ride row is the dispatch outbox: it is written with its intent (status `requested`,
+`dispatch_due_at`) in the booking transaction, and the pipeline (rides/services.py,
+rides/tasks.py) carries it to the partner. Every status change goes through
+`Ride.apply_transition`, on a row locked with select_for_update, and is written as an
+append-only TripEvent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from portal.crypto import EncryptedJSONField, EncryptedTextField
+
+
+class RideStatus(models.TextChoices):
+    AWAITING_APPROVAL = "awaiting_approval", _("Waiting for approval")
+    REQUESTED = "requested", _("Requested")
+    DISPATCHING = "dispatching", _("Sending to partner")
+    DISPATCH_UNKNOWN = "dispatch_unknown", _("Checking with partner")
+    SCHEDULED = "scheduled", _("Scheduled")
+    SEARCHING = "searching", _("Looking for a driver")
+    DRIVER_ASSIGNED = "driver_assigned", _("Driver assigned")
+    ARRIVING = "arriving", _("Driver arriving")
+    ON_TRIP = "on_trip", _("On the way")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+    NO_DRIVER = "no_driver", _("No driver found")
+    FAILED = "failed", _("Failed")
+    NEEDS_ATTENTION = "needs_attention", _("Needs attention")
+
+
+S = RideStatus
+
+# Progress rank: a ride only moves to a higher rank, with one exception that the partner's
+# lifecycle has: a driver who cancels sends the trip back to "searching" (redispatch).
+RANK = {
+    S.AWAITING_APPROVAL: 0,
+    S.REQUESTED: 1,
+    S.DISPATCHING: 2,
+    S.DISPATCH_UNKNOWN: 2,
+    S.SCHEDULED: 3,
+    S.SEARCHING: 4,
+    S.DRIVER_ASSIGNED: 5,
+    S.ARRIVING: 6,
+    S.ON_TRIP: 7,
+    S.COMPLETED: 9,
+    S.CANCELLED: 9,
+    S.NO_DRIVER: 9,
+    S.FAILED: 9,
+    S.NEEDS_ATTENTION: 8,
+}
+
+TERMINAL = frozenset({S.COMPLETED, S.CANCELLED, S.NO_DRIVER, S.FAILED})
+# Final until a person acts on it (retry, rebook or cancel).
+HELD = frozenset({S.NEEDS_ATTENTION})
+ACTIVE_WITH_PARTNER = frozenset(
+    {S.SCHEDULED, S.SEARCHING, S.DRIVER_ASSIGNED, S.ARRIVING, S.ON_TRIP}
+)
+BEFORE_PARTNER = frozenset({S.REQUESTED, S.DISPATCHING, S.DISPATCH_UNKNOWN})
+CANCELLABLE = frozenset({S.AWAITING_APPROVAL}) | BEFORE_PARTNER | ACTIVE_WITH_PARTNER | HELD
+
+# Legal moves. Anything else is refused.
+ALLOWED: dict[str, frozenset[str]] = {
+    S.AWAITING_APPROVAL: frozenset({S.REQUESTED, S.CANCELLED}),
+    S.REQUESTED: frozenset({S.DISPATCHING, S.CANCELLED, S.NEEDS_ATTENTION}),
+    S.DISPATCHING: frozenset(
+        {S.DISPATCH_UNKNOWN, S.REQUESTED, S.NEEDS_ATTENTION, S.CANCELLED}
+        | ACTIVE_WITH_PARTNER
+        | TERMINAL
+    ),
+    S.DISPATCH_UNKNOWN: frozenset(
+        {S.REQUESTED, S.NEEDS_ATTENTION, S.CANCELLED} | ACTIVE_WITH_PARTNER | TERMINAL
+    ),
+    S.SCHEDULED: frozenset(ACTIVE_WITH_PARTNER - {S.SCHEDULED} | TERMINAL | {S.NEEDS_ATTENTION}),
+    S.SEARCHING: frozenset(
+        {S.DRIVER_ASSIGNED, S.ARRIVING, S.ON_TRIP, S.NEEDS_ATTENTION} | TERMINAL
+    ),
+    S.DRIVER_ASSIGNED: frozenset(
+        {S.SEARCHING, S.ARRIVING, S.ON_TRIP, S.NEEDS_ATTENTION} | TERMINAL
+    ),
+    S.ARRIVING: frozenset(
+        {S.SEARCHING, S.DRIVER_ASSIGNED, S.ON_TRIP, S.NEEDS_ATTENTION} | TERMINAL
+    ),
+    S.ON_TRIP: frozenset({S.NEEDS_ATTENTION} | TERMINAL),
+    # A person's decision: retry (back to requested) or cancel; the partner may still
+    # report what became of a trip it holds.
+    S.NEEDS_ATTENTION: frozenset({S.REQUESTED, S.CANCELLED} | ACTIVE_WITH_PARTNER | TERMINAL),
+    S.COMPLETED: frozenset(),
+    S.CANCELLED: frozenset(),
+    S.NO_DRIVER: frozenset(),
+    S.FAILED: frozenset(),
+}
+
+# Moves to a lower rank that are legal, and why.
+BACKWARD_ALLOWED = {
+    (S.DRIVER_ASSIGNED, S.SEARCHING),  # driver cancelled; partner redispatches
+    (S.ARRIVING, S.SEARCHING),  # same
+    (S.ARRIVING, S.DRIVER_ASSIGNED),  # same, the search already over when we looked
+    (S.DISPATCHING, S.REQUESTED),  # partner said "not created": safe to send again
+    (S.DISPATCH_UNKNOWN, S.REQUESTED),  # lookup found nothing: safe to send again
+    (S.NEEDS_ATTENTION, S.REQUESTED),  # a person chose to retry
+    (S.NEEDS_ATTENTION, S.SCHEDULED),
+    (S.NEEDS_ATTENTION, S.SEARCHING),
+    (S.NEEDS_ATTENTION, S.DRIVER_ASSIGNED),
+    (S.NEEDS_ATTENTION, S.ARRIVING),
+    (S.NEEDS_ATTENTION, S.ON_TRIP),
+}
+
+# The partner's trip status → the portal's state.
+PARTNER_STATUS_MAP = {
+    "scheduled": S.SCHEDULED,
+    "processing": S.SEARCHING,
+    "driver_redispatched": S.SEARCHING,
+    "accepted": S.DRIVER_ASSIGNED,
+    "arriving": S.ARRIVING,
+    "in_progress": S.ON_TRIP,
+    "completed": S.COMPLETED,
+    "no_drivers_available": S.NO_DRIVER,
+    "driver_canceled": S.CANCELLED,
+    "rider_canceled": S.CANCELLED,
+    "failed": S.FAILED,
+}
+
+
+class Cause(models.TextChoices):
+    USER = "user", _("a person")
+    DISPATCH = "dispatch", _("dispatch")
+    POLL = "poll", _("polling")
+    WEBHOOK = "webhook", _("webhook")
+    SWEEPER = "sweeper", _("sweeper")
+    SYSTEM = "system", _("system")
+
+
+class Purpose(models.TextChoices):
+    MEDICAL_EXAM = "medical_exam", _("Medical examination (visum)")
+    POLICE_REPORT = "police_report", _("Police report")
+    COURT_HEARING = "court_hearing", _("Court hearing")
+    COUNSELLING = "counselling", _("Counselling")
+    SAFE_HOUSE_TRANSFER = "safe_house_transfer", _("Safe-house transfer")
+    RETURN_HOME = "return_home", _("Return home")
+    OTHER = "other", _("Other")
+
+
+class TransitionOutcome(models.TextChoices):
+    APPLIED = "applied"
+    REPEAT = "repeat"  # same state again: nothing to do
+    STALE = "stale"  # older partner data than what we hold
+    REFUSED = "refused"  # illegal move
+
+
+@dataclass(frozen=True)
+class TransitionResult:
+    outcome: str
+    previous: str
+    current: str
+    event: TripEvent | None = None
+
+    @property
+    def applied(self) -> bool:
+        return self.outcome == TransitionOutcome.APPLIED
+
+
+def new_reference() -> str:
+    """Opaque, unguessable, says nothing about the case: sent to the partner as-is."""
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "R" + "".join(secrets.choice(alphabet) for _ in range(15))
+
+
+class RideQuerySet(models.QuerySet):
+    def active_with_partner(self):
+        return self.filter(status__in=ACTIVE_WITH_PARTNER)
+
+    def dispatch_overdue(self, now: dt.datetime):
+        return self.filter(
+            status__in=[S.REQUESTED, S.DISPATCHING, S.DISPATCH_UNKNOWN],
+            dispatch_due_at__lte=now,
+        )
+
+    def visible_to(self, user):
+        """Need to know: a caseworker's own cases, a supervisor's unit, nobody else."""
+        if user.role == "supervisor":
+            return self.filter(unit_id=user.unit_id)
+        if user.role == "caseworker":
+            return self.filter(case__assigned_caseworkers=user)
+        return self.none()
+
+
+class Ride(models.Model):
+    reference = models.CharField(max_length=32, unique=True, default=new_reference, editable=False)
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="rides")
+    unit = models.ForeignKey("accounts.Unit", on_delete=models.PROTECT, related_name="rides")
+    partner_account = models.ForeignKey(
+        "partners.PartnerAccount", on_delete=models.PROTECT, related_name="rides"
+    )
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="booked_rides"
+    )
+    rebooked_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="rebookings"
+    )
+
+    purpose = models.CharField(max_length=30, choices=Purpose.choices)
+    purpose_note = EncryptedTextField(blank=True)
+
+    # Where the survivor really is / goes. A protected place is referenced, never copied
+    # into what the partner receives (see rides/partner_payload.py).
+    pickup_place = models.ForeignKey(
+        "cases.Place", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    pickup = EncryptedJSONField()  # {"latitude", "longitude", "address"}
+    dropoff_place = models.ForeignKey(
+        "cases.Place", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    dropoff = EncryptedJSONField()
+    scheduled_pickup_at = models.DateTimeField(null=True, blank=True)
+    passenger_count = models.PositiveSmallIntegerField(default=1)
+    escort_name = EncryptedTextField(blank=True)
+    escort_phone = EncryptedTextField(blank=True)
+    rider_phone = EncryptedTextField()  # E.164; the survivor's or the escort's
+    rider_alias = models.CharField(max_length=26)
+    product_id = models.CharField(max_length=20, default="car")
+    note_for_driver = EncryptedTextField(blank=True)
+
+    estimate_fare = models.PositiveIntegerField(null=True, blank=True)
+    estimate_pickup_eta_seconds = models.PositiveIntegerField(null=True, blank=True)
+
+    # Approval (SOP: fare ceiling, service hours)
+    approval_reasons = models.JSONField(default=list, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.TextField(blank=True)
+
+    # State
+    status = models.CharField(
+        max_length=20, choices=RideStatus.choices, default=S.REQUESTED, db_index=True
+    )
+    status_reason = models.TextField(blank=True)  # readable by the caseworker
+    status_changed_at = models.DateTimeField(default=timezone.now)
+
+    # Dispatch (outbox)
+    idempotency_key = models.CharField(max_length=80, blank=True)
+    dispatch_attempts = models.PositiveSmallIntegerField(default=0)
+    dispatch_due_at = models.DateTimeField(null=True, blank=True)
+    last_dispatch_error = models.TextField(blank=True)
+
+    # What the partner told us
+    partner_trip_id = models.CharField(max_length=100, blank=True, db_index=True)
+    partner_status = models.CharField(max_length=40, blank=True)
+    partner_status_detail = models.CharField(max_length=80, blank=True)
+    partner_updated_at = models.DateTimeField(null=True, blank=True)
+    driver_name = models.CharField(max_length=80, blank=True)
+    driver_phone_masked = models.CharField(max_length=40, blank=True)
+    driver_rating = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
+    vehicle_make = models.CharField(max_length=40, blank=True)
+    vehicle_model = models.CharField(max_length=40, blank=True)
+    vehicle_color = models.CharField(max_length=40, blank=True)
+    vehicle_plate = models.CharField(max_length=20, blank=True)
+    driver_latitude = models.FloatField(null=True, blank=True)
+    driver_longitude = models.FloatField(null=True, blank=True)
+    pickup_eta_seconds = models.PositiveIntegerField(null=True, blank=True)
+    fare_amount = models.PositiveIntegerField(null=True, blank=True)
+    fare_type = models.CharField(max_length=10, blank=True)  # estimate | final
+    final_fare = models.PositiveIntegerField(null=True, blank=True)
+    cancellation_fee = models.PositiveIntegerField(null=True, blank=True)
+    distance_meters = models.PositiveIntegerField(null=True, blank=True)
+    duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+    receipt = models.JSONField(null=True, blank=True)
+    receipt_due_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RideQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["unit", "-created_at"]),
+            models.Index(fields=["partner_account", "status"]),
+            models.Index(
+                fields=["dispatch_due_at"],
+                name="ride_dispatch_outbox",
+                condition=models.Q(status__in=["requested", "dispatching", "dispatch_unknown"]),
+            ),
+            models.Index(
+                fields=["receipt_due_at"],
+                name="ride_receipt_due",
+                condition=models.Q(receipt__isnull=True, receipt_due_at__isnull=False),
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner_account", "partner_trip_id"],
+                condition=~models.Q(partner_trip_id=""),
+                name="one_ride_per_partner_trip",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(passenger_count__gte=1, passenger_count__lte=6),
+                name="passenger_count_1_to_6",
+            ),
+        ]
+
+    def __str__(self):
+        return self.reference
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def is_active(self) -> bool:
+        return self.status not in TERMINAL and self.status not in HELD
+
+    @property
+    def can_cancel(self) -> bool:
+        return self.status in CANCELLABLE
+
+    @property
+    def can_rebook(self) -> bool:
+        return self.status in {S.NO_DRIVER, S.CANCELLED, S.FAILED, S.NEEDS_ATTENTION}
+
+    def apply_transition(
+        self,
+        new_status: str,
+        *,
+        cause: str,
+        actor=None,
+        partner_status: str = "",
+        partner_updated_at: dt.datetime | None = None,
+        reason: str = "",
+        note: str = "",
+    ) -> TransitionResult:
+        """The one way a ride's status changes. Call on a row locked with select_for_update.
+
+        - partner data older than (or as old as) what we hold is ignored (stale);
+        - the same state again is ignored (repeat), though newer partner data is kept;
+        - a move not in ALLOWED is refused and changes nothing;
+        - an applied move writes one TripEvent.
+        Saving the other fields of the ride stays with the caller, in the same transaction.
+        """
+        previous = self.status
+        if (
+            partner_updated_at is not None
+            and self.partner_updated_at is not None
+            and partner_updated_at <= self.partner_updated_at
+        ):
+            return TransitionResult(TransitionOutcome.STALE, previous, previous)
+        if new_status == previous:
+            if partner_updated_at is not None:
+                self.partner_updated_at = partner_updated_at
+                self.partner_status = partner_status or self.partner_status
+            return TransitionResult(TransitionOutcome.REPEAT, previous, previous)
+        if new_status not in ALLOWED[previous]:
+            return TransitionResult(TransitionOutcome.REFUSED, previous, previous)
+        now = timezone.now()
+        self.status = new_status
+        self.status_changed_at = now
+        if reason or new_status not in HELD:
+            self.status_reason = reason
+        if partner_updated_at is not None:
+            self.partner_updated_at = partner_updated_at
+        if partner_status:
+            self.partner_status = partner_status
+        self.save()
+        event = TripEvent.objects.create(
+            ride=self,
+            at=now,
+            cause=cause,
+            actor=actor,
+            previous_status=previous,
+            new_status=new_status,
+            partner_status=partner_status,
+            partner_updated_at=partner_updated_at,
+            note=(reason or note)[:500],
+        )
+        return TransitionResult(TransitionOutcome.APPLIED, previous, new_status, event)
+
+
+class TripEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("the trip log is append-only")
+
+    def delete(self):
+        raise TypeError("the trip log is append-only")
+
+
+class TripEvent(models.Model):
+    """One row per status change of a ride; never updated or deleted (a trigger enforces it)."""
+
+    ride = models.ForeignKey(Ride, on_delete=models.PROTECT, related_name="events")
+    at = models.DateTimeField(default=timezone.now)
+    cause = models.CharField(max_length=20, choices=Cause.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    previous_status = models.CharField(max_length=20, choices=RideStatus.choices, blank=True)
+    new_status = models.CharField(max_length=20, choices=RideStatus.choices)
+    partner_status = models.CharField(max_length=40, blank=True)
+    partner_updated_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=500, blank=True)
+
+    objects = TripEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["ride", "at"])]
+
+    def __str__(self):
+        return f"{self.ride_id}: {self.previous_status} → {self.new_status}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise TypeError("the trip log is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("the trip log is append-only")

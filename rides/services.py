@@ -20,4 +20,4 @@ def ride_request_dispatch(*, ride: Ride) -> None:
     ride.dispatch_due_at = timezone.now()
     ride.save(update_fields=["dispatch_due_at", "updated_at"])
     ride_id = ride.pk
-    transaction.on_commit(lambda: dispatch_ride.delay(ride_id))
+    transaction.on_commit(lambda: dispatch_ride.delay(ride_id), robust=True)

@@ -134,8 +134,10 @@ class Consent(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(given_by="supervisor_override") | ~models.Q(override_reason=""),
                 name="override_has_reason",
-            )
+            ),
+            models.CheckConstraint(condition=~models.Q(scopes=[]), name="consent_has_a_scope"),
         ]
+        indexes = [models.Index(fields=["case", "-given_at"])]
 
     def __str__(self):
         return f"consent {self.pk} for {self.case_id}"
@@ -177,7 +179,19 @@ class Place(models.Model):
                 condition=models.Q(is_protected=False)
                 | models.Q(neutral_latitude__isnull=False, neutral_longitude__isnull=False),
                 name="protected_place_has_neutral_point",
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(latitude__gte=-90, latitude__lte=90)
+                & models.Q(longitude__gte=-180, longitude__lte=180),
+                name="place_coordinates_on_earth",
+            ),
+            # Demo entries are loaded by name; two active places of one name would confuse
+            # whoever picks from the list.
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=models.Q(is_active=True),
+                name="one_active_place_per_name",
+            ),
         ]
 
     def __str__(self):

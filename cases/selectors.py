@@ -1,0 +1,130 @@
+"""Reads of cases, consent and places, with the need-to-know rules in one place.
+
+Who sees what (design.md, "Need to know"):
+- a caseworker sees the cases assigned to them;
+- a supervisor sees every case of their unit;
+- an admin manages partners, money and users and sees no case at all.
+
+Protected places (safe houses): their real address is shown only to supervisors, and
+only for the safe houses their unit runs or the province-wide ones (no unit). Caseworkers
+book a safe-house transfer by choosing the place; the ride goes to its neutral drop-off
+point, where the safe house's staff meet the survivor, so a caseworker never needs the
+house's address. Admins never see it either.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
+
+from accounts.models import Role
+from cases.models import AccessLog, Case, Consent, ConsentScope, Place
+
+
+def cases_visible_to(user) -> QuerySet[Case]:
+    """The cases `user` may see; an empty queryset for admins and unknown roles."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Case.objects.none()
+    if user.role == Role.SUPERVISOR and user.unit_id is not None:
+        return Case.objects.filter(unit_id=user.unit_id)
+    if user.role == Role.CASEWORKER:
+        return Case.objects.filter(assigned_caseworkers=user)
+    return Case.objects.none()
+
+
+def case_list_for(user, *, search: str = "") -> QuerySet[Case]:
+    """The case list of a person: visible cases, optionally narrowed by (part of) the code.
+
+    Only the code is searchable: the survivor's data is encrypted and never queried.
+    """
+    cases = cases_visible_to(user).select_related("unit", "survivor")
+    search = search.strip().upper()
+    if search:
+        cases = cases.filter(code__icontains=search)
+    return cases.order_by("-created_at", "-id")
+
+
+def case_get_for_user(*, user, code: str) -> Case:
+    """The case with this code if `user` may see it; Http404 otherwise (missing or not
+    visible look the same, so a case's existence is never revealed)."""
+    case = (
+        cases_visible_to(user)
+        .select_related("unit", "survivor", "created_by")
+        .filter(code=str(code).strip().upper())
+        .first()
+    )
+    if case is None:
+        raise Http404("No such case.")
+    return case
+
+
+def case_can_book(*, user, case: Case) -> bool:
+    """SOP: rides are booked for an active case by a caseworker assigned to it or a
+    supervisor of its unit."""
+    if not case.is_active or not user.is_active:
+        return False
+    if user.role == Role.SUPERVISOR:
+        return user.unit_id is not None and user.unit_id == case.unit_id
+    if user.role == Role.CASEWORKER:
+        return case.assigned_caseworkers.filter(pk=user.pk).exists()
+    return False
+
+
+def case_is_assigned_to(*, user, case: Case) -> bool:
+    return case.assigned_caseworkers.filter(pk=user.pk).exists()
+
+
+def valid_consents(case: Case) -> QuerySet[Consent]:
+    return case.consents.filter(withdrawn_at__isnull=True).order_by("-given_at", "-id")
+
+
+def consent_for_transport(case: Case) -> Consent | None:
+    """The newest consent, not withdrawn, that covers transport; None when there is none."""
+    return valid_consents(case).filter(scopes__contains=[ConsentScope.TRANSPORT]).first()
+
+
+def consent_allows_sharing_phone(case: Case) -> bool:
+    """Whether a valid consent lets the survivor's phone number go to the driver."""
+    return valid_consents(case).filter(scopes__contains=[ConsentScope.SHARE_PHONE]).exists()
+
+
+def case_consents(case: Case) -> QuerySet[Consent]:
+    return case.consents.select_related("recorded_by").order_by("-given_at", "-id")
+
+
+def case_access_log(case: Case, *, limit: int = 100) -> QuerySet[AccessLog]:
+    return case.access_logs.select_related("user").order_by("-at", "-id")[:limit]
+
+
+def places_for(user) -> QuerySet[Place]:
+    """Active places a person can pick or look up: province-wide ones and their unit's."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Place.objects.none()
+    places = Place.objects.filter(is_active=True)
+    if user.role != Role.ADMIN:
+        places = places.filter(Q(unit__isnull=True) | Q(unit_id=user.unit_id))
+    return places.order_by("kind", "name", "id")
+
+
+def place_address_visible_to(user, place: Place) -> bool:
+    """Whether `user` may see the real address of `place` (see the module docstring)."""
+    if not place.is_protected:
+        return True
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.role != Role.SUPERVISOR or user.unit_id is None:
+        return False
+    return place.unit_id is None or place.unit_id == user.unit_id
+
+
+def case_with_details(case: Case) -> Case:
+    """Prefetches what the case page shows, so it costs a fixed number of queries."""
+    return (
+        Case.objects.filter(pk=case.pk)
+        .select_related("unit", "survivor", "created_by")
+        .prefetch_related(
+            "assigned_caseworkers",
+            Prefetch("consents", queryset=case_consents(case)),
+        )
+        .get()
+    )

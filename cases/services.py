@@ -1,0 +1,506 @@
+"""Every write to cases, survivors, consent, saved addresses and the access log.
+
+Views, the API, commands and other apps call these. Each one validates first and writes
+in one transaction, so bad input stores nothing half-done. Validation problems raise
+django.core.exceptions.ValidationError with a message per field (in the user's
+language), which forms show inline and the API answers with 400.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from decimal import Decimal, InvalidOperation
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Role
+from cases.models import (
+    AccessLog,
+    Case,
+    Consent,
+    ConsentScope,
+    SavedAddress,
+    Stage,
+    Survivor,
+    ViolenceType,
+)
+
+CODE_PREFIX = "JKT"
+CODE_SEQUENCE = "cases_case_code_seq"
+OLDEST_PLAUSIBLE_AGE = 120
+NAME_MAX_LENGTH = 200
+ADDRESS_MAX_LENGTH = 500
+LABEL_MAX_LENGTH = 80
+OVERRIDE_REASON_MIN_LENGTH = 20
+# Indonesia's extent, with a margin: a point outside it is a typing or map mistake.
+LATITUDE_RANGE = (Decimal("-11.5"), Decimal("6.5"))
+LONGITUDE_RANGE = (Decimal("94.5"), Decimal("141.5"))
+
+
+# --- validation helpers (also used by the booking code) --------------------------------
+
+
+def phone_to_e164(raw: str, *, field: str = "phone") -> str:
+    """An Indonesian phone number in E.164 (+62…), or ValidationError on `field`.
+
+    Accepts what people type: 0812-3456-7890, +62 812 3456 7890, 62812….
+    """
+    text = (raw or "").strip()
+    if not text:
+        raise ValidationError({field: _("Enter a phone number.")})
+    try:
+        number = phonenumbers.parse(text, "ID")
+    except phonenumbers.NumberParseException:
+        number = None
+    if (
+        number is None
+        or not phonenumbers.is_valid_number(number)
+        or phonenumbers.region_code_for_number(number) != "ID"
+    ):
+        raise ValidationError(
+            {
+                field: _(
+                    "Enter a valid Indonesian phone number, for example 0812 3456 7890 "
+                    "or +62 812 3456 7890."
+                )
+            }
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def coordinates_check(latitude, longitude, *, prefix: str = "") -> tuple[Decimal, Decimal]:
+    """Latitude and longitude as Decimals inside Indonesia, or ValidationError."""
+    errors = {}
+    values = []
+    for name, raw, (low, high) in (
+        ("latitude", latitude, LATITUDE_RANGE),
+        ("longitude", longitude, LONGITUDE_RANGE),
+    ):
+        try:
+            value = Decimal(str(raw).strip())
+            if not value.is_finite():
+                raise InvalidOperation
+        except (InvalidOperation, ValueError):
+            errors[prefix + name] = _("Enter a number, or pick the point on the map.")
+            continue
+        if not low <= value <= high:
+            errors[prefix + name] = _(
+                "This point is outside Indonesia. Check the number or pick the point on the map."
+            )
+            continue
+        values.append(value.quantize(Decimal("0.000001")))
+    if errors:
+        raise ValidationError(errors)
+    return values[0], values[1]
+
+
+def _clean_name(raw) -> str:
+    name = " ".join(str(raw or "").split())
+    if not name:
+        raise ValidationError({"name": _("Enter the survivor's name.")})
+    if len(name) > NAME_MAX_LENGTH:
+        raise ValidationError(
+            {"name": _("The name is too long (at most %(n)d characters).") % {"n": NAME_MAX_LENGTH}}
+        )
+    return name
+
+
+def _clean_birth_date(raw) -> dt.date | None:
+    if raw in (None, ""):
+        return None
+    if isinstance(raw, dt.datetime):
+        raw = raw.date()
+    if not isinstance(raw, dt.date):
+        try:
+            raw = dt.date.fromisoformat(str(raw).strip())
+        except ValueError:
+            raise ValidationError(
+                {"birth_date": _("Enter the birth date as YYYY-MM-DD, for example 2012-05-31.")}
+            ) from None
+    today = timezone.localdate()
+    if raw > today:
+        raise ValidationError({"birth_date": _("The birth date cannot be in the future.")})
+    if today.year - raw.year > OLDEST_PLAUSIBLE_AGE:
+        raise ValidationError(
+            {"birth_date": _("This birth date is more than 120 years ago. Check the year.")}
+        )
+    return raw
+
+
+def _clean_violence_types(values) -> list[str]:
+    if values is None:
+        values = []
+    if isinstance(values, str):
+        values = [values]
+    allowed = set(ViolenceType.values)
+    unknown = [v for v in values if v not in allowed]
+    if unknown:
+        raise ValidationError(
+            {
+                "violence_types": _(
+                    "Unknown kind of violence: %(kinds)s. Choose from: %(allowed)s."
+                )
+                % {"kinds": ", ".join(map(str, unknown)), "allowed": ", ".join(ViolenceType.values)}
+            }
+        )
+    if not values:
+        raise ValidationError({"violence_types": _("Choose at least one kind of violence.")})
+    # One of each, in the order of the national list.
+    return [v for v in ViolenceType.values if v in set(values)]
+
+
+def _clean_stage(value) -> str:
+    if value not in Stage.values:
+        raise ValidationError(
+            {"stage": _("Choose a stage: %(allowed)s.") % {"allowed": ", ".join(Stage.values)}}
+        )
+    return value
+
+
+def new_alias() -> str:
+    """What the driver sees instead of a name: neutral, random, never from the name."""
+    return f"Penumpang {secrets.randbelow(9000) + 1000}"
+
+
+def _next_code() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(%s)", [CODE_SEQUENCE])
+        number = cursor.fetchone()[0]
+    return f"{CODE_PREFIX}-{timezone.localdate().year}-{number:06d}"
+
+
+def _require_case_writer(*, user, case: Case) -> None:
+    """Writes to a case: a caseworker assigned to it or a supervisor of its unit."""
+    from cases.selectors import case_is_assigned_to
+
+    if user.role == Role.SUPERVISOR and user.unit_id == case.unit_id:
+        return
+    if user.role == Role.CASEWORKER and case_is_assigned_to(user=user, case=case):
+        return
+    raise ValidationError(
+        _("Only a caseworker assigned to this case or a supervisor of its unit can change it.")
+    )
+
+
+def _merge(errors: dict, exc: ValidationError, prefix: str = "") -> None:
+    for field, messages in exc.message_dict.items():
+        errors.setdefault(prefix + field, []).extend(messages)
+
+
+# --- cases ------------------------------------------------------------------------------
+
+
+def case_create(
+    *, user, survivor: dict, violence_types, stage: str = Stage.INTAKE, address: dict | None = None
+) -> Case:
+    """Opens a case in the user's unit, assigned to the user.
+
+    `survivor`: {"name", "phone" (optional), "birth_date" (optional), "address" (optional:
+    a string, or {"label", "address", "latitude", "longitude"})}.
+    Every problem is reported at once; nothing is stored unless everything is valid.
+    """
+    if user.role not in (Role.CASEWORKER, Role.SUPERVISOR) or user.unit_id is None:
+        raise ValidationError(_("Only caseworkers and supervisors of a unit can open cases."))
+    survivor = dict(survivor or {})
+    errors: dict[str, list] = {}
+    cleaned = {}
+    for key, clean in (
+        ("name", lambda: _clean_name(survivor.get("name"))),
+        ("phone", lambda: phone_to_e164(survivor["phone"]) if survivor.get("phone") else ""),
+        ("birth_date", lambda: _clean_birth_date(survivor.get("birth_date"))),
+    ):
+        try:
+            cleaned[key] = clean()
+        except ValidationError as exc:
+            _merge(errors, exc, prefix="survivor.")
+    try:
+        kinds = _clean_violence_types(violence_types)
+    except ValidationError as exc:
+        _merge(errors, exc)
+    try:
+        stage = _clean_stage(stage)
+    except ValidationError as exc:
+        _merge(errors, exc)
+    address = address if address is not None else survivor.get("address")
+    if isinstance(address, str):
+        address = {"address": address} if address.strip() else None
+    cleaned_address = None
+    if address:
+        try:
+            cleaned_address = _clean_address(address)
+        except ValidationError as exc:
+            _merge(errors, exc, prefix="survivor.address.")
+    if errors:
+        raise ValidationError(errors)
+
+    with transaction.atomic():
+        case = Case.objects.create(
+            code=_next_code(),
+            unit_id=user.unit_id,
+            stage=stage,
+            violence_types=kinds,
+            created_by=user,
+        )
+        if user.role == Role.CASEWORKER:
+            case.assigned_caseworkers.add(user)
+        person = Survivor.objects.create(
+            case=case,
+            name=cleaned["name"],
+            phone=cleaned["phone"],
+            birth_date=cleaned["birth_date"],
+            alias=new_alias(),
+        )
+        if cleaned_address:
+            SavedAddress.objects.create(survivor=person, **cleaned_address)
+    return case
+
+
+def case_update(
+    *,
+    user,
+    case: Case,
+    stage: str | None = None,
+    violence_types=None,
+    survivor: dict | None = None,
+) -> Case:
+    """Changes the stage, the kinds of violence and/or the survivor's details.
+
+    Only the keys given in `survivor` change ("phone": "" clears the phone).
+    """
+    _require_case_writer(user=user, case=case)
+    errors: dict[str, list] = {}
+    changes = {}
+    if stage is not None:
+        try:
+            changes["stage"] = _clean_stage(stage)
+        except ValidationError as exc:
+            _merge(errors, exc)
+    if violence_types is not None:
+        try:
+            changes["violence_types"] = _clean_violence_types(violence_types)
+        except ValidationError as exc:
+            _merge(errors, exc)
+    person_changes = {}
+    for key, value in (survivor or {}).items():
+        try:
+            if key == "name":
+                person_changes["name"] = _clean_name(value)
+            elif key == "phone":
+                person_changes["phone"] = phone_to_e164(value) if value else ""
+            elif key == "birth_date":
+                person_changes["birth_date"] = _clean_birth_date(value)
+            else:
+                errors.setdefault("survivor." + key, []).append(_("This field cannot be changed."))
+        except ValidationError as exc:
+            _merge(errors, exc, prefix="survivor.")
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        locked = Case.objects.select_for_update().get(pk=case.pk)
+        for key, value in changes.items():
+            setattr(locked, key, value)
+        locked.save()
+        if person_changes:
+            person = Survivor.objects.select_for_update().get(case=locked)
+            for key, value in person_changes.items():
+                setattr(person, key, value)
+            person.save()
+    case.refresh_from_db()
+    return case
+
+
+def case_assign(*, user, case: Case, caseworker) -> None:
+    """A supervisor of the case's unit assigns one of the unit's caseworkers to it."""
+    if user.role != Role.SUPERVISOR or user.unit_id != case.unit_id:
+        raise ValidationError(_("Only a supervisor of the case's unit can assign caseworkers."))
+    if (
+        caseworker.role != Role.CASEWORKER
+        or caseworker.unit_id != case.unit_id
+        or not caseworker.is_active
+    ):
+        raise ValidationError({"caseworker": _("Choose an active caseworker of this case's unit.")})
+    with transaction.atomic():
+        case.assigned_caseworkers.add(caseworker)
+
+
+def case_unassign(*, user, case: Case, caseworker) -> None:
+    if user.role != Role.SUPERVISOR or user.unit_id != case.unit_id:
+        raise ValidationError(_("Only a supervisor of the case's unit can assign caseworkers."))
+    with transaction.atomic():
+        case.assigned_caseworkers.remove(caseworker)
+
+
+# --- consent ----------------------------------------------------------------------------
+
+
+def consent_record(
+    *, case: Case, user, given_by: str, scopes, override_reason: str = ""
+) -> Consent:
+    """Records consent for a case.
+
+    - An adult survivor gives consent themselves; for a child, a guardian does.
+    - When the guardian is the risk, a supervisor of the case's unit may record an
+      override (given_by="supervisor_override") with a written reason.
+    """
+    _require_case_writer(user=user, case=case)
+    if not case.is_active:
+        raise ValidationError(_("The case is closed. Reopen it before recording consent."))
+    errors: dict[str, list] = {}
+    scopes = [scopes] if isinstance(scopes, str) else list(scopes or [])
+    unknown = [s for s in scopes if s not in ConsentScope.values]
+    if unknown:
+        errors["scopes"] = [
+            _("Unknown consent scope: %(scopes)s. Choose from: %(allowed)s.")
+            % {"scopes": ", ".join(map(str, unknown)), "allowed": ", ".join(ConsentScope.values)}
+        ]
+    elif not scopes:
+        errors["scopes"] = [_("Choose what the consent covers.")]
+    scopes = [s for s in ConsentScope.values if s in set(scopes)]
+
+    survivor = Survivor.objects.filter(case=case).first()
+    age_known = survivor is not None and survivor.birth_date is not None
+    is_child = age_known and survivor.is_child
+    override_reason = (override_reason or "").strip()
+    G = Consent.GivenBy
+    if given_by not in G.values:
+        errors["given_by"] = [_("Choose who gives the consent.")]
+    elif given_by == G.SUPERVISOR_OVERRIDE:
+        if user.role != Role.SUPERVISOR or user.unit_id != case.unit_id:
+            errors["given_by"] = [_("Only a supervisor of the case's unit can record an override.")]
+        elif age_known and not is_child:
+            errors["given_by"] = [
+                _("An adult survivor gives consent themselves; an override is only for a child.")
+            ]
+        if len(override_reason) < OVERRIDE_REASON_MIN_LENGTH:
+            errors["override_reason"] = [
+                _("Write why the guardian cannot give consent (at least %(n)d characters).")
+                % {"n": OVERRIDE_REASON_MIN_LENGTH}
+            ]
+    else:
+        if given_by == G.SURVIVOR and is_child:
+            errors["given_by"] = [
+                _(
+                    "The survivor is a child: a guardian gives consent, or a supervisor "
+                    "records an override when the guardian is the risk."
+                )
+            ]
+        elif given_by == G.GUARDIAN and age_known and not is_child:
+            errors["given_by"] = [_("The survivor is an adult and gives consent themselves.")]
+        if override_reason:
+            errors["override_reason"] = [
+                _("A reason is only written for a supervisor's override. Leave it empty.")
+            ]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        return Consent.objects.create(
+            case=case,
+            given_by=given_by,
+            scopes=scopes,
+            recorded_by=user,
+            override_reason=override_reason,
+        )
+
+
+def consent_withdraw(*, consent: Consent, user) -> Consent:
+    """Marks consent as withdrawn (kept for the record). Withdrawing twice changes nothing."""
+    _require_case_writer(user=user, case=consent.case)
+    with transaction.atomic():
+        locked = Consent.objects.select_for_update().get(pk=consent.pk)
+        if locked.withdrawn_at is None:
+            locked.withdrawn_at = timezone.now()
+            locked.save(update_fields=["withdrawn_at"])
+    consent.withdrawn_at = locked.withdrawn_at
+    return consent
+
+
+# --- saved addresses --------------------------------------------------------------------
+
+
+def _clean_address(data: dict) -> dict:
+    errors: dict[str, list] = {}
+    label = " ".join(str(data.get("label") or "").split()) or _("Home")
+    address = " ".join(str(data.get("address") or "").split())
+    if not address:
+        errors["address"] = [_("Enter the address.")]
+    elif len(address) > ADDRESS_MAX_LENGTH:
+        errors["address"] = [
+            _("The address is too long (at most %(n)d characters).") % {"n": ADDRESS_MAX_LENGTH}
+        ]
+    if len(label) > LABEL_MAX_LENGTH:
+        errors["label"] = [
+            _("The label is too long (at most %(n)d characters).") % {"n": LABEL_MAX_LENGTH}
+        ]
+    latitude, longitude = data.get("latitude"), data.get("longitude")
+    has_lat = latitude not in (None, "")
+    has_lon = longitude not in (None, "")
+    lat_text = lon_text = ""
+    if has_lat or has_lon:
+        if not (has_lat and has_lon):
+            errors["latitude" if not has_lat else "longitude"] = [
+                _("Give both latitude and longitude, or pick the point on the map.")
+            ]
+        else:
+            try:
+                lat, lon = coordinates_check(latitude, longitude)
+                lat_text, lon_text = str(lat), str(lon)
+            except ValidationError as exc:
+                _merge(errors, exc)
+    if errors:
+        raise ValidationError(errors)
+    return {"label": label, "address": address, "latitude": lat_text, "longitude": lon_text}
+
+
+def saved_address_add(
+    *, user, case: Case, label: str = "", address: str, latitude=None, longitude=None
+) -> SavedAddress:
+    """Adds an address of the survivor's (all of it is encrypted at rest)."""
+    _require_case_writer(user=user, case=case)
+    cleaned = _clean_address(
+        {"label": label, "address": address, "latitude": latitude, "longitude": longitude}
+    )
+    with transaction.atomic():
+        return SavedAddress.objects.create(survivor=case.survivor, **cleaned)
+
+
+def saved_address_remove(*, user, address: SavedAddress) -> None:
+    _require_case_writer(user=user, case=address.survivor.case)
+    with transaction.atomic():
+        address.delete()
+
+
+# --- access log -------------------------------------------------------------------------
+
+
+def client_address(request) -> str | None:
+    """The address the request came from, as the web server saw it."""
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def access_log_record(
+    *, user, case: Case, fields: list[str], request=None, channel: str = "web", view: str = ""
+) -> None:
+    """Writes who saw which protected fields of a case, when and from where.
+
+    Call it whenever protected fields are shown (page, partial, API answer, export).
+    The log is append-only (a database trigger refuses updates and deletes).
+    """
+    if not fields:
+        return
+    if not view and request is not None and getattr(request, "resolver_match", None):
+        view = request.resolver_match.view_name or ""
+    AccessLog.objects.create(
+        user=user,
+        case=case,
+        fields=sorted(set(fields)),
+        ip_address=client_address(request),
+        channel=channel,
+        view=view[:80],
+    )

@@ -163,6 +163,7 @@ def run() -> int:
             ],
             env,
         )
+        _wait_for_http(f"http://127.0.0.1:{port}/healthz", processes)
         demo_password = _read_env_value("DEMO_PASSWORD")
         _log("")
         _log(f"Portal: http://127.0.0.1:{port}/")
@@ -184,6 +185,24 @@ def run() -> int:
         if owns_services:
             _stop_backing_services()
     return 0
+
+
+def _wait_for_http(url: str, processes: dict[str, subprocess.Popen], timeout=60) -> None:
+    """The URL is printed once the web server answers, so it works when it is read."""
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(process.poll() is not None for process in processes.values()):
+            return
+        try:
+            urllib.request.urlopen(url, timeout=1)  # noqa: S310 - our own loopback URL
+            return
+        except urllib.error.HTTPError:
+            return  # it answered
+        except OSError:
+            time.sleep(0.2)
 
 
 def _read_env_value(name: str) -> str:

@@ -24,6 +24,7 @@ from cases.models import (
     Case,
     Consent,
     ConsentScope,
+    Place,
     SavedAddress,
     Stage,
     Survivor,
@@ -504,3 +505,85 @@ def access_log_record(
         channel=channel,
         view=view[:80],
     )
+
+
+# --- places -----------------------------------------------------------------------------
+
+# A safe house's drop-off point must be a short walk away, but never the house itself.
+NEUTRAL_POINT_MIN_METRES = 150
+NEUTRAL_POINT_MAX_METRES = 2000
+
+
+def distance_metres(lat1, lon1, lat2, lon2) -> float:
+    """Great-circle distance (haversine), good to a few metres at city scale."""
+    from math import asin, cos, radians, sin, sqrt
+
+    p1, p2 = radians(float(lat1)), radians(float(lat2))
+    dp, dl = p2 - p1, radians(float(lon2) - float(lon1))
+    a = sin(dp / 2) ** 2 + cos(p1) * cos(p2) * sin(dl / 2) ** 2
+    return 2 * 6_371_000 * asin(sqrt(a))
+
+
+def place_ensure(
+    *,
+    name: str,
+    kind: str,
+    address: str,
+    latitude,
+    longitude,
+    is_protected: bool = False,
+    neutral_address: str = "",
+    neutral_latitude=None,
+    neutral_longitude=None,
+    unit=None,
+    is_demo: bool = False,
+) -> tuple[Place, bool]:
+    """Creates the active place of this name unless it exists (then it is left as it is)."""
+    from cases.models import PlaceKind
+
+    errors: dict[str, list] = {}
+    if kind not in PlaceKind.values:
+        errors["kind"] = [_("Choose a kind of place.")]
+    try:
+        latitude, longitude = coordinates_check(latitude, longitude)
+    except ValidationError as exc:
+        _merge(errors, exc)
+    if is_protected:
+        if not neutral_address.strip():
+            errors["neutral_address"] = [_("A protected place needs a neutral drop-off point.")]
+        try:
+            neutral_latitude, neutral_longitude = coordinates_check(
+                neutral_latitude, neutral_longitude, prefix="neutral_"
+            )
+        except ValidationError as exc:
+            _merge(errors, exc)
+        if not errors:
+            gap = distance_metres(latitude, longitude, neutral_latitude, neutral_longitude)
+            if not NEUTRAL_POINT_MIN_METRES <= gap <= NEUTRAL_POINT_MAX_METRES:
+                errors["neutral_latitude"] = [
+                    _(
+                        "The neutral drop-off point must be between %(low)d and %(high)d metres "
+                        "from the protected place."
+                    )
+                    % {"low": NEUTRAL_POINT_MIN_METRES, "high": NEUTRAL_POINT_MAX_METRES}
+                ]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        existing = Place.objects.filter(name=name, is_active=True).first()
+        if existing is not None:
+            return existing, False
+        place = Place.objects.create(
+            name=name,
+            kind=kind,
+            address=address,
+            latitude=latitude,
+            longitude=longitude,
+            is_protected=is_protected,
+            neutral_address=neutral_address if is_protected else "",
+            neutral_latitude=neutral_latitude if is_protected else None,
+            neutral_longitude=neutral_longitude if is_protected else None,
+            unit=unit,
+            is_demo=is_demo,
+        )
+        return place, True

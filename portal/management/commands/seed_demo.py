@@ -4,6 +4,7 @@ from django.db import transaction
 
 from accounts.models import Role, Unit
 from accounts.services import unit_ensure, user_ensure
+from cases.demo import demo_places_ensure
 
 DEMO_UNITS = [
     (
@@ -30,7 +31,7 @@ DEMO_USERS = [
 
 class Command(BaseCommand):
     help = (
-        "Loads demo units and users (caseworker1, supervisor1, caseworker2, admin1). "
+        "Loads demo units, users (caseworker1, supervisor1, caseworker2, admin1) and places. "
         "Idempotent. Refused when DEBUG is off unless --force."
     )
 
@@ -66,4 +67,5 @@ class Command(BaseCommand):
                 first_name=first_name,
             )
             created += was_created
+        created += demo_places_ensure(units)
         self.stdout.write(f"demo data: {created} rows created")

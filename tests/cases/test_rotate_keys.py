@@ -1,0 +1,103 @@
+import io
+
+import pytest
+from cryptography.fernet import Fernet
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test import override_settings
+
+from cases.management.commands.rotate_encryption_keys import encrypted_columns
+from cases.models import Place, SavedAddress, Survivor
+from partners.models import PartnerAccount
+
+pytestmark = pytest.mark.django_db
+
+
+def _raw(table, column, pk):
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {column} FROM {table} WHERE id = %s", [pk])
+        return cursor.fetchone()[0]
+
+
+def _rotate(**options) -> str:
+    out = io.StringIO()
+    call_command("rotate_encryption_keys", stdout=out, **options)
+    return out.getvalue()
+
+
+def test_every_app_with_encrypted_fields_is_covered():
+    labels = {model._meta.label for model, _ in encrypted_columns()}
+    assert {
+        "cases.Survivor",
+        "cases.SavedAddress",
+        "cases.Place",
+        "partners.PartnerAccount",
+    } <= labels
+    survivor_columns = dict((m._meta.label, c) for m, c in encrypted_columns())["cases.Survivor"]
+    assert survivor_columns == ["name", "phone", "birth_date"]
+
+
+def test_rotation_re_encrypts_everything_under_the_newest_key(settings, make_case, caseworker):
+    old_key = settings.FIELD_ENCRYPTION_KEYS[0]
+    cases = [
+        make_case(
+            caseworker,
+            name=f"Survivor {i}",
+            address={"address": f"Jl. Uji {i}", "latitude": "-6.2", "longitude": "106.8"},
+        )
+        for i in range(5)
+    ]
+    account = PartnerAccount.objects.create(
+        name="p",
+        base_url="http://127.0.0.1:1",
+        client_id="c",
+        client_secret="s3cret",
+        webhook_secret="whsec_x",
+    )
+    survivor = Survivor.objects.get(case=cases[0])
+    before = _raw("cases_survivor", "name", survivor.pk)
+    new_key = Fernet.generate_key().decode()
+
+    with override_settings(FIELD_ENCRYPTION_KEYS=[new_key, old_key]):
+        dry = _rotate(dry_run=True, batch_size=2)
+        assert _raw("cases_survivor", "name", survivor.pk) == before
+        output = _rotate(batch_size=2)
+    # 5 survivors x 3 fields, 5 addresses x 4 fields, 2 partner secrets
+    assert "would re-encrypt 37," in dry
+    assert "re-encrypted 37," in output
+    assert "cases.Survivor: 4/5 rows checked" in output  # progress, batch by batch
+    assert "Survivor 0" not in output and "Jl. Uji" not in output  # no survivor data printed
+
+    with override_settings(FIELD_ENCRYPTION_KEYS=[new_key]):  # the old key is gone
+        after = _raw("cases_survivor", "name", survivor.pk)
+        assert after.startswith("fernet:") and after != before
+        assert Survivor.objects.get(pk=survivor.pk).name == "Survivor 0"
+        assert SavedAddress.objects.filter(survivor=survivor).get().address == "Jl. Uji 0"
+        assert PartnerAccount.objects.get(pk=account.pk).client_secret == "s3cret"
+        again = _rotate()
+        assert "re-encrypted 0," in again and "37 already under the newest key" in again
+
+
+def test_values_no_key_can_open_are_reported_by_id(settings, make_case, caseworker):
+    case = make_case(caseworker, phone="", birth_date=None)
+    survivor = Survivor.objects.get(case=case)
+    stranger = Fernet(Fernet.generate_key())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE cases_survivor SET name = %s WHERE id = %s",
+            ["fernet:" + stranger.encrypt(b"x").decode(), survivor.pk],
+        )
+    with pytest.raises(CommandError, match=f"cases_survivor#{survivor.pk}"):
+        _rotate()
+
+
+def test_stray_plain_values_get_encrypted(settings):
+    place = Place.objects.create(
+        name="Kantor", kind="agency_office", address="x", latitude=-6.2, longitude=106.8
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE cases_place SET address = 'Jl. Terbuka 1' WHERE id = %s", [place.pk])
+    output = _rotate()
+    assert "encrypted 1 plain values" in output
+    assert _raw("cases_place", "address", place.pk).startswith("fernet:")
+    assert Place.objects.get(pk=place.pk).address == "Jl. Terbuka 1"

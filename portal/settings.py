@@ -267,3 +267,26 @@ LOGGING = {
 
 PORTAL_BASE_URL = _optional("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 DEMO_PASSWORD = _optional("DEMO_PASSWORD", default="")
+
+# --- booking SOP (rides/booking.py) -----------------------------------------------------
+# A ride whose estimated fare (rupiah) is above this waits for a supervisor's approval.
+BOOKING_FARE_CEILING = _optional("BOOKING_FARE_CEILING", cast=int, default=250_000)
+# Pickups outside these hours (Asia/Jakarta, "HH:MM-HH:MM"; may run over midnight; equal
+# start and end = all day) wait for a supervisor's approval.
+BOOKING_SERVICE_HOURS = _optional("BOOKING_SERVICE_HOURS", default="06:00-21:00")
+if BOOKING_FARE_CEILING < 0:
+    raise ImproperlyConfigured("Setting BOOKING_FARE_CEILING is malformed: must be 0 or more.")
+try:
+    import datetime as _dt
+
+    _start, _sep, _end = BOOKING_SERVICE_HOURS.partition("-")
+    _dt.time.fromisoformat(_start.strip()), _dt.time.fromisoformat(_end.strip())
+except ValueError as exc:
+    raise ImproperlyConfigured(
+        "Setting BOOKING_SERVICE_HOURS is malformed: write it like 06:00-21:00."
+    ) from exc
+# Map tiles for the booking map, e.g. https://tile.example/{z}/{x}/{y}.png (must allow
+# your use). Empty: no tiles are fetched; the map shows the places and the pin on a plain
+# background, which works offline.
+MAP_TILE_URL = _optional("MAP_TILE_URL", default="")
+MAP_TILE_ATTRIBUTION = _optional("MAP_TILE_ATTRIBUTION", default="")

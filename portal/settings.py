@@ -251,6 +251,21 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "portal.worker_heartbeat", "schedule": 15.0},
+    # The booking pipeline (rides/): the outbox sweeper resends lost dispatches, reconciles
+    # unknown outcomes, retries cancellations and fetches receipts; polling is paced per
+    # partner account by rides.schedule_polls itself.
+    "rides-sweep-outbox": {
+        "task": "rides.sweep_dispatch_outbox",
+        "schedule": _optional("PIPELINE_SWEEP_INTERVAL", cast=float, default=5.0),
+        "options": {"expires": 30},
+    },
+    "rides-schedule-polls": {
+        "task": "rides.schedule_polls",
+        "schedule": _optional("PIPELINE_POLL_TICK", cast=float, default=1.0),
+        # A tick still queued after this is worthless: the next one does the same.
+        "options": {"expires": 10},
+    },
+    "rides-prune-webhook-events": {"task": "rides.prune_webhook_events", "schedule": 3600.0},
 }
 WORKER_HEARTBEAT_KEY = "portal:worker-heartbeat"
 WORKER_HEARTBEAT_MAX_AGE = 90
@@ -290,3 +305,70 @@ except ValueError as exc:
 # background, which works offline.
 MAP_TILE_URL = _optional("MAP_TILE_URL", default="")
 MAP_TILE_ATTRIBUTION = _optional("MAP_TILE_ATTRIBUTION", default="")
+
+# --- booking pipeline (rides/services.py, rides/polling.py, rides/webhooks.py) ----------
+# The name the rider's SMS shows as the sender: neutral, never the agency's.
+PARTNER_SENDER_NAME = _optional("PARTNER_SENDER_NAME", default="Layanan Antar")
+# A dispatch holds its ride this long; a worker that died mid-call is noticed after it.
+PIPELINE_DISPATCH_LEASE_SECONDS = _optional(
+    "PIPELINE_DISPATCH_LEASE_SECONDS", cast=float, default=45.0
+)
+# How long after commit the sweeper waits before resending a dispatch nobody picked up.
+PIPELINE_DISPATCH_GRACE_SECONDS = _optional(
+    "PIPELINE_DISPATCH_GRACE_SECONDS", cast=float, default=15.0
+)
+# Attempts to reach the partner before a ride goes to "needs attention".
+PIPELINE_DISPATCH_MAX_ATTEMPTS = _optional("PIPELINE_DISPATCH_MAX_ATTEMPTS", cast=int, default=8)
+PIPELINE_RECONCILE_MAX_ATTEMPTS = _optional(
+    "PIPELINE_RECONCILE_MAX_ATTEMPTS", cast=int, default=10
+)
+PIPELINE_CANCEL_MAX_ATTEMPTS = _optional("PIPELINE_CANCEL_MAX_ATTEMPTS", cast=int, default=10)
+PIPELINE_RECEIPT_MAX_ATTEMPTS = _optional("PIPELINE_RECEIPT_MAX_ATTEMPTS", cast=int, default=12)
+# Retry backoff: base * 2^(attempt-1), capped, with jitter; Retry-After wins when longer.
+PIPELINE_BACKOFF_BASE_SECONDS = _optional(
+    "PIPELINE_BACKOFF_BASE_SECONDS", cast=float, default=2.0
+)
+PIPELINE_BACKOFF_MAX_SECONDS = _optional("PIPELINE_BACKOFF_MAX_SECONDS", cast=float, default=60.0)
+# Seconds after a trip ends before its receipt is asked for.
+PIPELINE_RECEIPT_DELAY_SECONDS = _optional(
+    "PIPELINE_RECEIPT_DELAY_SECONDS", cast=float, default=5.0
+)
+# Polling: seconds between two polls of an account (with webhooks arriving: the longer one).
+PIPELINE_POLL_INTERVAL = _optional("PIPELINE_POLL_INTERVAL", cast=float, default=10.0)
+PIPELINE_POLL_INTERVAL_WITH_WEBHOOKS = _optional(
+    "PIPELINE_POLL_INTERVAL_WITH_WEBHOOKS", cast=float, default=30.0
+)
+# Share of the account's per-minute limit polling may use.
+PIPELINE_POLL_RATE_SHARE = _optional("PIPELINE_POLL_RATE_SHARE", cast=float, default=0.5)
+# Seconds of overlap before the newest `updated_at` seen, against changes committed late.
+PIPELINE_POLL_OVERLAP_SECONDS = _optional("PIPELINE_POLL_OVERLAP_SECONDS", cast=float, default=2.0)
+# An active trip not heard of for this long gets its own GET (at most BATCH per poll).
+PIPELINE_SAFETY_NET_SECONDS = _optional("PIPELINE_SAFETY_NET_SECONDS", cast=float, default=300.0)
+PIPELINE_SAFETY_NET_BATCH = _optional("PIPELINE_SAFETY_NET_BATCH", cast=int, default=3)
+# Webhooks: signed timestamps further than this from now are refused.
+PIPELINE_WEBHOOK_TOLERANCE_SECONDS = _optional(
+    "PIPELINE_WEBHOOK_TOLERANCE_SECONDS", cast=int, default=300
+)
+# Webhook event ids are remembered this many days (duplicates arrive within an hour).
+PIPELINE_WEBHOOK_RETENTION_DAYS = _optional("PIPELINE_WEBHOOK_RETENTION_DAYS", cast=int, default=7)
+for _name, _low, _high in (
+    ("PIPELINE_DISPATCH_LEASE_SECONDS", 1, 3600),
+    ("PIPELINE_DISPATCH_GRACE_SECONDS", 0, 3600),
+    ("PIPELINE_DISPATCH_MAX_ATTEMPTS", 1, 100),
+    ("PIPELINE_RECONCILE_MAX_ATTEMPTS", 1, 100),
+    ("PIPELINE_CANCEL_MAX_ATTEMPTS", 1, 100),
+    ("PIPELINE_RECEIPT_MAX_ATTEMPTS", 1, 100),
+    ("PIPELINE_BACKOFF_BASE_SECONDS", 0.01, 600),
+    ("PIPELINE_BACKOFF_MAX_SECONDS", 0.01, 3600),
+    ("PIPELINE_RECEIPT_DELAY_SECONDS", 0, 3600),
+    ("PIPELINE_POLL_INTERVAL", 0.1, 3600),
+    ("PIPELINE_POLL_INTERVAL_WITH_WEBHOOKS", 0.1, 3600),
+    ("PIPELINE_POLL_RATE_SHARE", 0.01, 1),
+    ("PIPELINE_POLL_OVERLAP_SECONDS", 0, 600),
+    ("PIPELINE_SAFETY_NET_SECONDS", 1, 86400),
+    ("PIPELINE_SAFETY_NET_BATCH", 0, 100),
+    ("PIPELINE_WEBHOOK_TOLERANCE_SECONDS", 1, 3600),
+    ("PIPELINE_WEBHOOK_RETENTION_DAYS", 1, 365),
+):
+    if not _low <= globals()[_name] <= _high:
+        raise ImproperlyConfigured(f"Setting {_name} is malformed: must be {_low} to {_high}.")

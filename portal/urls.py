@@ -3,6 +3,7 @@ from django.urls import path
 from django.views.i18n import set_language
 
 from portal import views
+from rides.webhooks import partner_webhook
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -16,4 +17,5 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", views.public(set_language), name="set_language"),
+    path("webhooks/partners/<uuid:token>/", partner_webhook, name="partner_webhook"),
 ]

@@ -277,6 +277,26 @@ class Ride(models.Model):
     duration_seconds = models.PositiveIntegerField(null=True, blank=True)
     receipt = models.JSONField(null=True, blank=True)
     receipt_due_at = models.DateTimeField(null=True, blank=True)
+    receipt_attempts = models.PositiveSmallIntegerField(default=0)
+
+    # The fare the partner locked for this ride's estimate (sent only while fresh).
+    fare_id = models.CharField(max_length=100, blank=True)
+    fare_expires_at = models.DateTimeField(null=True, blank=True)
+    # A new generation (a person's retry) gets a new idempotency key; automatic retries
+    # and reconciliation keep the key, so the partner can recognise a repeat.
+    dispatch_generation = models.PositiveSmallIntegerField(default=0)
+    reconcile_attempts = models.PositiveSmallIntegerField(default=0)
+    # When the portal last had the partner's word on this trip (create, poll, webhook, GET).
+    partner_seen_at = models.DateTimeField(null=True, blank=True)
+
+    # Cancellation outbox: the request is recorded first; the partner is told by a task.
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    cancel_reason = models.CharField(max_length=200, blank=True)
+    cancel_due_at = models.DateTimeField(null=True, blank=True)
+    cancel_attempts = models.PositiveSmallIntegerField(default=0)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -297,6 +317,18 @@ class Ride(models.Model):
                 fields=["receipt_due_at"],
                 name="ride_receipt_due",
                 condition=models.Q(receipt__isnull=True, receipt_due_at__isnull=False),
+            ),
+            models.Index(
+                fields=["cancel_due_at"],
+                name="ride_cancel_due",
+                condition=models.Q(cancel_due_at__isnull=False),
+            ),
+            models.Index(
+                fields=["partner_account", "partner_seen_at"],
+                name="ride_active_partner_seen",
+                condition=models.Q(
+                    status__in=["scheduled", "searching", "driver_assigned", "arriving", "on_trip"]
+                ),
             ),
         ]
         constraints = [
@@ -426,3 +458,158 @@ class TripEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("the trip log is append-only")
+
+
+class WebhookEvent(models.Model):
+    """A partner webhook that passed verification, deduplicated by its id.
+
+    Only ids, the status and its time are kept (the webhook body is a hint; the trip
+    itself is re-read from the partner when details are needed).
+    """
+
+    account = models.ForeignKey(
+        "partners.PartnerAccount", on_delete=models.CASCADE, related_name="webhook_events"
+    )
+    event_id = models.CharField(max_length=100)
+    event_type = models.CharField(max_length=40)
+    trip_id = models.CharField(max_length=100, blank=True)
+    external_reference = models.CharField(max_length=64, blank=True)
+    partner_status = models.CharField(max_length=40, blank=True)
+    partner_updated_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        ordering = ["received_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["received_at"],
+                name="webhook_event_unprocessed",
+                condition=models.Q(processed_at__isnull=True),
+            )
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "event_id"], name="one_webhook_per_event_id")
+        ]
+
+    def __str__(self):
+        return f"{self.account_id}:{self.event_id}"
+
+
+class WebhookRejectionReason(models.TextChoices):
+    BAD_SIGNATURE = "bad_signature", _("signature does not verify")
+    MISSING_HEADERS = "missing_headers", _("webhook headers missing")
+    TIMESTAMP_OUT_OF_WINDOW = "timestamp_window", _("timestamp more than 5 minutes away")
+    MALFORMED = "malformed", _("body is not a webhook event")
+
+
+class WebhookRejection(models.Model):
+    """How many webhooks of an account were refused, per day and reason.
+
+    A counter rather than a row per request: whoever sends forged requests cannot grow
+    the table without bound, and supervisors still see that something is wrong.
+    """
+
+    account = models.ForeignKey(
+        "partners.PartnerAccount", on_delete=models.CASCADE, related_name="webhook_rejections"
+    )
+    day = models.DateField()
+    reason = models.CharField(max_length=20, choices=WebhookRejectionReason.choices)
+    count = models.PositiveIntegerField(default=0)
+    last_at = models.DateTimeField()
+    last_webhook_id = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["-day", "account", "reason"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "day", "reason"], name="one_rejection_counter_per_day"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.account_id} {self.day} {self.reason}: {self.count}"
+
+
+class PollState(models.Model):
+    """Where batched polling of one partner account stands."""
+
+    account = models.OneToOneField(
+        "partners.PartnerAccount", on_delete=models.CASCADE, related_name="poll_state"
+    )
+    # The newest partner `updated_at` seen in a list answer; the next poll asks from a
+    # little before it (the overlap catches changes committed out of order).
+    watermark = models.DateTimeField(null=True, blank=True)
+    next_poll_at = models.DateTimeField(default=timezone.now)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_calls = models.PositiveIntegerField(default=0)
+    last_trips = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=200, blank=True)
+    # Where the last poll stopped when it ran out of its call budget (resumed next time).
+    cursor = models.CharField(max_length=500, blank=True)
+    # A verified webhook arrived recently: polling can slow down (webhooks are faster,
+    # polling stays as the safety net).
+    last_webhook_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"poll state of {self.account_id}"
+
+
+class AlertKind(models.TextChoices):
+    NEEDS_ATTENTION = "needs_attention", _("Ride needs attention")
+    RIDE_FAILED = "ride_failed", _("Ride failed at the partner")
+    CANCEL_FAILED = "cancel_failed", _("Cancellation not confirmed by the partner")
+
+
+class AlertQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(resolved_at__isnull=True)
+
+    def for_supervisor(self, user):
+        if user.role != "supervisor":
+            return self.none()
+        return self.filter(unit_id=user.unit_id)
+
+
+class Alert(models.Model):
+    """Something a unit's supervisors must look at; nothing in the pipeline fails silently.
+
+    The message is written for people and holds no survivor data (the ride's reference
+    leads to the rest, for those allowed to see it).
+    """
+
+    unit = models.ForeignKey("accounts.Unit", on_delete=models.PROTECT, related_name="alerts")
+    ride = models.ForeignKey(
+        Ride, on_delete=models.PROTECT, null=True, blank=True, related_name="alerts"
+    )
+    kind = models.CharField(max_length=30, choices=AlertKind.choices)
+    message = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    objects = AlertQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["unit", "-created_at"],
+                name="alert_open_by_unit",
+                condition=models.Q(resolved_at__isnull=True),
+            )
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ride", "kind"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="one_open_alert_per_ride_and_kind",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.kind} for {self.ride_id or self.unit_id}"

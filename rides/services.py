@@ -1,11 +1,147 @@
-"""Every write to rides goes through here (views, API, tasks and commands call these)."""
+"""Every write to rides goes through here (views, API, tasks and commands call these).
+
+The booking pipeline, in short:
+- the ride row is the outbox: `ride_request_dispatch` marks it due in the booking
+  transaction and enqueues `rides.dispatch_ride` on commit; the sweeper resends it if the
+  enqueue is lost;
+- `ride_dispatch` commits the intent (status `dispatching`, the idempotency key, a lease)
+  before it calls the partner, calls outside any transaction, and applies the answer in
+  a short one. An answer that may or may not have created the trip (timeout, 5xx after
+  sending, garbage, a worker killed mid-call) leaves the ride in `dispatch_unknown`, and
+  `ride_reconcile` looks the reference up at the partner: found → applied, not found →
+  sent again with the same idempotency key. Never a blind second create;
+- status from the create answer, polling, webhooks and per-trip reads all goes through
+  `_apply_partner_data` on a locked row, which uses Ride.apply_transition (repeats and
+  stale data ignored, illegal moves refused, each change in the trip log).
+Partner calls never happen inside a database transaction.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import logging
+import math
+import random
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from rides.models import Ride
+from rides.alerts import alert_raise, alerts_resolve_for_ride
+from rides.models import (
+    ACTIVE_WITH_PARTNER,
+    BEFORE_PARTNER,
+    PARTNER_STATUS_MAP,
+    TERMINAL,
+    AlertKind,
+    Cause,
+    Ride,
+    RideStatus,
+    TransitionOutcome,
+    WebhookEvent,
+)
+from rides.partner_payload import PayloadRefused, build_trip_request, fare_is_fresh
+
+S = RideStatus
+log = logging.getLogger("rides.pipeline")
+
+# Ride fields the pipeline selects a row with (the FKs its payload and apply steps read).
+_RELATED = ("partner_account", "case", "case__survivor", "pickup_place", "dropoff_place")
+
+
+# --- small helpers -------------------------------------------------------------------------
+
+
+def _seconds(name: str) -> dt.timedelta:
+    return dt.timedelta(seconds=float(getattr(settings, name)))
+
+
+def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
+    """Exponential backoff with jitter for the `attempt`-th retry (1-based).
+
+    Full jitter over the upper half of the window (so retries of many rides spread out
+    but never come back at once), and never sooner than the partner's Retry-After.
+    """
+    base = float(settings.PIPELINE_BACKOFF_BASE_SECONDS)
+    cap = float(settings.PIPELINE_BACKOFF_MAX_SECONDS)
+    window = min(cap, base * 2 ** max(0, attempt - 1))
+    delay = random.uniform(window / 2, window)  # noqa: S311 - jitter, not a secret
+    if retry_after:
+        delay = max(delay, float(retry_after))
+    return delay
+
+
+def _locked_ride(ride_id: int) -> Ride | None:
+    return (
+        Ride.objects.select_for_update(of=("self",))
+        .select_related(*_RELATED)
+        .filter(pk=ride_id)
+        .first()
+    )
+
+
+def _on_commit(task, *args, countdown: float | None = None) -> None:
+    """Enqueues `task(*args)` once the transaction commits; a lost enqueue is the
+    sweeper's job (the ride row says what is due), so broker errors are not fatal."""
+
+    def send():
+        try:
+            if countdown:
+                task.apply_async(args=args, countdown=countdown)
+            else:
+                task.apply_async(args=args)
+        except Exception:  # noqa: BLE001 - broker down: the outbox sweeper resends
+            log.warning("enqueue of %s%s failed; the sweeper will resend it", task.name, args)
+
+    transaction.on_commit(send)
+
+
+def _client(account):
+    from partners.adapter import client_for
+
+    return client_for(account)
+
+
+def _partner_errors():
+    from partners import errors
+
+    return errors
+
+
+def _hold(ride: Ride, reason: str, *, code: str, cause: str = Cause.DISPATCH, kind=None) -> None:
+    """Puts the ride in `needs_attention` with a reason the caseworker can read, and
+    alerts the unit's supervisors. The ride row must be locked."""
+    ride.last_dispatch_error = code[:500]
+    ride.dispatch_due_at = None
+    result = ride.apply_transition(S.NEEDS_ATTENTION, cause=cause, reason=reason)
+    if not result.applied:
+        ride.save()
+        return
+    alert_raise(
+        ride=ride,
+        kind=kind or AlertKind.NEEDS_ATTENTION,
+        message=_("Ride %(reference)s needs attention: %(reason)s")
+        % {"reference": ride.reference, "reason": reason},
+    )
+    log.warning("ride %s needs attention (%s)", ride.pk, code)
+
+
+def _cancel_locally(ride: Ride, *, cause: str = Cause.USER) -> None:
+    """Cancels a ride the partner does not hold. Row locked."""
+    ride.dispatch_due_at = None
+    ride.apply_transition(
+        S.CANCELLED,
+        cause=cause,
+        actor=ride.cancel_requested_by,
+        reason=_("Cancelled before the partner took the ride."),
+    )
+
+
+# --- booking entry point -------------------------------------------------------------------
 
 
 def ride_request_dispatch(*, ride: Ride) -> None:
@@ -13,11 +149,988 @@ def ride_request_dispatch(*, ride: Ride) -> None:
 
     Call inside the transaction that wrote the ride (the ride row is the outbox): if the
     enqueue is lost (broker down, worker killed) the outbox sweeper finds the ride by
-    `dispatch_due_at` and enqueues it again.
+    `dispatch_due_at` once the grace period has passed, and enqueues it again.
     """
     from rides.tasks import dispatch_ride
 
-    ride.dispatch_due_at = timezone.now()
+    ride.dispatch_due_at = timezone.now() + _seconds("PIPELINE_DISPATCH_GRACE_SECONDS")
     ride.save(update_fields=["dispatch_due_at", "updated_at"])
-    ride_id = ride.pk
-    transaction.on_commit(lambda: dispatch_ride.delay(ride_id), robust=True)
+    _on_commit(dispatch_ride, ride.pk)
+
+
+# --- dispatch ------------------------------------------------------------------------------
+
+
+def idempotency_key_for(ride: Ride) -> str:
+    return f"{ride.reference}:{ride.dispatch_generation}"
+
+
+def ride_dispatch(*, ride_id: int) -> str:
+    """Sends a requested ride to its partner. Safe to run twice: only a ride in
+    `requested` is sent, and the row lock makes one run win. Returns what happened."""
+    now = timezone.now()
+    with transaction.atomic():
+        ride = _locked_ride(ride_id)
+        if ride is None:
+            return "missing"
+        if ride.status != S.REQUESTED:
+            return "not_requested"
+        if ride.cancel_requested_at is not None:
+            _cancel_locally(ride)
+            return "cancelled"
+        account = ride.partner_account
+        if not account.enabled:
+            _hold(
+                ride,
+                _(
+                    "The partner account %(account)s is switched off. Ask an administrator, "
+                    "or book another way."
+                )
+                % {"account": account.name},
+                code="account_disabled",
+            )
+            return "held"
+        if not ride.idempotency_key:
+            # A new key starts here, so this is the moment to decide about the fare id;
+            # every repeat of this key then sends the very same body.
+            if ride.fare_id and not fare_is_fresh(ride, now):
+                ride.fare_id = ""
+            ride.idempotency_key = idempotency_key_for(ride)
+        try:
+            body = build_trip_request(ride)
+        except PayloadRefused as refused:
+            _hold(ride, refused.user_message, code=f"payload:{refused.code}")
+            return "held"
+        ride.dispatch_attempts += 1
+        ride.dispatch_due_at = now + _seconds("PIPELINE_DISPATCH_LEASE_SECONDS")
+        ride.last_dispatch_error = ""
+        ride.apply_transition(S.DISPATCHING, cause=Cause.DISPATCH)
+        key = ride.idempotency_key
+        reference = ride.reference
+
+    errors = _partner_errors()
+    try:
+        client = _client(account)
+        result = client.create_trip(body=body, idempotency_key=key)
+    except errors.DuplicateReference as exc:
+        log.info("ride %s: partner holds its reference already (trip %s)", ride_id, exc.trip_id)
+        return _adopt_existing_trip(ride_id, key, exc.trip_id, reference, account)
+    except errors.FareExpired:
+        return _dispatch_without_fare(ride_id, key)
+    except errors.IdempotencyKeyReused:
+        # The key was seen with another body: something was sent before. Look the
+        # reference up before anything else, under a fresh key.
+        return _dispatch_unknown(ride_id, key, "idempotency_key_reused", new_generation=True)
+    except errors.PermanentPartnerError as exc:
+        return _dispatch_refused(ride_id, key, exc)
+    except errors.TemporaryPartnerError as exc:
+        # A 429 is a refusal (the contract: nothing was done, wait Retry-After); a resend
+        # under the same key is safe either way.
+        if exc.sent and not isinstance(exc, errors.RateLimited):
+            return _dispatch_unknown(ride_id, key, str(exc), retry_after=exc.retry_after)
+        return _dispatch_retry_later(ride_id, key, str(exc), exc.retry_after)
+    except Exception as exc:  # noqa: BLE001 - an unexpected failure: the outcome is unknown
+        log.exception("ride %s: create failed unexpectedly", ride_id)
+        return _dispatch_unknown(ride_id, key, type(exc).__name__)
+    ride_apply_partner_trip(ride_id=ride_id, trip=result.trip, cause=Cause.DISPATCH)
+    return "replayed" if result.replayed else "created"
+
+
+def _still_dispatching(ride: Ride | None, key: str) -> bool:
+    """The ride is still in the dispatch this worker started (nobody moved it since)."""
+    return ride is not None and ride.status == S.DISPATCHING and ride.idempotency_key == key
+
+
+def _adopt_existing_trip(ride_id, key, trip_id, reference, account) -> str:
+    errors = _partner_errors()
+    try:
+        client = _client(account)
+        trip = client.get_trip(trip_id) if trip_id else client.find_trip_by_reference(reference)
+    except errors.PartnerError as exc:
+        return _dispatch_unknown(ride_id, key, f"duplicate_reference, then {exc}")
+    if trip is None:
+        return _dispatch_unknown(ride_id, key, "duplicate_reference without a trip")
+    ride_apply_partner_trip(ride_id=ride_id, trip=trip, cause=Cause.DISPATCH)
+    return "adopted"
+
+
+def _dispatch_without_fare(ride_id: int, key: str) -> str:
+    """The locked fare ran out: book at the partner's current fare under a new key."""
+    from rides.tasks import dispatch_ride
+
+    with transaction.atomic():
+        ride = _locked_ride(ride_id)
+        if not _still_dispatching(ride, key):
+            return "moved_on"
+        ride.fare_id = ""
+        ride.dispatch_generation += 1
+        ride.idempotency_key = ""
+        ride.last_dispatch_error = "fare_expired"
+        ride.dispatch_due_at = timezone.now() + _seconds("PIPELINE_DISPATCH_GRACE_SECONDS")
+        ride.apply_transition(S.REQUESTED, cause=Cause.DISPATCH, note="fare_expired")
+        _on_commit(dispatch_ride, ride_id)
+    return "fare_expired"
+
+
+def _dispatch_refused(ride_id: int, key: str, exc) -> str:
+    with transaction.atomic():
+        ride = _locked_ride(ride_id)
+        if not _still_dispatching(ride, key):
+            return "moved_on"
+        if ride.cancel_requested_at is not None:
+            _cancel_locally(ride)
+            return "cancelled"
+        _hold(ride, exc.user_message, code=str(exc))
+    return "refused"
+
+
+def _first_attempt_at(ride: Ride) -> dt.datetime:
+    """When the current series of attempts began (after the last person's retry)."""
+    events = ride.events.filter(new_status=S.DISPATCHING)
+    last_retry = (
+        ride.events.filter(cause=Cause.USER, new_status=S.REQUESTED).order_by("-at").first()
+    )
+    if last_retry is not None:
+        events = events.filter(at__gte=last_retry.at)
+    first = events.order_by("at").first()
+    return first.at if first is not None else ride.created_at
+
+
+def _dispatch_retry_later(ride_id: int, key: str, error: str, retry_after) -> str:
+    """The partner certainly did not get the request: try again later, a bounded number
+    of times, then hand the ride to a person."""
+    from rides.tasks import dispatch_ride
+
+    with transaction.atomic():
+        ride = _locked_ride(ride_id)
+        if not _still_dispatching(ride, key):
+            return "moved_on"
+        if ride.cancel_requested_at is not None:
+            _cancel_locally(ride)
+            return "cancelled"
+        ride.last_dispatch_error = error[:500]
+        if ride.dispatch_attempts >= settings.PIPELINE_DISPATCH_MAX_ATTEMPTS:
+            elapsed = (timezone.now() - _first_attempt_at(ride)).total_seconds()
+            minutes = max(1, math.ceil(elapsed / 60))
+            _hold(
+                ride,
+                _(
+                    "The partner could not be reached for %(minutes)s minutes. "
+                    "Retry, or book another way."
+                )
+                % {"minutes": minutes},
+                code=error,
+            )
+            return "held"
+        delay = backoff_seconds(ride.dispatch_attempts, retry_after)
+        ride.dispatch_due_at = (
+            timezone.now()
+            + dt.timedelta(seconds=delay)
+            + _seconds("PIPELINE_DISPATCH_GRACE_SECONDS")
+        )
+        ride.apply_transition(S.REQUESTED, cause=Cause.DISPATCH, note=f"retry: {error}")
+        _on_commit(dispatch_ride, ride_id, countdown=delay)
+    log.info("ride %s: partner not reached (%s); retry in %.1fs", ride_id, error, delay)
+    return "retry_later"
+
+
+def _dispatch_unknown(
+    ride_id: int, key: str, error: str, *, retry_after=None, new_generation: bool = False
+) -> str:
+    """The create may or may not have happened: look the reference up, never resend."""
+    from rides.tasks import reconcile_ride
+
+    with transaction.atomic():
+        ride = _locked_ride(ride_id)
+        if not _still_dispatching(ride, key):
+            return "moved_on"
+        ride.last_dispatch_error = error[:500]
+        if new_generation:
+            ride.dispatch_generation += 1
+            ride.idempotency_key = ""
+        ride.reconcile_attempts = 0
+        delay = max(1.0, float(retry_after or 0))
+        ride.dispatch_due_at = (
+            timezone.now()
+            + dt.timedelta(seconds=delay)
+            + _seconds("PIPELINE_DISPATCH_GRACE_SECONDS")
+        )
+        ride.apply_transition(S.DISPATCH_UNKNOWN, cause=Cause.DISPATCH, note=error)
+        _on_commit(reconcile_ride, ride_id, countdown=delay)
+    log.info("ride %s: outcome of create unknown (%s); reconciling", ride_id, error)
+    return "unknown"
+
+
+# --- reconcile -----------------------------------------------------------------------------
+
+
+def ride_reconcile(*, ride_id: int) -> str:
+    """Finds out whether the partner holds a ride whose dispatch outcome is unknown.
+
+    found → applied; not found → sent again under the same idempotency key; the lookup
+    failing → tried again later, a bounded number of times, then a person is asked.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        ride = _locked_ride(ride_id)
+        if ride is None:
+            return "missing"
+        if ride.status not in (S.DISPATCHING, S.DISPATCH_UNKNOWN):
+            return "not_unknown"
+        if ride.status == S.DISPATCHING:
+            if ride.dispatch_due_at is not None and ride.dispatch_due_at > now:
+                return "lease_held"  # the dispatching worker is still within its lease
+            ride.apply_transition(
+                S.DISPATCH_UNKNOWN, cause=Cause.SWEEPER, note="dispatch lease expired"
+            )
+        ride.reconcile_attempts += 1
+        ride.dispatch_due_at = now + _seconds("PIPELINE_DISPATCH_LEASE_SECONDS")
+        ride.save()
+        account = ride.partner_account
+        reference = ride.reference
+        attempt = ride.reconcile_attempts
+
+    errors = _partner_errors()
+    try:
+        trip = _client(account).find_trip_by_reference(reference)
+    except errors.PartnerError as exc:
+        return _reconcile_later(ride_id, attempt, str(exc), getattr(exc, "retry_after", None))
+    except Exception as exc:  # noqa: BLE001
+        log.exception("ride %s: reference lookup failed unexpectedly", ride_id)
+        return _reconcile_later(ride_id, attempt, type(exc).__name__, None)
+    if trip is not None:
+        ride_apply_partner_trip(ride_id=ride_id, trip=trip, cause=Cause.DISPATCH)
+        return "found"
+    return _reconcile_not_found(ride_id, attempt)
+
+
+def _reconcile_later(ride_id: int, attempt: int, error: str, retry_after) -> str:
+    from rides.tasks import reconcile_ride
+
+    with transaction.atomic():
+        ride = _locked_ride(ride_id)
+        if ride is None or ride.status != S.DISPATCH_UNKNOWN or ride.reconcile_attempts != attempt:
+            return "moved_on"
+        ride.last_dispatch_error = error[:500]
+        if attempt >= settings.PIPELINE_RECONCILE_MAX_ATTEMPTS:
+            _hold(
+                ride,
+                _(
+                    "The partner could not confirm whether it took this ride. Call the partner "
+                    "before booking again: it may still send a driver."
+                ),
+                code=f"reconcile: {error}",
+            )
+            return "held"
+        delay = backoff_seconds(attempt, retry_after)
+        ride.dispatch_due_at = (
+            timezone.now()
+            + dt.timedelta(seconds=delay)
+            + _seconds("PIPELINE_DISPATCH_GRACE_SECONDS")
+        )
+        ride.save()
+        _on_commit(reconcile_ride, ride_id, countdown=delay)
+    return "retry_later"
+
+
+def _reconcile_not_found(ride_id: int, attempt: int) -> str:
+    from rides.tasks import dispatch_ride
+
+    with transaction.atomic():
+        ride = _locked_ride(ride_id)
+        if ride is None or ride.status != S.DISPATCH_UNKNOWN or ride.reconcile_attempts != attempt:
+            return "moved_on"
+        if ride.cancel_requested_at is not None:
+            _cancel_locally(ride)
+            return "cancelled"
+        if ride.dispatch_attempts >= settings.PIPELINE_DISPATCH_MAX_ATTEMPTS:
+            _hold(
+                ride,
+                _(
+                    "The partner did not take the ride after %(count)s attempts. "
+                    "Retry, or book another way."
+                )
+                % {"count": ride.dispatch_attempts},
+                code="not_created",
+            )
+            return "held"
+        ride.reconcile_attempts = 0
+        ride.dispatch_due_at = timezone.now() + _seconds("PIPELINE_DISPATCH_GRACE_SECONDS")
+        ride.apply_transition(S.REQUESTED, cause=Cause.DISPATCH, note="not at the partner")
+        _on_commit(dispatch_ride, ride_id)
+    return "resend"
+
+
+# --- applying what the partner says ----------------------------------------------------------
+
+
+_REASONS = {
+    "no_drivers_available": lambda: _("The partner found no driver. Rebook the ride."),
+    "driver_canceled": lambda: _(
+        "The driver cancelled and the partner found no other driver. Rebook the ride."
+    ),
+    "failed": lambda: _("The partner could not carry out the trip. Rebook the ride."),
+}
+
+
+def _reason_for(status: str, detail: str, ride: Ride) -> str:
+    if status == "rider_canceled":
+        ours = not detail and ride.cancel_requested_at is not None
+        if detail == "coordinator_canceled" or ours:
+            return _("Cancelled at the portal's request.")
+        return _("The rider cancelled the trip in the partner's app. Rebook if still needed.")
+    reason = _REASONS.get(status)
+    return reason() if reason else ""
+
+
+def _text(value, length: int) -> str:
+    return str(value or "")[:length]
+
+
+def _positive_int(value) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number >= 0 else None
+
+
+def _rating(value) -> Decimal | None:
+    try:
+        rating = Decimal(str(value)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError, TypeError):
+        return None
+    return rating if Decimal("0") <= rating <= Decimal("9.99") else None
+
+
+def _clear_driver(ride: Ride) -> None:
+    ride.driver_name = ride.driver_phone_masked = ""
+    ride.driver_rating = None
+    ride.vehicle_make = ride.vehicle_model = ride.vehicle_color = ride.vehicle_plate = ""
+    ride.driver_latitude = ride.driver_longitude = None
+
+
+def _copy_details(ride: Ride, trip) -> None:
+    """Driver, vehicle, ETA and fare from a full Trip (the partner's current version)."""
+    driver = trip.driver or None
+    if driver:
+        ride.driver_name = _text(driver.get("name"), 80)
+        ride.driver_phone_masked = _text(driver.get("phone_masked"), 40)
+        ride.driver_rating = _rating(driver.get("rating"))
+    else:
+        ride.driver_name = ride.driver_phone_masked = ""
+        ride.driver_rating = None
+    vehicle = trip.vehicle or None
+    if vehicle:
+        ride.vehicle_make = _text(vehicle.get("make"), 40)
+        ride.vehicle_model = _text(vehicle.get("model"), 40)
+        ride.vehicle_color = _text(vehicle.get("color"), 40)
+        ride.vehicle_plate = _text(vehicle.get("license_plate"), 20)
+    else:
+        ride.vehicle_make = ride.vehicle_model = ride.vehicle_color = ride.vehicle_plate = ""
+    location = trip.driver_location or None
+    try:
+        ride.driver_latitude = float(location["latitude"]) if location else None
+        ride.driver_longitude = float(location["longitude"]) if location else None
+    except (KeyError, TypeError, ValueError):
+        ride.driver_latitude = ride.driver_longitude = None
+    ride.pickup_eta_seconds = _positive_int(trip.pickup_eta_seconds)
+    ride.fare_amount = _positive_int(trip.fare_amount)
+    ride.fare_type = _text(trip.fare_type, 10)
+    ride.distance_meters = _positive_int(trip.distance_meters)
+    ride.duration_seconds = _positive_int(trip.duration_seconds)
+    fee = _positive_int(trip.cancellation_fee)
+    if fee is not None or ride.receipt is None:
+        ride.cancellation_fee = fee
+    ride.partner_status_detail = _text(trip.status_detail, 80)
+
+
+def _needs_receipt(ride: Ride) -> bool:
+    if ride.receipt is not None or not ride.partner_trip_id:
+        return False
+    return ride.status == S.COMPLETED or (
+        ride.status == S.CANCELLED and bool(ride.cancellation_fee)
+    )
+
+
+def _apply_partner_data(
+    ride: Ride,
+    *,
+    trip_id: str,
+    external_reference: str,
+    status: str,
+    status_detail: str,
+    updated_at: dt.datetime,
+    trip=None,
+    cause: str,
+    actor=None,
+) -> str:
+    """Applies one version of a partner trip (a full Trip, or a webhook's hint) to a
+    locked ride. Returns the outcome: applied, repeat, stale, refused, unknown_status,
+    foreign (another ride's trip)."""
+    from rides.tasks import cancel_at_partner, fetch_receipt
+
+    if ride.partner_trip_id and trip_id and trip_id != ride.partner_trip_id:
+        log.warning(
+            "ride %s: partner data for trip %s, but it holds %s; ignored",
+            ride.pk,
+            trip_id,
+            ride.partner_trip_id,
+        )
+        return "foreign"
+    if external_reference and external_reference != ride.reference:
+        return "foreign"
+    now = timezone.now()
+    if not ride.partner_trip_id and trip_id:
+        ride.partner_trip_id = trip_id
+    ride.partner_seen_at = now
+    previous_status = ride.status
+    held_version = ride.partner_updated_at
+    new_status = PARTNER_STATUS_MAP.get(status)
+    if new_status is None:
+        log.warning("ride %s: unknown partner status %r ignored", ride.pk, status[:40])
+        ride.save()
+        return "unknown_status"
+    result = ride.apply_transition(
+        new_status,
+        cause=cause,
+        actor=actor,
+        partner_status=status,
+        partner_updated_at=updated_at,
+        reason=_reason_for(status, status_detail, ride),
+    )
+    outcome = result.outcome
+    if outcome == TransitionOutcome.REFUSED:
+        log.warning(
+            "ride %s: partner status %s refused in state %s", ride.pk, status, previous_status
+        )
+    # Details: from the same or a newer version than the one applied (a webhook's hint
+    # sets the version first; the GET that follows carries the same version, in full).
+    if held_version is None or updated_at >= held_version:
+        if outcome != TransitionOutcome.REFUSED:
+            ride.partner_status_detail = _text(status_detail, 80)
+            if trip is not None:
+                _copy_details(ride, trip)
+            elif outcome == TransitionOutcome.APPLIED and new_status == S.SEARCHING:
+                _clear_driver(ride)  # a redispatch: the old driver is not coming
+    if ride.status not in BEFORE_PARTNER:
+        ride.dispatch_due_at = None
+        ride.reconcile_attempts = 0
+        ride.last_dispatch_error = ""
+    if ride.status in TERMINAL:
+        ride.cancel_due_at = None
+        ride.pickup_eta_seconds = None
+        if _needs_receipt(ride) and ride.receipt_due_at is None:
+            delay = float(settings.PIPELINE_RECEIPT_DELAY_SECONDS)
+            ride.receipt_due_at = now + dt.timedelta(seconds=delay)
+            _on_commit(fetch_receipt, ride.pk, countdown=delay or None)
+    elif (
+        ride.cancel_requested_at is not None
+        and ride.status in ACTIVE_WITH_PARTNER
+        and ride.cancel_due_at is None
+        and ride.cancel_attempts == 0
+    ):
+        # Cancelled while the dispatch was in flight: now that the trip is known, cancel it.
+        ride.cancel_due_at = now
+        _on_commit(cancel_at_partner, ride.pk)
+    ride.save()
+    if outcome == TransitionOutcome.APPLIED and ride.status == S.FAILED:
+        alert_raise(
+            ride=ride,
+            kind=AlertKind.RIDE_FAILED,
+            message=_("Ride %(reference)s failed at the partner: %(reason)s")
+            % {"reference": ride.reference, "reason": ride.status_reason},
+        )
+    return outcome
+
+
+def ride_apply_partner_trip(*, ride_id: int, trip, cause: str, actor=None) -> str:
+    """Applies a full Trip from the partner to the ride (status, driver, vehicle, fare)."""
+    with transaction.atomic():
+        ride = _locked_ride(ride_id)
+        if ride is None:
+            return "missing"
+        return _apply_partner_data(
+            ride,
+            trip_id=trip.trip_id,
+            external_reference=trip.external_reference or "",
+            status=trip.status,
+            status_detail=trip.status_detail or "",
+            updated_at=trip.updated_at,
+            trip=trip,
+            cause=cause,
+            actor=actor,
+        )
+
+
+def ride_apply_partner_status(
+    *,
+    ride_id: int,
+    trip_id: str,
+    status: str,
+    updated_at: dt.datetime,
+    cause: str,
+    external_reference: str = "",
+) -> str:
+    """Applies a status hint (a webhook's data) when it is newer than what the ride holds."""
+    with transaction.atomic():
+        ride = _locked_ride(ride_id)
+        if ride is None:
+            return "missing"
+        return _apply_partner_data(
+            ride,
+            trip_id=trip_id,
+            external_reference=external_reference,
+            status=status,
+            status_detail="" if ride.partner_status != status else ride.partner_status_detail,
+            updated_at=updated_at,
+            cause=cause,
+        )
+
+
+# --- cancellation --------------------------------------------------------------------------
+
+
+def _visible_ride(ride: Ride, user) -> None:
+    if not Ride.objects.visible_to(user).filter(pk=ride.pk).exists():
+        raise PermissionDenied("ride not visible to this user")
+
+
+def ride_cancel(*, ride_id: int, user, reason: str = "") -> Ride:
+    """Cancels a ride for a person.
+
+    - nothing at the partner yet → cancelled at once (if an earlier attempt may have
+      reached the partner, a task still looks the reference up and cancels what it finds);
+    - a dispatch in flight → the request is recorded and the dispatch cancels the
+      partner's trip as soon as it is known (never a live trip for a cancelled ride);
+    - with the partner → the partner is told by `rides.cancel_at_partner` (with retries);
+      the ride shows cancelled once the partner confirms, with any fee recorded.
+    Raises ValidationError for a ride that already ended, PermissionDenied for a ride the
+    user may not see.
+    """
+    from rides.tasks import cancel_at_partner
+
+    now = timezone.now()
+    with transaction.atomic():
+        ride = _locked_ride(ride_id)
+        if ride is None:
+            raise Ride.DoesNotExist
+        _visible_ride(ride, user)
+        if ride.status in TERMINAL:
+            raise ValidationError(_("This ride has already ended; there is nothing to cancel."))
+        first_request = ride.cancel_requested_at is None
+        if first_request:
+            ride.cancel_requested_at = now
+            ride.cancel_requested_by = user
+            ride.cancel_reason = (reason or "")[:200]
+        if ride.status in (S.DISPATCHING, S.DISPATCH_UNKNOWN):
+            ride.save()  # the dispatch or the reconciliation finishes the job
+        elif ride.partner_trip_id and ride.status not in BEFORE_PARTNER:
+            if ride.cancel_due_at is None:
+                ride.cancel_due_at = now
+                ride.cancel_attempts = 0
+                _on_commit(cancel_at_partner, ride.pk)
+            ride.save()
+        else:
+            ever_sent = ride.dispatch_attempts > 0 or bool(ride.idempotency_key)
+            if ever_sent:
+                # An earlier attempt was answered "not created", but look once more and
+                # cancel whatever the partner may hold under this reference.
+                ride.cancel_due_at = now
+                ride.cancel_attempts = 0
+                _on_commit(cancel_at_partner, ride.pk)
+            ride.dispatch_due_at = None
+            ride.apply_transition(
+                S.CANCELLED,
+                cause=Cause.USER,
+                actor=user,
+                reason=_("Cancelled by %(name)s.") % {"name": user.get_full_name() or user},
+            )
+            alerts_resolve_for_ride(ride=ride, user=user)
+    return ride
+
+
+def ride_cancel_at_partner(*, ride_id: int) -> str:
+    """Tells the partner to cancel the ride's trip; records the fee. Safe to repeat."""
+    now = timezone.now()
+    with transaction.atomic():
+        ride = _locked_ride(ride_id)
+        if ride is None:
+            return "missing"
+        if ride.cancel_requested_at is None or ride.cancel_due_at is None:
+            return "nothing_to_do"
+        if ride.status in (S.DISPATCHING, S.DISPATCH_UNKNOWN):
+            ride.cancel_due_at = None  # the dispatch path cancels once the trip is known
+            ride.save()
+            return "dispatch_in_flight"
+        if (
+            ride.status in TERMINAL
+            and ride.partner_trip_id
+            and ride.partner_status
+            in (
+                "rider_canceled",
+                "driver_canceled",
+                "no_drivers_available",
+                "failed",
+                "completed",
+            )
+        ):
+            ride.cancel_due_at = None
+            ride.save()
+            return "already_ended"
+        ride.cancel_attempts += 1
+        ride.cancel_due_at = now + _seconds("PIPELINE_DISPATCH_LEASE_SECONDS")
+        ride.save()
+        trip_id = ride.partner_trip_id
+        reference = ride.reference
+        account = ride.partner_account
+        actor = ride.cancel_requested_by
+        attempt = ride.cancel_attempts
+
+    errors = _partner_errors()
+    try:
+        client = _client(account)
+        if not trip_id:
+            found = client.find_trip_by_reference(reference)
+            if found is None:
+                _cancel_done(ride_id)
+                return "nothing_at_partner"
+            trip_id = found.trip_id
+            if found.status in ("completed", "rider_canceled", "driver_canceled", "failed") or (
+                found.status == "no_drivers_available"
+            ):
+                ride_apply_partner_trip(ride_id=ride_id, trip=found, cause=Cause.USER, actor=actor)
+                _cancel_done(ride_id)
+                return "already_ended"
+        try:
+            trip = client.cancel_trip(trip_id)
+        except errors.TripNotCancellable:
+            trip = client.get_trip(trip_id)
+    except errors.TemporaryPartnerError as exc:
+        return _cancel_later(ride_id, attempt, str(exc), exc.retry_after)
+    except errors.PartnerError as exc:
+        return _cancel_failed(ride_id, attempt, str(exc))
+    except Exception as exc:  # noqa: BLE001
+        log.exception("ride %s: cancellation failed unexpectedly", ride_id)
+        return _cancel_later(ride_id, attempt, type(exc).__name__, None)
+    ride_apply_partner_trip(ride_id=ride_id, trip=trip, cause=Cause.USER, actor=actor)
+    _cancel_done(ride_id)
+    return "cancelled"
+
+
+def _cancel_done(ride_id: int) -> None:
+    Ride.objects.filter(pk=ride_id).update(cancel_due_at=None, updated_at=timezone.now())
+
+
+def _cancel_later(ride_id: int, attempt: int, error: str, retry_after) -> str:
+    from rides.tasks import cancel_at_partner
+
+    with transaction.atomic():
+        ride = _locked_ride(ride_id)
+        if ride is None or ride.cancel_due_at is None or ride.cancel_attempts != attempt:
+            return "moved_on"
+        if attempt >= settings.PIPELINE_CANCEL_MAX_ATTEMPTS:
+            return _cancel_failed(ride_id, attempt, error, ride=ride)
+        delay = backoff_seconds(attempt, retry_after)
+        ride.cancel_due_at = (
+            timezone.now()
+            + dt.timedelta(seconds=delay)
+            + _seconds("PIPELINE_DISPATCH_GRACE_SECONDS")
+        )
+        ride.save()
+        _on_commit(cancel_at_partner, ride_id, countdown=delay)
+    return "retry_later"
+
+
+def _cancel_failed(ride_id: int, attempt: int, error: str, ride: Ride | None = None) -> str:
+    with transaction.atomic():
+        ride = ride or _locked_ride(ride_id)
+        if ride is None:
+            return "missing"
+        ride.cancel_due_at = None
+        ride.save()
+        alert_raise(
+            ride=ride,
+            kind=AlertKind.CANCEL_FAILED,
+            message=_(
+                "The partner has not confirmed the cancellation of ride %(reference)s. "
+                "Call the partner to cancel the trip, then cancel the ride again here."
+            )
+            % {"reference": ride.reference},
+        )
+    log.warning("ride %s: cancellation not confirmed (%s)", ride_id, error)
+    return "failed"
+
+
+# --- a person's retry ----------------------------------------------------------------------
+
+
+def ride_retry(*, ride_id: int, user) -> Ride:
+    """Sends a ride in `needs_attention` to the partner again (under a new key; the
+    partner still recognises the ride by its reference, so nothing is doubled)."""
+    with transaction.atomic():
+        ride = _locked_ride(ride_id)
+        if ride is None:
+            raise Ride.DoesNotExist
+        _visible_ride(ride, user)
+        if ride.status != S.NEEDS_ATTENTION:
+            raise ValidationError(_("Only a ride that needs attention can be retried."))
+        if ride.partner_trip_id:
+            raise ValidationError(
+                _("The partner already holds this ride. Cancel it, or wait for its status.")
+            )
+        if ride.cancel_requested_at is not None:
+            raise ValidationError(_("This ride is being cancelled; book a new ride instead."))
+        ride.dispatch_generation += 1
+        ride.idempotency_key = ""
+        ride.dispatch_attempts = 0
+        ride.reconcile_attempts = 0
+        ride.last_dispatch_error = ""
+        ride.apply_transition(S.REQUESTED, cause=Cause.USER, actor=user)
+        ride_request_dispatch(ride=ride)
+        alerts_resolve_for_ride(ride=ride, user=user, kinds=(AlertKind.NEEDS_ATTENTION,))
+    return ride
+
+
+# --- receipts ------------------------------------------------------------------------------
+
+
+def _receipt_dict(receipt) -> dict:
+    raw = getattr(receipt, "raw", None)
+    if isinstance(raw, dict) and raw:
+        return raw
+    if dataclasses.is_dataclass(receipt):
+        data = dataclasses.asdict(receipt)
+        data.pop("raw", None)
+        return {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in data.items()}
+    return dict(receipt)
+
+
+def ride_fetch_receipt(*, ride_id: int) -> str:
+    """Asks the partner for an ended trip's receipt and stores it with the final fare."""
+    now = timezone.now()
+    with transaction.atomic():
+        ride = _locked_ride(ride_id)
+        if ride is None:
+            return "missing"
+        if ride.receipt is not None or ride.receipt_due_at is None or not ride.partner_trip_id:
+            return "nothing_to_do"
+        ride.receipt_attempts += 1
+        ride.receipt_due_at = now + _seconds("PIPELINE_DISPATCH_LEASE_SECONDS")
+        ride.save(update_fields=["receipt_attempts", "receipt_due_at", "updated_at"])
+        account = ride.partner_account
+        trip_id = ride.partner_trip_id
+        attempt = ride.receipt_attempts
+
+    errors = _partner_errors()
+    try:
+        receipt = _client(account).get_receipt(trip_id)
+    except (errors.ReceiptNotReady, errors.TemporaryPartnerError) as exc:
+        return _receipt_later(ride_id, attempt, str(exc), getattr(exc, "retry_after", None))
+    except errors.PartnerError as exc:
+        log.warning("ride %s: receipt refused (%s); not asked again", ride_id, exc)
+        Ride.objects.filter(pk=ride_id).update(receipt_due_at=None, updated_at=timezone.now())
+        return "refused"
+    data = _receipt_dict(receipt)
+    with transaction.atomic():
+        ride = _locked_ride(ride_id)
+        if ride is None or ride.receipt is not None:
+            return "moved_on"
+        ride.receipt = data
+        ride.receipt_due_at = None
+        ride.final_fare = _positive_int(data.get("total_amount"))
+        fee = _positive_int(data.get("cancellation_fee"))
+        if fee:
+            ride.cancellation_fee = fee
+        ride.distance_meters = _positive_int(data.get("distance_meters")) or ride.distance_meters
+        ride.duration_seconds = _positive_int(data.get("duration_seconds")) or ride.duration_seconds
+        ride.save()
+    return "stored"
+
+
+def _receipt_later(ride_id: int, attempt: int, error: str, retry_after) -> str:
+    from rides.tasks import fetch_receipt
+
+    with transaction.atomic():
+        ride = _locked_ride(ride_id)
+        if ride is None or ride.receipt is not None or ride.receipt_attempts != attempt:
+            return "moved_on"
+        if attempt >= settings.PIPELINE_RECEIPT_MAX_ATTEMPTS:
+            ride.receipt_due_at = None
+            ride.save(update_fields=["receipt_due_at", "updated_at"])
+            log.warning("ride %s: no receipt after %s attempts (%s)", ride_id, attempt, error)
+            return "gave_up"
+        delay = backoff_seconds(attempt, retry_after)
+        ride.receipt_due_at = timezone.now() + dt.timedelta(seconds=delay)
+        ride.save(update_fields=["receipt_due_at", "updated_at"])
+        _on_commit(fetch_receipt, ride_id, countdown=delay)
+    return "retry_later"
+
+
+# --- webhooks ------------------------------------------------------------------------------
+
+# Partner statuses whose details (driver, vehicle, fee) the webhook hint lacks: a GET
+# follows. Others are applied from the hint alone (the poller still confirms them).
+_NEEDS_FULL_TRIP = frozenset({S.DRIVER_ASSIGNED, S.CANCELLED})
+
+
+def webhook_event_process(*, event_id: int) -> str:
+    """Applies one recorded webhook event (a hint): newer status applied, full trip read
+    only when its details are needed. Safe to run twice."""
+    from rides.polling import note_trip_seen
+    from rides.tasks import fetch_receipt
+
+    event = WebhookEvent.objects.select_related("account").filter(pk=event_id).first()
+    if event is None:
+        return "missing"
+    if event.processed_at is not None:
+        return "done_before"
+    ride = (
+        Ride.objects.filter(partner_account_id=event.account_id)
+        .filter(partner_trip_id=event.trip_id)
+        .only("id", "status", "partner_trip_id", "partner_updated_at", "driver_name", "receipt")
+        .first()
+    )
+    if ride is None and event.external_reference:
+        ride = (
+            Ride.objects.filter(
+                partner_account_id=event.account_id, reference=event.external_reference
+            )
+            .only("id", "status", "partner_trip_id", "partner_updated_at", "driver_name", "receipt")
+            .first()
+        )
+    outcome = "ignored"
+    if ride is None:
+        outcome = "unknown_trip"
+    elif event.event_type == "trip.status_changed":
+        outcome = _process_status_event(event, ride)
+    elif event.event_type == "trip.receipt_ready":
+        if ride.receipt is None and ride.status in TERMINAL:
+            updated = Ride.objects.filter(
+                pk=ride.pk, receipt__isnull=True, partner_trip_id__gt=""
+            ).update(receipt_due_at=timezone.now())
+            if updated:
+                fetch_receipt.delay(ride.pk)
+            outcome = "receipt_due"
+    WebhookEvent.objects.filter(pk=event.pk, processed_at__isnull=True).update(
+        processed_at=timezone.now(), outcome=outcome[:20]
+    )
+    note_trip_seen(event.account_id, webhook=True)
+    return outcome
+
+
+def _process_status_event(event: WebhookEvent, ride: Ride) -> str:
+    if event.partner_updated_at is None:
+        return "malformed"
+    if ride.partner_updated_at is not None and event.partner_updated_at <= ride.partner_updated_at:
+        return "stale"
+    if ride.status in TERMINAL:
+        return "ride_ended"
+    new_status = PARTNER_STATUS_MAP.get(event.partner_status)
+    wants_trip = (
+        not ride.partner_trip_id
+        or new_status in _NEEDS_FULL_TRIP
+        or (new_status in (S.ARRIVING, S.ON_TRIP) and not ride.driver_name)
+    )
+    if wants_trip:
+        errors = _partner_errors()
+        try:
+            trip = _client(event.account).get_trip(event.trip_id)
+        except errors.PartnerError as exc:
+            log.info("ride %s: trip read after webhook failed (%s); hint applied", ride.pk, exc)
+        else:
+            return ride_apply_partner_trip(ride_id=ride.pk, trip=trip, cause=Cause.WEBHOOK)
+    return ride_apply_partner_status(
+        ride_id=ride.pk,
+        trip_id=event.trip_id,
+        status=event.partner_status,
+        updated_at=event.partner_updated_at,
+        cause=Cause.WEBHOOK,
+        external_reference=event.external_reference,
+    )
+
+
+# --- the outbox sweeper --------------------------------------------------------------------
+
+SWEEP_BATCH = 500
+
+
+def outbox_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Resends what is overdue: dispatches nobody picked up, dispatches whose worker
+    died (lease expired → outcome unknown → reconcile), reconciliations, cancellations
+    and receipts. Each found row's due time moves on by the grace period, so a backed-up
+    queue is not flooded with copies; a copy that does run finds nothing to do."""
+    from rides.tasks import (
+        cancel_at_partner,
+        dispatch_ride,
+        fetch_receipt,
+        process_webhook_event,
+        reconcile_ride,
+    )
+
+    now = now or timezone.now()
+    grace = _seconds("PIPELINE_DISPATCH_GRACE_SECONDS")
+    next_due = now + grace
+    counts = {"dispatch": 0, "reconcile": 0, "cancel": 0, "receipt": 0, "webhook": 0}
+    with transaction.atomic():
+        overdue = list(
+            Ride.objects.dispatch_overdue(now)
+            .select_for_update(skip_locked=True)
+            .order_by("dispatch_due_at")[:SWEEP_BATCH]
+        )
+        for ride in overdue:
+            if ride.status == S.DISPATCHING:
+                ride.apply_transition(
+                    S.DISPATCH_UNKNOWN, cause=Cause.SWEEPER, note="dispatch lease expired"
+                )
+            ride.dispatch_due_at = next_due
+            ride.save(update_fields=["dispatch_due_at", "updated_at"])
+            if ride.status == S.REQUESTED:
+                _on_commit(dispatch_ride, ride.pk)
+                counts["dispatch"] += 1
+            else:
+                _on_commit(reconcile_ride, ride.pk)
+                counts["reconcile"] += 1
+        cancels = list(
+            Ride.objects.filter(cancel_due_at__lte=now)
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[:SWEEP_BATCH]
+        )
+        if cancels:
+            Ride.objects.filter(pk__in=cancels).update(cancel_due_at=next_due)
+            for ride_id in cancels:
+                _on_commit(cancel_at_partner, ride_id)
+        counts["cancel"] = len(cancels)
+        receipts = list(
+            Ride.objects.filter(receipt__isnull=True, receipt_due_at__lte=now)
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[:SWEEP_BATCH]
+        )
+        if receipts:
+            Ride.objects.filter(pk__in=receipts).update(receipt_due_at=next_due)
+            for ride_id in receipts:
+                _on_commit(fetch_receipt, ride_id)
+        counts["receipt"] = len(receipts)
+        # Webhook events whose enqueue was lost (broker down when they arrived).
+        stuck_events = list(
+            WebhookEvent.objects.filter(processed_at__isnull=True, received_at__lte=now - grace)
+            .order_by("received_at")
+            .values_list("pk", flat=True)[:SWEEP_BATCH]
+        )
+        for event_id in stuck_events:
+            _on_commit(process_webhook_event, event_id)
+        counts["webhook"] = len(stuck_events)
+    if any(counts.values()):
+        log.info("outbox sweep: %s", counts)
+    return counts
+
+
+def webhook_events_prune(*, now: dt.datetime | None = None) -> int:
+    """Forgets processed webhook ids older than the retention (duplicates come within an
+    hour of the first delivery)."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=settings.PIPELINE_WEBHOOK_RETENTION_DAYS)
+    deleted, _counts = WebhookEvent.objects.filter(
+        received_at__lt=cutoff, processed_at__isnull=False
+    ).delete()
+    return deleted

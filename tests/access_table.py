@@ -27,4 +27,25 @@ ACCESS = {
     },
     "logout": {"method": "post", "expect": everyone(302)},
     "set_language": {"method": "post", "data": {"language": "en"}, "expect": everyone(302)},
+    # Public for partners (signed, not logged in): unsigned requests are refused with 400.
+    "partner_webhook": {
+        "method": "post",
+        "kwargs": lambda world: {"token": _webhook_account().webhook_token},
+        "expect": everyone(400),
+    },
 }
+
+
+def _webhook_account():
+    from partners.models import PartnerAccount
+
+    account, _created = PartnerAccount.objects.get_or_create(
+        name="access-table partner",
+        defaults={
+            "base_url": "http://127.0.0.1:9/",
+            "client_id": "access",
+            "client_secret": "secret",
+            "webhook_secret": "whsec_" + "A" * 32,
+        },
+    )
+    return account

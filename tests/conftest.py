@@ -5,6 +5,8 @@ from django.test import Client
 
 from accounts.models import Role, Unit, User
 
+pytest_plugins = ["tests.stack"]
+
 _counter = itertools.count(1)
 
 

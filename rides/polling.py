@@ -1,0 +1,286 @@
+"""Batched polling of the partners' trips: the part that makes the pipeline correct.
+
+Webhooks make status changes fast; polling makes sure none is missed. Per partner
+account, one list call asks for every trip changed since a watermark (the newest
+`updated_at` seen, minus a small overlap for changes committed out of order), pages
+through the answer with the cursor, and applies each trip through the same transition
+as webhooks. Trips that just ended are included (no `status=active` filter), so a ride
+is never stuck because its final change was missed.
+
+Pacing: an account with no active trips is not polled at all. Otherwise it is polled
+every PIPELINE_POLL_INTERVAL seconds (the longer PIPELINE_POLL_INTERVAL_WITH_WEBHOOKS
+while verified webhooks keep arriving), and never faster than its share of the
+account's rate limit allows for the pages the last poll needed (many active trips →
+more pages → a longer gap). Polls run at low priority in the adapter, which holds them
+back when the per-minute budget runs low, so bookings and cancellations keep their room.
+A safety net reads single trips nobody heard of for PIPELINE_SAFETY_NET_SECONDS, a few
+per poll.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from partners.models import PartnerAccount
+from rides.models import ACTIVE_WITH_PARTNER, TERMINAL, Cause, PollState, Ride
+from rides.services import ride_apply_partner_trip
+
+log = logging.getLogger("rides.polling")
+
+PAGE_SIZE = 100
+# How long a claimed poll may take before the scheduler claims the account again.
+CLAIM_SECONDS = 60
+# A webhook within this many intervals counts as "webhooks are arriving".
+WEBHOOK_FRESH_INTERVALS = 2
+# Writing "a webhook arrived" at most this often per account (one row, many workers).
+WEBHOOK_NOTE_SECONDS = 5
+
+
+@dataclass
+class PollSummary:
+    account_id: int
+    calls: int = 0
+    trips: int = 0
+    applied: int = 0
+    safety_net_reads: int = 0
+    skipped: str = ""
+    error: str = ""
+
+
+def _seconds(value: float) -> dt.timedelta:
+    return dt.timedelta(seconds=float(value))
+
+
+def note_trip_seen(account_id: int, *, webhook: bool = False) -> None:
+    """Remembers that verified webhooks arrive for the account (polling may slow down)."""
+    if not webhook:
+        return
+    now = timezone.now()
+    stale = now - _seconds(WEBHOOK_NOTE_SECONDS)
+    updated = (
+        PollState.objects.filter(account_id=account_id)
+        .filter(Q(last_webhook_at__isnull=True) | Q(last_webhook_at__lt=stale))
+        .update(last_webhook_at=now)
+    )
+    if not updated and not PollState.objects.filter(account_id=account_id).exists():
+        PollState.objects.get_or_create(account_id=account_id, defaults={"last_webhook_at": now})
+
+
+def poll_interval(state: PollState, now: dt.datetime) -> dt.timedelta:
+    with_webhooks = float(settings.PIPELINE_POLL_INTERVAL_WITH_WEBHOOKS)
+    if state.last_webhook_at is not None and now - state.last_webhook_at < _seconds(
+        with_webhooks * WEBHOOK_FRESH_INTERVALS
+    ):
+        return _seconds(max(with_webhooks, float(settings.PIPELINE_POLL_INTERVAL)))
+    return _seconds(settings.PIPELINE_POLL_INTERVAL)
+
+
+def poll_budget_per_minute(account: PartnerAccount) -> float:
+    return max(1.0, account.rate_limit_per_minute * float(settings.PIPELINE_POLL_RATE_SHARE))
+
+
+def polls_schedule(now: dt.datetime | None = None) -> list[int]:
+    """Claims the accounts whose poll is due and that have active trips; returns their
+    ids (the caller enqueues one poll each). Cheap enough to run every second."""
+    now = now or timezone.now()
+    watched = (
+        PartnerAccount.objects.filter(enabled=True)
+        .filter(
+            Exists(
+                Ride.objects.filter(partner_account=OuterRef("pk"), status__in=ACTIVE_WITH_PARTNER)
+            )
+        )
+        .values_list("pk", flat=True)
+    )
+    account_ids = list(watched)
+    if not account_ids:
+        return []
+    known = set(
+        PollState.objects.filter(account_id__in=account_ids).values_list("account_id", flat=True)
+    )
+    for account_id in set(account_ids) - known:
+        PollState.objects.get_or_create(account_id=account_id, defaults={"next_poll_at": now})
+    claimed = []
+    for account_id in account_ids:
+        if PollState.objects.filter(account_id=account_id, next_poll_at__lte=now).update(
+            next_poll_at=now + _seconds(CLAIM_SECONDS)
+        ):
+            claimed.append(account_id)
+    return claimed
+
+
+def _up_to_date(ride: Ride, trip) -> bool:
+    held = ride.partner_updated_at
+    if held is None:
+        return False
+    if trip.updated_at < held:
+        return True
+    if trip.updated_at == held:
+        # Same version: only worth applying if the details never arrived (a webhook's
+        # hint was applied and the read that should follow failed).
+        return ride.partner_status == trip.status and (bool(ride.driver_name) or not trip.driver)
+    return False
+
+
+def apply_trip_page(account: PartnerAccount, trips, now: dt.datetime | None = None) -> int:
+    """Applies a page of the partner's trips to the rides they belong to; returns how
+    many were applied (the others were already known)."""
+    if not trips:
+        return 0
+    now = now or timezone.now()
+    trip_ids = [trip.trip_id for trip in trips]
+    references = [trip.external_reference for trip in trips if trip.external_reference]
+    rides = (
+        Ride.objects.filter(partner_account=account)
+        .filter(Q(partner_trip_id__in=trip_ids) | Q(reference__in=references))
+        .only(
+            "id",
+            "reference",
+            "partner_trip_id",
+            "status",
+            "partner_status",
+            "partner_updated_at",
+            "driver_name",
+        )
+    )
+    by_trip = {ride.partner_trip_id: ride for ride in rides if ride.partner_trip_id}
+    by_reference = {ride.reference: ride for ride in rides}
+    seen, applied = [], 0
+    for trip in trips:
+        ride = by_trip.get(trip.trip_id) or by_reference.get(trip.external_reference)
+        if ride is None:
+            continue
+        seen.append(ride.pk)
+        if _up_to_date(ride, trip) or (
+            ride.status in TERMINAL and ride.partner_status == trip.status
+        ):
+            continue
+        ride_apply_partner_trip(ride_id=ride.pk, trip=trip, cause=Cause.POLL)
+        applied += 1
+    if seen:
+        Ride.objects.filter(pk__in=seen).update(partner_seen_at=now)
+    return applied
+
+
+def _safety_net(account: PartnerAccount, client, now: dt.datetime, limit: int) -> int:
+    """Reads, one by one, the few active trips nobody heard of for too long."""
+    if limit <= 0:
+        return 0
+    from partners.errors import PartnerError
+
+    cutoff = now - _seconds(settings.PIPELINE_SAFETY_NET_SECONDS)
+    quiet = (
+        Ride.objects.filter(partner_account=account, status__in=ACTIVE_WITH_PARTNER)
+        .exclude(partner_trip_id="")
+        .filter(Q(partner_seen_at__lt=cutoff) | Q(partner_seen_at__isnull=True))
+        .order_by("partner_seen_at")
+        .values_list("pk", "partner_trip_id")[:limit]
+    )
+    reads = 0
+    for ride_id, trip_id in quiet:
+        try:
+            trip = client.get_trip(trip_id, priority="low")
+        except PartnerError as exc:
+            log.info("safety-net read of ride %s failed (%s)", ride_id, exc)
+            reads += 1
+            break
+        reads += 1
+        ride_apply_partner_trip(ride_id=ride_id, trip=trip, cause=Cause.POLL)
+        Ride.objects.filter(pk=ride_id).update(partner_seen_at=timezone.now())
+    return reads
+
+
+def _start_since(account: PartnerAccount, state: PollState) -> dt.datetime | None:
+    overlap = _seconds(settings.PIPELINE_POLL_OVERLAP_SECONDS)
+    if state.watermark is not None:
+        return state.watermark - overlap
+    oldest = (
+        Ride.objects.filter(partner_account=account, status__in=ACTIVE_WITH_PARTNER)
+        .exclude(partner_updated_at__isnull=True)
+        .order_by("partner_updated_at")
+        .values_list("partner_updated_at", flat=True)
+        .first()
+    )
+    return None if oldest is None else oldest - overlap
+
+
+def partner_account_poll(*, account_id: int) -> PollSummary:
+    """One poll of one account: list calls with `updated_since`, paged, inside the
+    account's polling budget; then the safety net; then the next poll is planned."""
+    from partners.adapter import client_for
+    from partners.errors import PartnerError
+
+    summary = PollSummary(account_id=account_id)
+    account = PartnerAccount.objects.filter(pk=account_id).first()
+    if account is None:
+        summary.skipped = "missing"
+        return summary
+    state, _created = PollState.objects.get_or_create(account=account)
+    now = timezone.now()
+    interval = poll_interval(state, now)
+    active = Ride.objects.filter(partner_account=account, status__in=ACTIVE_WITH_PARTNER)
+    if not account.enabled or not active.exists():
+        summary.skipped = "nothing_active" if account.enabled else "disabled"
+        state.next_poll_at = now + interval
+        state.cursor = ""
+        state.save(update_fields=["next_poll_at", "cursor", "updated_at"])
+        return summary
+
+    budget = poll_budget_per_minute(account)
+    max_calls = max(1, int(budget * interval.total_seconds() / 60))
+    client = client_for(account)
+    since = _start_since(account, state)
+    cursor = state.cursor or None
+    newest = state.watermark
+    retry_after = None
+    while summary.calls < max_calls:
+        try:
+            page = client.list_trips(
+                updated_since=since, limit=PAGE_SIZE, cursor=cursor, priority="low"
+            )
+        except PartnerError as exc:
+            summary.error = str(exc)[:200]
+            retry_after = getattr(exc, "retry_after", None)
+            if exc.sent:
+                summary.calls += 1
+            break
+        summary.calls += 1
+        summary.trips += len(page.trips)
+        summary.applied += apply_trip_page(account, page.trips, now)
+        for trip in page.trips:
+            if newest is None or trip.updated_at > newest:
+                newest = trip.updated_at
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    unfinished = bool(cursor) and not summary.error
+    if not summary.error:
+        state.cursor = cursor or ""
+        spare = max_calls - summary.calls
+        summary.safety_net_reads = _safety_net(
+            account, client, now, min(spare, settings.PIPELINE_SAFETY_NET_BATCH)
+        )
+    calls = summary.calls + summary.safety_net_reads
+    gap = _seconds(calls * 60 / budget)
+    if summary.error:
+        wait = max(interval, _seconds(retry_after or 0))
+    elif unfinished:
+        wait = gap  # more pages wait: continue as soon as the budget allows
+    else:
+        wait = max(interval, gap)
+    state.watermark = newest
+    state.next_poll_at = timezone.now() + wait
+    state.last_polled_at = now
+    state.last_calls = calls
+    state.last_trips = summary.trips
+    state.last_error = summary.error
+    state.save()
+    if summary.error:
+        log.info("poll of account %s stopped: %s", account_id, summary.error)
+    return summary

@@ -1,0 +1,74 @@
+"""Celery tasks of the booking pipeline: thin, ids only, safe to run twice.
+
+Messages carry a ride, event or account id and nothing else; each task reloads what it
+needs and calls a service (rides/services.py, rides/polling.py), which decides from the
+row itself whether there is anything left to do. The beat schedule (portal/settings.py)
+runs the sweeper and the poll scheduler.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from rides import services
+
+log = logging.getLogger("rides.tasks")
+
+# Partner calls are bounded by the adapter's timeouts; these limits only stop a task that
+# hangs for another reason (the visibility timeout, 300 s by default, is longer).
+LIMITS = {"soft_time_limit": 120, "time_limit": 150, "ignore_result": True}
+
+
+@shared_task(name="rides.dispatch_ride", **LIMITS)
+def dispatch_ride(ride_id: int) -> str:
+    return services.ride_dispatch(ride_id=int(ride_id))
+
+
+@shared_task(name="rides.reconcile_ride", **LIMITS)
+def reconcile_ride(ride_id: int) -> str:
+    return services.ride_reconcile(ride_id=int(ride_id))
+
+
+@shared_task(name="rides.cancel_at_partner", **LIMITS)
+def cancel_at_partner(ride_id: int) -> str:
+    return services.ride_cancel_at_partner(ride_id=int(ride_id))
+
+
+@shared_task(name="rides.fetch_receipt", **LIMITS)
+def fetch_receipt(ride_id: int) -> str:
+    return services.ride_fetch_receipt(ride_id=int(ride_id))
+
+
+@shared_task(name="rides.process_webhook_event", **LIMITS)
+def process_webhook_event(event_id: int) -> str:
+    return services.webhook_event_process(event_id=int(event_id))
+
+
+@shared_task(name="rides.poll_partner_account", **LIMITS)
+def poll_partner_account(account_id: int) -> dict:
+    from rides.polling import partner_account_poll
+
+    summary = partner_account_poll(account_id=int(account_id))
+    return {"calls": summary.calls, "trips": summary.trips, "applied": summary.applied}
+
+
+@shared_task(name="rides.schedule_polls", **LIMITS)
+def schedule_polls() -> int:
+    from rides.polling import polls_schedule
+
+    claimed = polls_schedule()
+    for account_id in claimed:
+        poll_partner_account.delay(account_id)
+    return len(claimed)
+
+
+@shared_task(name="rides.sweep_dispatch_outbox", **LIMITS)
+def sweep_dispatch_outbox() -> dict:
+    return services.outbox_sweep()
+
+
+@shared_task(name="rides.prune_webhook_events", **LIMITS)
+def prune_webhook_events() -> int:
+    return services.webhook_events_prune()

@@ -1,0 +1,95 @@
+import datetime as dt
+import itertools
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Role
+from cases.models import Place, PlaceKind
+from cases.services import case_create
+from rides.models import Ride, RideStatus
+
+_counter = itertools.count(1)
+
+# Real Jakarta points, a few kilometres apart (inside the partner's service area).
+PICKUP = {"latitude": -6.2250, "longitude": 106.8450, "address": "Jl. Tebet Raya No. 12"}
+DROPOFF = {"latitude": -6.1862, "longitude": 106.8310, "address": "RSCM, Jl. Diponegoro No. 71"}
+
+
+@pytest.fixture
+def pipeline_unit(make_unit):
+    return make_unit(code=f"PIPE{next(_counter)}", name="Pos Pelayanan Uji")
+
+
+@pytest.fixture
+def pipeline_caseworker(make_user, pipeline_unit):
+    return make_user(Role.CASEWORKER, pipeline_unit)
+
+
+@pytest.fixture
+def pipeline_supervisor(make_user, pipeline_unit):
+    return make_user(Role.SUPERVISOR, pipeline_unit)
+
+
+@pytest.fixture
+def pipeline_case(pipeline_caseworker):
+    return case_create(
+        user=pipeline_caseworker,
+        survivor={"name": "Siti Rahmawati", "phone": "0812-3456-7890"},
+        violence_types=["physical"],
+        stage="accompaniment",
+    )
+
+
+@pytest.fixture
+def safe_house(db):
+    return Place.objects.create(
+        name="Rumah Aman Melati",
+        kind=PlaceKind.SAFE_HOUSE,
+        address="Jl. Rahasia No. 7, Jakarta Timur",
+        latitude=Decimal("-6.230100"),
+        longitude=Decimal("106.880200"),
+        is_protected=True,
+        neutral_address="Minimarket Jl. Kalimalang",
+        neutral_latitude=Decimal("-6.232000"),
+        neutral_longitude=Decimal("106.884000"),
+    )
+
+
+@pytest.fixture
+def make_ride(pipeline_case, pipeline_caseworker):
+    """make_ride(account, dispatch=False, **fields) -> Ride in `requested` (committed when
+    the test is transactional). With dispatch=True the booking's outbox step runs too."""
+
+    def make(account, *, dispatch: bool = False, **fields):
+        values = {
+            "case": pipeline_case,
+            "unit": pipeline_case.unit,
+            "partner_account": account,
+            "booked_by": pipeline_caseworker,
+            "purpose": "medical_exam",
+            "pickup": dict(PICKUP),
+            "dropoff": dict(DROPOFF),
+            "rider_phone": "+6281234567890",
+            "rider_alias": "Bunga",
+            "status": RideStatus.REQUESTED,
+        }
+        values.update(fields)
+        with transaction.atomic():
+            ride = Ride.objects.create(**values)
+            if dispatch:
+                from rides.services import ride_request_dispatch
+
+                ride_request_dispatch(ride=ride)
+            else:
+                ride.dispatch_due_at = timezone.now()
+                ride.save(update_fields=["dispatch_due_at"])
+        return ride
+
+    return make
+
+
+def later(seconds: float) -> dt.datetime:
+    return timezone.now() + dt.timedelta(seconds=seconds)

@@ -1,0 +1,338 @@
+"""Shared pytest fixtures for tests that run the real stack (a pytest plugin).
+
+- `sandbox`: the sandbox partner as a real process (one per test session), reset to its
+  start-up state before each test; `sandbox.control` steers it (sandbox/testing.py).
+- `make_partner_account` / `partner_account`: a PartnerAccount registered at the
+  sandbox; with `webhooks=True` the sandbox posts signed webhooks to the test's
+  `live_server`.
+- `celery_worker_process`: starts a REAL `celery -A portal worker` subprocess (and
+  optionally `celery beat`) against the test database, the same Redis and key prefix;
+  `.kill()` sends SIGKILL, `.restart()` starts it again. Tests that use it need
+  `@pytest.mark.django_db(transaction=True)` (the worker only sees committed rows).
+- `wait_for_ride` / `wait_until`: wait for a state by polling the database (a wait with
+  a timeout, never a timing assertion).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- waiting ---------------------------------------------------------------------------------
+
+
+def wait_until(predicate, *, timeout: float = 30.0, interval: float = 0.1, message: str = ""):
+    """Calls `predicate` until it returns something truthy; returns that, or fails."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(message or f"condition not met within {timeout}s")
+        time.sleep(interval)
+
+
+def _ride_in(ride_id: int, statuses: set[str]):
+    from rides.models import Ride
+
+    ride = Ride.objects.filter(pk=ride_id).first()
+    return ride if ride is not None and ride.status in statuses else None
+
+
+@pytest.fixture
+def wait_for_ride():
+    """wait_for_ride(ride_or_id, "completed" | {"completed", ...}, timeout=30) -> Ride."""
+
+    def wait(ride, statuses, *, timeout: float = 30.0):
+        ride_id = getattr(ride, "pk", ride)
+        wanted = {statuses} if isinstance(statuses, str) else set(statuses)
+
+        def reached():
+            return _ride_in(ride_id, wanted)
+
+        deadline = time.monotonic() + timeout
+        while True:
+            found = reached()
+            if found is not None:
+                return found
+            if time.monotonic() > deadline:
+                from rides.models import Ride
+
+                current = Ride.objects.filter(pk=ride_id).values_list("status", flat=True).first()
+                pytest.fail(
+                    f"ride {ride_id} is {current}, not in {sorted(wanted)} after {timeout}s"
+                )
+            time.sleep(0.1)
+
+    return wait
+
+
+# --- the sandbox partner ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sandbox_process():
+    from sandbox.testing import start_sandbox
+
+    process = start_sandbox(log_level="warning")
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_process):
+    """The sandbox, with trips, calls, faults and knobs back to their start-up state."""
+    sandbox_process.control.reset(clients=True, config=True, tokens=True)
+    yield sandbox_process
+    sandbox_process.control.clear_faults()
+
+
+def trips_by_reference(sandbox, client_id: str) -> Counter:
+    """How many trips the sandbox holds per external_reference for a client."""
+    return Counter(item["trip"]["external_reference"] for item in sandbox.control.trips(client_id))
+
+
+@pytest.fixture
+def make_partner_account(db, sandbox, request):
+    """make_partner_account(webhooks=False, rate_limit_per_minute=300, name=None)."""
+    from partners.models import PartnerAccount
+    from sandbox.testing import generate_webhook_secret
+
+    def make(*, webhooks: bool = False, rate_limit_per_minute: int = 300, name: str | None = None):
+        client_id = f"portal-{uuid.uuid4().hex[:12]}"
+        secret = uuid.uuid4().hex
+        webhook_secret = generate_webhook_secret()
+        account = PartnerAccount.objects.create(
+            name=name or f"Sandbox {client_id}",
+            base_url=sandbox.base_url,
+            client_id=client_id,
+            client_secret=secret,
+            webhook_secret=webhook_secret,
+            rate_limit_per_minute=rate_limit_per_minute,
+        )
+        webhook_url = None
+        if webhooks:
+            live_server = request.getfixturevalue("live_server")
+            webhook_url = f"{live_server.url}{account.webhook_path}"
+        sandbox.control.create_client(
+            client_id,
+            secret,
+            webhook_url=webhook_url,
+            webhook_secret=webhook_secret,
+            rate_limit_per_minute=rate_limit_per_minute,
+        )
+        return account
+
+    return make
+
+
+@pytest.fixture
+def partner_account(make_partner_account):
+    return make_partner_account()
+
+
+# --- a real Celery worker ---------------------------------------------------------------------
+
+
+def test_database_url() -> str:
+    """DATABASE_URL of the database this test process uses (the test database)."""
+    params = connection.settings_dict
+    user = params.get("USER") or ""
+    password = params.get("PASSWORD") or ""
+    credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = params.get("HOST") or "127.0.0.1"
+    port = params.get("PORT") or "5432"
+    return f"postgres://{credentials}{host}:{port}/{params['NAME']}"
+
+
+def purge_broker(redis_url: str, prefix: str) -> None:
+    """Drops queued and unacknowledged messages under the key prefix (from earlier runs)."""
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"{prefix}*", count=500)) if prefix else []
+    if not prefix:
+        keys = [b"celery", b"unacked", b"unacked_index"]
+    if keys:
+        client.delete(*keys)
+
+
+class WorkerProcess:
+    """`celery -A portal worker` (and optionally `beat`) as child processes."""
+
+    def __init__(
+        self,
+        *,
+        env: dict[str, str],
+        concurrency: int = 2,
+        pool: str = "prefork",
+        beat: bool = False,
+        log_dir: Path,
+    ) -> None:
+        self.env = env
+        self.concurrency = concurrency
+        self.pool = pool
+        self.with_beat = beat
+        self.log_dir = log_dir
+        self.worker: subprocess.Popen | None = None
+        self.beat: subprocess.Popen | None = None
+        self.starts = 0
+
+    @property
+    def worker_log(self) -> Path:
+        return self.log_dir / f"worker-{self.starts}.log"
+
+    def _spawn(self, args: list[str], log_path: Path) -> subprocess.Popen:
+        log_file = open(log_path, "ab")  # noqa: SIM115 - closed with the process
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "portal", *args],
+            cwd=REPO_ROOT,
+            env=self.env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        process._log_file = log_file  # type: ignore[attr-defined]
+        return process
+
+    def start(self, *, ready_timeout: float = 60.0) -> WorkerProcess:
+        self.starts += 1
+        log_path = self.worker_log
+        self.worker = self._spawn(
+            [
+                "worker",
+                "-l",
+                "info",
+                "--pool",
+                self.pool,
+                "--concurrency",
+                str(self.concurrency),
+                "-n",
+                f"pipeline-test-{uuid.uuid4().hex[:8]}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            log_path,
+        )
+        if self.with_beat and (self.beat is None or self.beat.poll() is not None):
+            schedule = self.log_dir / "celerybeat-schedule"
+            self.beat = self._spawn(
+                ["beat", "-l", "info", "-s", str(schedule)], self.log_dir / "beat.log"
+            )
+        deadline = time.monotonic() + ready_timeout
+        while "ready." not in log_path.read_text(errors="replace"):
+            if self.worker.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the worker did not start:\n{self.log_tail()}")
+            time.sleep(0.1)
+        return self
+
+    def _signal(self, process: subprocess.Popen | None, sig: int) -> None:
+        if process is not None and process.poll() is None:
+            try:
+                os.killpg(process.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def kill(self) -> None:
+        """SIGKILL to the worker and its pool children: no clean-up, no acks."""
+        self._signal(self.worker, signal.SIGKILL)
+        if self.worker is not None:
+            self.worker.wait(10)
+            self.worker._log_file.close()  # type: ignore[attr-defined]
+
+    def restart(self) -> WorkerProcess:
+        if self.worker is not None and self.worker.poll() is None:
+            self.kill()
+        return self.start()
+
+    def _stop(self, process: subprocess.Popen | None) -> None:
+        if process is None:
+            return
+        self._signal(process, signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            self._signal(process, signal.SIGKILL)
+            process.wait(10)
+        process._log_file.close()  # type: ignore[attr-defined]
+
+    def stop(self) -> None:
+        self._stop(self.beat)
+        self._stop(self.worker)
+        self.beat = self.worker = None
+
+    def log_tail(self, chars: int = 6000) -> str:
+        parts = []
+        for path in sorted(self.log_dir.glob("*.log")):
+            parts.append(f"--- {path.name} ---\n{path.read_text(errors='replace')[-chars:]}")
+        return "\n".join(parts)
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, request):
+    """celery_worker_process(env=None, beat=False, concurrency=2, pool="prefork",
+    redis_url=None) -> WorkerProcess, started. Stopped (and its broker keys purged)
+    after the test; its logs are printed when the test fails."""
+    workers: list[WorkerProcess] = []
+    log_dir = Path(tempfile.mkdtemp(prefix="pipeline-worker-"))
+    prefix = os.environ.get("CELERY_KEY_PREFIX", "")
+
+    def start(
+        *,
+        env: dict[str, str] | None = None,
+        beat: bool = False,
+        concurrency: int = 2,
+        pool: str = "prefork",
+        redis_url: str | None = None,
+    ) -> WorkerProcess:
+        child_env = dict(os.environ)
+        child_env.update(
+            {
+                "DJANGO_SETTINGS_MODULE": "portal.settings_test",
+                "DATABASE_URL": test_database_url(),
+                "DATABASE_CONN_MAX_AGE": "0",
+                "REDIS_URL": redis_url or settings.REDIS_URL,
+                "CELERY_KEY_PREFIX": prefix,
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        child_env.update(env or {})
+        purge_broker(child_env["REDIS_URL"], prefix)
+        worker = WorkerProcess(
+            env=child_env, concurrency=concurrency, pool=pool, beat=beat, log_dir=log_dir
+        )
+        workers.append(worker)
+        return worker.start()
+
+    yield start
+    failed = getattr(request.node, "rep_call", None)
+    for worker in workers:
+        worker.stop()
+        if failed is not None and failed.failed:
+            sys.stderr.write(worker.log_tail())
+    for worker in workers:
+        purge_broker(worker.env["REDIS_URL"], prefix)
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Lets fixtures see whether the test failed (to print the worker's log)."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)

@@ -283,6 +283,28 @@ LOGGING = {
 PORTAL_BASE_URL = _optional("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 DEMO_PASSWORD = _optional("DEMO_PASSWORD", default="")
 
+# --- transport partners (partners/adapter.py) -----------------------------------------
+PARTNER_CONNECT_TIMEOUT = _optional("PARTNER_CONNECT_TIMEOUT", cast=float, default=2.0)
+PARTNER_READ_TIMEOUT = _optional("PARTNER_READ_TIMEOUT", cast=float, default=5.0)
+PARTNER_BREAKER_FAILURES = _optional("PARTNER_BREAKER_FAILURES", cast=int, default=5)
+PARTNER_BREAKER_RESET_SECONDS = _optional(
+    "PARTNER_BREAKER_RESET_SECONDS", cast=float, default=30.0
+)
+PARTNER_RATE_LIMIT_HEADROOM = _optional("PARTNER_RATE_LIMIT_HEADROOM", cast=float, default=0.1)
+PARTNER_LOW_PRIORITY_RESERVE = _optional(
+    "PARTNER_LOW_PRIORITY_RESERVE", cast=float, default=0.25
+)
+for _name, _low, _high in (
+    ("PARTNER_CONNECT_TIMEOUT", 0.05, 60),
+    ("PARTNER_READ_TIMEOUT", 0.05, 300),
+    ("PARTNER_BREAKER_FAILURES", 1, 1000),
+    ("PARTNER_BREAKER_RESET_SECONDS", 0.1, 3600),
+    ("PARTNER_RATE_LIMIT_HEADROOM", 0, 0.9),
+    ("PARTNER_LOW_PRIORITY_RESERVE", 0, 0.9),
+):
+    if not _low <= globals()[_name] <= _high:
+        raise ImproperlyConfigured(f"Setting {_name} is malformed: must be {_low} to {_high}.")
+
 # --- booking SOP (rides/booking.py) -----------------------------------------------------
 # A ride whose estimated fare (rupiah) is above this waits for a supervisor's approval.
 BOOKING_FARE_CEILING = _optional("BOOKING_FARE_CEILING", cast=int, default=250_000)

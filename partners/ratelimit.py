@@ -1,0 +1,231 @@
+"""The partner's request budget, shared by every process through Redis.
+
+The partner allows an account a number of requests a minute across all endpoints (the
+sandbox counts them in fixed one-minute windows). The limiter here keeps a sliding
+60-second log of the calls this portal made for the account (a sorted set): since no
+60-second span ever holds more than the budget, no partner window can either, wherever
+its boundaries are.
+
+- The budget is the account's limit (or the partner's RateLimit-Limit when lower)
+  less a headroom (PARTNER_RATE_LIMIT_HEADROOM, 10%), for clocks and other clients.
+- "high" calls (create, cancel, reconciling a trip, estimates a caseworker waits for)
+  may use the whole budget; "low" calls (polling, receipts) proceed only while more
+  than PARTNER_LOW_PRIORITY_RESERVE (25%) of the window's budget is left, so polling
+  can never starve a booking.
+- The partner's own RateLimit-* headers are recorded from every response: when the
+  partner says the window is spent, calls wait for its reset rather than draw a 429.
+- A 429 (or a 503 with Retry-After) blocks the account until the time it gives.
+
+Every decision runs in one Lua script against Redis's clock, so processes on several
+hosts agree. If Redis is unreachable the limiter lets calls through (logged): the
+partner's limit still holds and its 429s are still honoured by the caller's backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import redis
+
+log = logging.getLogger("partners.ratelimit")
+
+WINDOW_MS = 60_000
+MAX_BLOCK_SECONDS = 3600.0
+
+PRIORITIES = ("high", "low")
+
+# KEYS: window zset, blocked-until key, partner-state hash
+# ARGV: account limit, headroom, low reserve, priority, member
+_ACQUIRE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local blocked = tonumber(redis.call('GET', KEYS[2]) or '0')
+if blocked > now then
+  return {0, blocked - now, 'retry_after'}
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - __WINDOW_MS__)
+local limit = tonumber(ARGV[1])
+local headroom = tonumber(ARGV[2])
+local reserve = tonumber(ARGV[3])
+local low = ARGV[4] == 'low'
+local server_limit = tonumber(redis.call('HGET', KEYS[3], 'limit') or '0')
+local server_remaining = tonumber(redis.call('HGET', KEYS[3], 'remaining') or '-1')
+local server_reset = tonumber(redis.call('HGET', KEYS[3], 'reset_at') or '0')
+if server_limit > 0 and server_limit < limit then
+  limit = server_limit
+end
+if server_reset > now and server_remaining >= 0 then
+  if server_remaining <= 0 then
+    return {0, server_reset - now, 'partner_window_spent'}
+  end
+  if low and server_remaining <= server_limit * reserve then
+    return {0, server_reset - now, 'partner_window_low'}
+  end
+end
+local budget = math.max(1, math.floor(limit * (1 - headroom)))
+local count = redis.call('ZCARD', KEYS[1])
+local allowed = budget
+if low then
+  allowed = budget * (1 - reserve)
+end
+if count >= allowed then
+  local index = math.floor(count - allowed)
+  local entry = redis.call('ZRANGE', KEYS[1], index, index, 'WITHSCORES')
+  local wait = 1000
+  if entry[2] then
+    wait = math.max(1, tonumber(entry[2]) + __WINDOW_MS__ - now)
+  end
+  return {0, wait, 'budget'}
+end
+redis.call('ZADD', KEYS[1], now, ARGV[5])
+redis.call('PEXPIRE', KEYS[1], __WINDOW_MS__ + 1000)
+return {1, 0, ''}
+""".replace("__WINDOW_MS__", str(WINDOW_MS))
+
+# KEYS: blocked-until key; ARGV: milliseconds from now
+_BLOCK = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local until_ms = now + tonumber(ARGV[1])
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if until_ms > current then
+  redis.call('SET', KEYS[1], until_ms, 'PX', tonumber(ARGV[1]) + 1000)
+end
+return until_ms
+"""
+
+# KEYS: partner-state hash; ARGV: limit, remaining, reset seconds
+# Answers from one window may arrive out of order: within a window keep the lowest
+# "remaining" seen; a later window replaces it.
+_RECORD = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local reset_at = now + tonumber(ARGV[3]) * 1000
+local remaining = tonumber(ARGV[2])
+local known_reset = tonumber(redis.call('HGET', KEYS[1], 'reset_at') or '0')
+local known_remaining = tonumber(redis.call('HGET', KEYS[1], 'remaining') or '-1')
+if known_reset > now and math.abs(known_reset - reset_at) < 1500 and known_remaining >= 0
+   and known_remaining < remaining then
+  remaining = known_remaining
+  reset_at = known_reset
+end
+redis.call('HSET', KEYS[1], 'limit', ARGV[1], 'remaining', remaining, 'reset_at', reset_at)
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) * 1000 + __WINDOW_MS__)
+return remaining
+""".replace("__WINDOW_MS__", str(WINDOW_MS))
+
+
+@dataclass(frozen=True)
+class RateLimitState:
+    """What the partner last said about the account's budget (None: not seen yet)."""
+
+    limit: int | None
+    remaining: int | None
+    reset_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    wait_seconds: float
+    reason: str  # retry_after | partner_window_spent | partner_window_low | budget
+
+
+def _header_int(headers, name: str) -> int | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        number = int(value.strip())
+    except ValueError:
+        return None
+    return number if number >= 0 else None
+
+
+class RateLimiter:
+    def __init__(
+        self,
+        connection: redis.Redis,
+        namespace: str,
+        *,
+        limit_per_minute: int,
+        headroom: float,
+        low_reserve: float,
+    ) -> None:
+        self.redis = connection
+        self.window_key = f"{namespace}:calls"
+        self.blocked_key = f"{namespace}:blocked_until"
+        self.state_key = f"{namespace}:partner_limit"
+        self.limit = max(1, int(limit_per_minute))
+        self.headroom = headroom
+        self.low_reserve = low_reserve
+        self._acquire = connection.register_script(_ACQUIRE)
+        self._block = connection.register_script(_BLOCK)
+        self._record = connection.register_script(_RECORD)
+
+    def acquire(self, priority: str) -> Refusal | None:
+        """Takes one call from the budget; a Refusal says how long to wait instead."""
+        if priority not in PRIORITIES:
+            raise ValueError(f"priority must be one of {PRIORITIES}, not {priority!r}")
+        try:
+            allowed, wait_ms, reason = self._acquire(
+                keys=[self.window_key, self.blocked_key, self.state_key],
+                args=[self.limit, self.headroom, self.low_reserve, priority, uuid.uuid4().hex],
+            )
+        except redis.RedisError:
+            log.warning("rate limiter unavailable (Redis); call let through", exc_info=True)
+            return None
+        if allowed:
+            return None
+        reason = reason.decode() if isinstance(reason, bytes) else str(reason)
+        return Refusal(wait_seconds=max(0.001, int(wait_ms) / 1000), reason=reason)
+
+    def block_for(self, seconds: float) -> None:
+        """No call for the account until ``seconds`` from now (Retry-After)."""
+        seconds = min(max(seconds, 0.0), MAX_BLOCK_SECONDS)
+        if seconds <= 0:
+            return
+        try:
+            self._block(keys=[self.blocked_key], args=[int(seconds * 1000)])
+        except redis.RedisError:
+            log.warning("could not store Retry-After window (Redis)", exc_info=True)
+
+    def record(self, headers) -> None:
+        limit = _header_int(headers, "RateLimit-Limit")
+        remaining = _header_int(headers, "RateLimit-Remaining")
+        reset = _header_int(headers, "RateLimit-Reset")
+        if limit is None or remaining is None or reset is None or limit == 0:
+            return
+        try:
+            self._record(keys=[self.state_key], args=[limit, remaining, min(reset, 3600)])
+        except redis.RedisError:
+            log.warning("could not record the partner's rate-limit headers (Redis)", exc_info=True)
+
+    def state(self) -> RateLimitState:
+        try:
+            values = self.redis.hgetall(self.state_key)
+        except redis.RedisError:
+            log.warning("rate-limit state unavailable (Redis)", exc_info=True)
+            values = {}
+        if not values:
+            return RateLimitState(None, None, None)
+        reset_ms = int(values[b"reset_at"])
+        return RateLimitState(
+            limit=int(values[b"limit"]),
+            remaining=int(values[b"remaining"]),
+            reset_at=datetime.fromtimestamp(reset_ms / 1000, tz=UTC),
+        )
+
+    def calls_in_window(self) -> int:
+        """How many calls the local log holds for the last 60 s (for monitoring)."""
+        now_ms = int(time.time() * 1000)
+        try:
+            return int(self.redis.zcount(self.window_key, now_ms - WINDOW_MS, "+inf"))
+        except redis.RedisError:
+            return 0
+
+    def clear(self) -> None:
+        self.redis.delete(self.window_key, self.blocked_key, self.state_key)

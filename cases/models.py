@@ -66,6 +66,10 @@ class Case(models.Model):
     def is_active(self) -> bool:
         return self.stage != Stage.CLOSED
 
+    @property
+    def violence_type_labels(self) -> list[str]:
+        return [ViolenceType(value).label for value in self.violence_types]
+
 
 class Survivor(models.Model):
     """The protected part of a case: every personal field is encrypted at rest."""
@@ -141,6 +145,10 @@ class Consent(models.Model):
 
     def __str__(self):
         return f"consent {self.pk} for {self.case_id}"
+
+    @property
+    def scope_labels(self) -> list[str]:
+        return [ConsentScope(value).label for value in self.scopes]
 
 
 class PlaceKind(models.TextChoices):

@@ -14,7 +14,7 @@ house's address. Admins never see it either.
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from accounts.models import Role
@@ -117,14 +117,12 @@ def place_address_visible_to(user, place: Place) -> bool:
     return place.unit_id is None or place.unit_id == user.unit_id
 
 
-def case_with_details(case: Case) -> Case:
-    """Prefetches what the case page shows, so it costs a fixed number of queries."""
+def case_rides(case: Case, *, limit: int = 20):
+    """The case's latest rides, without decrypting their points (the case page lists them)."""
+    from rides.models import Ride
+
     return (
-        Case.objects.filter(pk=case.pk)
-        .select_related("unit", "survivor", "created_by")
-        .prefetch_related(
-            "assigned_caseworkers",
-            Prefetch("consents", queryset=case_consents(case)),
-        )
-        .get()
+        Ride.objects.filter(case=case)
+        .only("reference", "purpose", "status", "scheduled_pickup_at", "created_at", "case_id")
+        .order_by("-created_at", "-id")[:limit]
     )

@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 from django.views.i18n import set_language
 
 from portal import views
@@ -18,4 +18,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", views.public(set_language), name="set_language"),
     path("webhooks/partners/<uuid:token>/", partner_webhook, name="partner_webhook"),
+    path("cases/", include("cases.urls")),
+    path("api/v1/", include("portal.api_urls")),
 ]

@@ -17,6 +17,43 @@ def staff_only(status, anonymous=LOGIN):
     return {"anonymous": anonymous, "caseworker": status, "supervisor": status, "admin": status}
 
 
+def case_workers(status, admin, anonymous=LOGIN):
+    """Case URLs: the case's caseworker and its unit's supervisor; admins see no case."""
+    return {"anonymous": anonymous, "caseworker": status, "supervisor": status, "admin": admin}
+
+
+def _case(world):
+    """One case of the world's unit, assigned to the world's caseworker (made once)."""
+    if "case" not in world:
+        from cases.services import case_create
+
+        world["case"] = case_create(
+            user=world["users"]["caseworker"],
+            survivor={"name": "Access Test", "phone": "081234567890"},
+            violence_types=["physical"],
+            stage="accompaniment",
+        )
+    return world["case"]
+
+
+def _case_code(world):
+    return {"code": _case(world).code}
+
+
+def _consent(world):
+    from cases.services import consent_record
+
+    case = _case(world)
+    consent = consent_record(
+        case=case, user=world["users"]["caseworker"], given_by="survivor", scopes=["transport"]
+    )
+    return {"code": case.code, "pk": consent.pk}
+
+
+def _assigned(world):
+    return {"code": _case(world).code, "user_id": world["users"]["caseworker"].pk}
+
+
 ACCESS = {
     "home": {"method": "get", "expect": staff_only(200)},
     "healthz": {"method": "get", "expect": everyone(200)},
@@ -27,6 +64,50 @@ ACCESS = {
     },
     "logout": {"method": "post", "expect": everyone(302)},
     "set_language": {"method": "post", "data": {"language": "en"}, "expect": everyone(302)},
+    # cases (pages)
+    "cases:list": {"method": "get", "expect": case_workers(200, admin=403)},
+    "cases:create": {"method": "get", "expect": case_workers(200, admin=403)},
+    "cases:places": {"method": "get", "expect": staff_only(200)},
+    "cases:detail": {"method": "get", "kwargs": _case_code, "expect": case_workers(200, 404)},
+    "cases:survivor": {"method": "get", "kwargs": _case_code, "expect": case_workers(200, 404)},
+    "cases:edit": {"method": "get", "kwargs": _case_code, "expect": case_workers(200, 404)},
+    "cases:address_add": {"method": "get", "kwargs": _case_code, "expect": case_workers(200, 404)},
+    # an empty form comes back with its errors
+    "cases:consent_record": {
+        "method": "post",
+        "kwargs": _case_code,
+        "expect": case_workers(200, 404),
+    },
+    "cases:consent_withdraw": {
+        "method": "post",
+        "kwargs": _consent,
+        "expect": case_workers(302, 404),
+    },
+    "cases:assign": {
+        "method": "post",
+        "kwargs": _case_code,
+        "expect": {"anonymous": LOGIN, "caseworker": 403, "supervisor": 200, "admin": 404},
+    },
+    "cases:unassign": {
+        "method": "post",
+        "kwargs": _assigned,
+        "expect": {"anonymous": LOGIN, "caseworker": 403, "supervisor": 302, "admin": 404},
+    },
+    # REST API v1: anonymous → 401 (Bearer challenge), never a login redirect
+    "api:schema": {"method": "get", "expect": staff_only(200, anonymous=401)},
+    "api:case-list": {"method": "get", "expect": case_workers(200, admin=403, anonymous=401)},
+    "api:case-detail": {
+        "method": "get",
+        "kwargs": _case_code,
+        "expect": case_workers(200, admin=403, anonymous=401),
+    },
+    # an empty body is refused with field-level messages
+    "api:case-consents": {
+        "method": "post",
+        "kwargs": _case_code,
+        "expect": case_workers(400, admin=403, anonymous=401),
+    },
+    "api:place-list": {"method": "get", "expect": staff_only(200, anonymous=401)},
     # Public for partners (signed, not logged in): unsigned requests are refused with 400.
     "partner_webhook": {
         "method": "post",

@@ -1,0 +1,319 @@
+"""REST API v1 for cases, consent and places: thin views over the same services.
+
+Input serializers only check shapes and types; the rules (and their messages) are the
+services'. A service's ValidationError becomes 400 with messages per field, nested like
+the input ({"survivor": {"phone": [...]}}). A case the caller may not see is 404.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import GenericAPIView
+from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.response import Response
+
+from accounts.models import Role
+from cases import selectors, services
+from cases.models import Case, Consent, Stage
+
+SURVIVOR_API_FIELDS = ["name", "phone", "birth_date", "addresses"]
+
+
+def service_errors(exc: DjangoValidationError) -> ValidationError:
+    """A service's errors as DRF's 400, dotted keys nested: survivor.phone → survivor/phone."""
+    if not hasattr(exc, "error_dict"):
+        return ValidationError({"non_field_errors": exc.messages})
+    nested: dict = {}
+    for key, messages in exc.message_dict.items():
+        node = nested
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):  # a message already sits at this level
+                break
+        else:
+            node.setdefault(parts[-1], []).extend(messages)
+    return ValidationError(nested)
+
+
+class CaseRoles(BasePermission):
+    """Cases are for caseworkers and supervisors; admins never see case contents."""
+
+    def has_permission(self, request, view):
+        return request.user.role in (Role.CASEWORKER, Role.SUPERVISOR)
+
+
+class NewestFirst(CursorPagination):
+    ordering = ("-created_at", "-id")
+
+
+class PlaceOrder(CursorPagination):
+    ordering = ("kind", "name", "id")
+
+
+# --- input ------------------------------------------------------------------------------
+
+
+class AddressField(serializers.Field):
+    """An address as a string, or {"label", "address", "latitude", "longitude"}."""
+
+    default_error_messages = {
+        "invalid": "Give the address as text, or as an object with address, latitude, "
+        "longitude and an optional label."
+    }
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            return {"address": data}
+        if isinstance(data, dict) and set(data) <= {"label", "address", "latitude", "longitude"}:
+            return {key: "" if value is None else str(value) for key, value in data.items()}
+        self.fail("invalid")
+
+    def to_representation(self, value):
+        return value
+
+
+class SurvivorIn(serializers.Serializer):
+    name = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    phone = serializers.CharField(required=False, allow_blank=True, default="")
+    birth_date = serializers.DateField(required=False, allow_null=True, default=None)
+    address = AddressField(required=False, allow_null=True, default=None)
+
+
+class CaseCreateIn(serializers.Serializer):
+    survivor = SurvivorIn()
+    violence_types = serializers.ListField(child=serializers.CharField(), allow_empty=True)
+    stage = serializers.CharField(required=False, default=Stage.INTAKE)
+
+
+class ConsentIn(serializers.Serializer):
+    given_by = serializers.CharField()
+    scopes = serializers.ListField(child=serializers.CharField(), allow_empty=True)
+    override_reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+# --- output -----------------------------------------------------------------------------
+
+
+class SurvivorSummaryOut(serializers.Serializer):
+    alias = serializers.CharField()
+    is_child = serializers.BooleanField()
+
+
+class CaseOut(serializers.Serializer):
+    code = serializers.CharField()
+    unit = serializers.CharField(source="unit.code")
+    stage = serializers.CharField()
+    violence_types = serializers.ListField(child=serializers.CharField())
+    assigned_caseworkers = serializers.SerializerMethodField()
+    survivor = SurvivorSummaryOut()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_assigned_caseworkers(self, case) -> list[str]:
+        return sorted(user.get_username() for user in case.assigned_caseworkers.all())
+
+
+class SavedAddressOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    label = serializers.CharField()
+    address = serializers.CharField()
+    latitude = serializers.CharField(allow_blank=True)
+    longitude = serializers.CharField(allow_blank=True)
+
+
+class SurvivorOut(serializers.Serializer):
+    name = serializers.CharField()
+    phone = serializers.CharField(allow_blank=True)
+    birth_date = serializers.DateField(allow_null=True)
+    alias = serializers.CharField()
+    is_child = serializers.BooleanField()
+    addresses = SavedAddressOut(many=True)
+
+
+class ConsentOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    given_by = serializers.CharField()
+    scopes = serializers.ListField(child=serializers.CharField())
+    given_at = serializers.DateTimeField()
+    recorded_by = serializers.CharField(source="recorded_by.username")
+    override_reason = serializers.CharField(allow_blank=True)
+    withdrawn_at = serializers.DateTimeField(allow_null=True)
+
+
+class CaseDetailOut(serializers.Serializer):
+    """Built from a dict (see _case_detail_data): every protected field is listed here."""
+
+    code = serializers.CharField()
+    unit = serializers.CharField()
+    stage = serializers.CharField()
+    violence_types = serializers.ListField(child=serializers.CharField())
+    assigned_caseworkers = serializers.ListField(child=serializers.CharField())
+    survivor = SurvivorOut()
+    consents = ConsentOut(many=True)
+    has_transport_consent = serializers.BooleanField()
+    can_book = serializers.BooleanField()
+
+
+class NeutralPointOut(serializers.Serializer):
+    address = serializers.CharField(source="neutral_address")
+    latitude = serializers.DecimalField(
+        source="neutral_latitude", max_digits=9, decimal_places=6, coerce_to_string=False
+    )
+    longitude = serializers.DecimalField(
+        source="neutral_longitude", max_digits=9, decimal_places=6, coerce_to_string=False
+    )
+
+
+class PlaceOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    is_protected = serializers.BooleanField()
+    is_demo = serializers.BooleanField()
+    address = serializers.SerializerMethodField()
+    latitude = serializers.SerializerMethodField()
+    longitude = serializers.SerializerMethodField()
+    neutral_point = serializers.SerializerMethodField()
+
+    def _visible(self, place) -> bool:
+        return selectors.place_address_visible_to(self.context["request"].user, place)
+
+    def get_address(self, place) -> str | None:
+        return place.address if self._visible(place) else None
+
+    def get_latitude(self, place) -> float | None:
+        return float(place.latitude) if self._visible(place) else None
+
+    def get_longitude(self, place) -> float | None:
+        return float(place.longitude) if self._visible(place) else None
+
+    @extend_schema(responses=NeutralPointOut(allow_null=True))
+    def get_neutral_point(self, place) -> dict | None:
+        return NeutralPointOut(place).data if place.is_protected else None
+
+
+# --- views ------------------------------------------------------------------------------
+
+
+def _case_summary_queryset(queryset):
+    return queryset.select_related("unit", "survivor").prefetch_related("assigned_caseworkers")
+
+
+class CaseListApi(GenericAPIView):
+    permission_classes = [IsAuthenticated, CaseRoles]
+    pagination_class = NewestFirst
+    serializer_class = CaseOut
+
+    def get_queryset(self):
+        return _case_summary_queryset(selectors.cases_visible_to(self.request.user))
+
+    @extend_schema(responses=CaseOut(many=True), summary="Cases the caller may see")
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(CaseOut(page, many=True).data)
+
+    @extend_schema(request=CaseCreateIn, responses={201: CaseOut}, summary="Open a case")
+    def post(self, request):
+        data = CaseCreateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        survivor = dict(data.validated_data["survivor"])
+        address = survivor.pop("address", None)
+        try:
+            case = services.case_create(
+                user=request.user,
+                survivor=survivor,
+                violence_types=data.validated_data["violence_types"],
+                stage=data.validated_data["stage"],
+                address=address or {},
+            )
+        except DjangoValidationError as exc:
+            raise service_errors(exc) from None
+        case = _case_summary_queryset(Case.objects.filter(pk=case.pk)).get()
+        return Response(CaseOut(case).data, status=status.HTTP_201_CREATED)
+
+
+def _case_detail_data(request, case: Case) -> dict:
+    survivor = case.survivor
+    payload = {
+        "code": case.code,
+        "unit": case.unit.code,
+        "stage": case.stage,
+        "violence_types": case.violence_types,
+        "assigned_caseworkers": sorted(u.get_username() for u in case.assigned_caseworkers.all()),
+        "survivor": {
+            "name": survivor.name,
+            "phone": survivor.phone,
+            "birth_date": survivor.birth_date,
+            "alias": survivor.alias,
+            "is_child": survivor.is_child,
+            "addresses": list(survivor.addresses.order_by("created_at", "id")),
+        },
+        "consents": list(selectors.case_consents(case)),
+        "has_transport_consent": selectors.consent_for_transport(case) is not None,
+        "can_book": selectors.case_can_book(user=request.user, case=case),
+        "created_at": case.created_at,
+        "updated_at": case.updated_at,
+    }
+    return payload
+
+
+class CaseDetailApi(GenericAPIView):
+    permission_classes = [IsAuthenticated, CaseRoles]
+    serializer_class = CaseDetailOut
+
+    @extend_schema(
+        responses=CaseDetailOut,
+        summary="One case, with the survivor's protected details (access-logged)",
+    )
+    def get(self, request, code):
+        case = selectors.case_get_for_user(user=request.user, code=code)
+        data = CaseDetailOut(_case_detail_data(request, case)).data
+        services.access_log_record(
+            user=request.user,
+            case=case,
+            fields=SURVIVOR_API_FIELDS,
+            request=request,
+            channel="api",
+            view="api:case-detail",
+        )
+        return Response(data)
+
+
+class CaseConsentApi(GenericAPIView):
+    permission_classes = [IsAuthenticated, CaseRoles]
+    serializer_class = ConsentOut
+
+    @extend_schema(request=ConsentIn, responses={201: ConsentOut}, summary="Record consent")
+    def post(self, request, code):
+        case = selectors.case_get_for_user(user=request.user, code=code)
+        data = ConsentIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            consent = services.consent_record(case=case, user=request.user, **data.validated_data)
+        except DjangoValidationError as exc:
+            raise service_errors(exc) from None
+        consent = Consent.objects.select_related("recorded_by").get(pk=consent.pk)
+        return Response(ConsentOut(consent).data, status=status.HTTP_201_CREATED)
+
+
+class PlaceListApi(GenericAPIView):
+    pagination_class = PlaceOrder
+    serializer_class = PlaceOut
+
+    def get_queryset(self):
+        return selectors.places_for(self.request.user)
+
+    @extend_schema(
+        responses=PlaceOut(many=True),
+        summary="Places; a protected place's address and coordinates only for who may see them",
+    )
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(
+            PlaceOut(page, many=True, context={"request": request}).data
+        )

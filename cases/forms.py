@@ -1,0 +1,202 @@
+"""Forms only parse what was typed; the rules live in cases/services.py.
+
+`apply_service_errors` puts a service's ValidationError on the form's fields, so errors
+show next to what the person typed and nothing typed is lost.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Role, User
+from cases.models import Consent, ConsentScope, Stage, ViolenceType
+
+
+def apply_service_errors(form: forms.Form, exc: ValidationError, field_map: dict | None = None):
+    """Adds the service's messages to the matching form fields (others as non-field)."""
+    field_map = field_map or {}
+    if not hasattr(exc, "error_dict"):
+        for message in exc.messages:
+            form.add_error(None, message)
+        return
+    for key, messages in exc.message_dict.items():
+        name = field_map.get(key, key)
+        if name not in form.fields:
+            name = None
+        for message in messages:
+            form.add_error(name, message)
+
+
+# Service error keys → form field names.
+SURVIVOR_FIELDS = {
+    "survivor.name": "name",
+    "survivor.phone": "phone",
+    "survivor.birth_date": "birth_date",
+    "survivor.address.address": "address",
+    "survivor.address.label": "address_label",
+    "survivor.address.latitude": "latitude",
+    "survivor.address.longitude": "longitude",
+}
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class CaseDetailsForm(forms.Form):
+    stage = forms.ChoiceField(label=_("Stage"), choices=Stage.choices, initial=Stage.INTAKE)
+    violence_types = forms.MultipleChoiceField(
+        label=_("Kinds of violence"),
+        choices=ViolenceType.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose at least one kind of violence.")},
+    )
+    name = forms.CharField(
+        label=_("Survivor's name"),
+        max_length=200,
+        error_messages={"required": _("Enter the survivor's name.")},
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    phone = forms.CharField(
+        label=_("Survivor's phone"),
+        required=False,
+        max_length=30,
+        help_text=_("An Indonesian number, e.g. 0812 3456 7890. Leave empty if none."),
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off", "inputmode": "tel"}),
+    )
+    birth_date = forms.DateField(
+        label=_("Birth date"),
+        required=False,
+        help_text=_("Decides whether the survivor is a child (under 18)."),
+        widget=DateInput(),
+        error_messages={"invalid": _("Enter the birth date as YYYY-MM-DD.")},
+    )
+
+    def survivor_data(self) -> dict:
+        data = self.cleaned_data
+        return {"name": data["name"], "phone": data["phone"], "birth_date": data["birth_date"]}
+
+
+class CaseCreateForm(CaseDetailsForm):
+    address_label = forms.CharField(
+        label=_("Address label"),
+        required=False,
+        max_length=80,
+        help_text=_("e.g. Home, School, Aunt's house"),
+    )
+    address = forms.CharField(
+        label=_("Address"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2, "autocomplete": "off"}),
+        help_text=_("Optional. Saved encrypted; used as a pickup or drop-off point."),
+    )
+    latitude = forms.CharField(label=_("Latitude"), required=False, max_length=20)
+    longitude = forms.CharField(label=_("Longitude"), required=False, max_length=20)
+
+    field_order = [
+        "name",
+        "phone",
+        "birth_date",
+        "violence_types",
+        "stage",
+        "address_label",
+        "address",
+        "latitude",
+        "longitude",
+    ]
+
+    def address_data(self) -> dict | None:
+        data = self.cleaned_data
+        if not (data["address"] or data["latitude"] or data["longitude"]):
+            return None
+        return {
+            "label": data["address_label"],
+            "address": data["address"],
+            "latitude": data["latitude"],
+            "longitude": data["longitude"],
+        }
+
+
+class AddressForm(forms.Form):
+    label = forms.CharField(
+        label=_("Label"), required=False, max_length=80, help_text=_("e.g. Home, School")
+    )
+    address = forms.CharField(
+        label=_("Address"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2, "autocomplete": "off"}),
+        error_messages={"required": _("Enter the address.")},
+    )
+    latitude = forms.CharField(label=_("Latitude"), required=False, max_length=20)
+    longitude = forms.CharField(label=_("Longitude"), required=False, max_length=20)
+
+
+class ConsentForm(forms.Form):
+    given_by = forms.ChoiceField(
+        label=_("Consent given by"),
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose who gives the consent.")},
+    )
+    scopes = forms.MultipleChoiceField(
+        label=_("Consent covers"),
+        choices=ConsentScope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose what the consent covers.")},
+    )
+    override_reason = forms.CharField(
+        label=_("Reason for the override"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Only for a supervisor's override when the guardian is the risk: write why."),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [
+            (Consent.GivenBy.SURVIVOR, Consent.GivenBy.SURVIVOR.label),
+            (Consent.GivenBy.GUARDIAN, Consent.GivenBy.GUARDIAN.label),
+        ]
+        if user.role == Role.SUPERVISOR:
+            choices.append(
+                (Consent.GivenBy.SUPERVISOR_OVERRIDE, Consent.GivenBy.SUPERVISOR_OVERRIDE.label)
+            )
+        else:
+            del self.fields["override_reason"]
+        self.fields["given_by"].choices = choices
+
+
+class AssignForm(forms.Form):
+    caseworker = forms.ModelChoiceField(
+        label=_("Caseworker"),
+        queryset=User.objects.none(),
+        empty_label=None,
+        error_messages={"invalid_choice": _("Choose a caseworker of this unit.")},
+    )
+
+    def __init__(self, *args, case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["caseworker"].queryset = (
+            User.objects.filter(unit_id=case.unit_id, role=Role.CASEWORKER, is_active=True)
+            .exclude(pk__in=case.assigned_caseworkers.all())
+            .order_by("first_name", "username")
+        )
+        self.fields["caseworker"].label_from_instance = lambda u: (
+            u.get_full_name() or u.get_username()
+        )
+
+
+class CaseSearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("Case code"),
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "JKT-2026-000123", "autocomplete": "off"}
+        ),
+    )

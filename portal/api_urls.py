@@ -1,0 +1,34 @@
+"""REST API v1 (mounted at /api/v1/). Every view here is DRF: authentication is DRF's
+(session or `Authorization: Bearer <token>`), so LoginRequiredMiddleware is told to let
+the requests through and an anonymous call gets 401, not a redirect."""
+
+from django.contrib.auth.decorators import login_not_required
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.permissions import IsAuthenticated
+
+from cases import api as cases_api
+from cases.urls import CaseCodeConverter  # noqa: F401 - registers <casecode:…>
+
+app_name = "api"
+
+
+def api_view(view_class, **initkwargs):
+    return login_not_required(view_class.as_view(**initkwargs))
+
+
+urlpatterns = [
+    path(
+        "schema/",
+        api_view(SpectacularAPIView, permission_classes=[IsAuthenticated]),
+        name="schema",
+    ),
+    path("cases/", api_view(cases_api.CaseListApi), name="case-list"),
+    path("cases/<casecode:code>/", api_view(cases_api.CaseDetailApi), name="case-detail"),
+    path(
+        "cases/<casecode:code>/consents/",
+        api_view(cases_api.CaseConsentApi),
+        name="case-consents",
+    ),
+    path("places/", api_view(cases_api.PlaceListApi), name="place-list"),
+]

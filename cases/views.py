@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.cache import patch_vary_headers
@@ -206,10 +207,11 @@ def consent_record(request, code):
             apply_service_errors(form, exc)
         else:
             messages.success(request, _("Consent recorded."))
+            target = reverse("cases:detail", kwargs={"code": case.code}) + "#consents"
             if _is_htmx(request):
-                context = _detail_context(request, case)
-                return render(request, "cases/_consents.html", context)
-            return redirect(reverse("cases:detail", kwargs={"code": case.code}) + "#consent")
+                # The whole page changes (booking becomes possible): reload it.
+                return HttpResponse(headers={"HX-Redirect": target})
+            return redirect(target)
     context = _detail_context(request, case, consent_form=form)
     return _render(request, "cases/detail.html", "cases/_consents.html", context)
 
@@ -225,7 +227,7 @@ def consent_withdraw(request, code, pk):
             messages.error(request, message)
     else:
         messages.success(request, _("Consent withdrawn."))
-    return redirect(reverse("cases:detail", kwargs={"code": case.code}) + "#consent")
+    return redirect(reverse("cases:detail", kwargs={"code": case.code}) + "#consents")
 
 
 @require_http_methods(["GET", "POST"])

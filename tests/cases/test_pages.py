@@ -168,7 +168,7 @@ def test_record_consent_and_supervisor_override_in_the_browser(make_case, casewo
     )
     html = response.content.decode()
     assert response.status_code == 200 and "at least 20 characters" in html
-    assert 'id="consent"' in html and "<html" not in html
+    assert 'id="consents"' in html and "<html" not in html
     assert not Consent.objects.exists()
     reason = "The mother is the reported abuser; the aunt accompanies."
     response = _client(supervisor).post(
@@ -186,6 +186,14 @@ def test_record_consent_and_supervisor_override_in_the_browser(make_case, casewo
         supervisor,
         reason,
     )
+    # with htmx, success reloads the page (booking has become possible)
+    response = _client(caseworker).post(
+        url, {"given_by": "guardian", "scopes": ["transport"]}, HTTP_HX_REQUEST="true"
+    )
+    assert (
+        response["HX-Redirect"] == reverse("cases:detail", kwargs={"code": case.code}) + "#consents"
+    )
+    assert Consent.objects.count() == 2
     withdraw = reverse("cases:consent_withdraw", kwargs={"code": case.code, "pk": consent.pk})
     assert _client(caseworker).post(withdraw).status_code == 302
     consent.refresh_from_db()

@@ -19,5 +19,6 @@ urlpatterns = [
     path("i18n/setlang/", views.public(set_language), name="set_language"),
     path("webhooks/partners/<uuid:token>/", partner_webhook, name="partner_webhook"),
     path("cases/", include("cases.urls")),
+    path("rides/", include("rides.urls")),
     path("api/v1/", include("portal.api_urls")),
 ]

@@ -54,6 +54,36 @@ def _assigned(world):
     return {"code": _case(world).code, "user_id": world["users"]["caseworker"].pk}
 
 
+def supervisors_only(status, anonymous=LOGIN):
+    return {"anonymous": anonymous, "caseworker": 403, "supervisor": status, "admin": 403}
+
+
+def _ride(world):
+    """A ride of the world's case, waiting for approval (made once, without the SOP)."""
+    if "ride" not in world:
+        from rides.models import Ride
+
+        case = _case(world)
+        world["ride"] = Ride.objects.create(
+            case=case,
+            unit=case.unit,
+            partner_account=_webhook_account(),
+            booked_by=world["users"]["caseworker"],
+            purpose="medical_exam",
+            pickup={"latitude": -6.2251, "longitude": 106.9003, "address": "Jl. Pemuda 10"},
+            dropoff={"latitude": -6.2697, "longitude": 106.866, "address": "RS Polri"},
+            rider_phone="+6281234567890",
+            rider_alias="Penumpang 1234",
+            status="awaiting_approval",
+            approval_reasons=[{"code": "fare_unknown", "ceiling": 250000}],
+        )
+    return world["ride"]
+
+
+def _ride_ref(world):
+    return {"reference": _ride(world).reference}
+
+
 ACCESS = {
     "home": {"method": "get", "expect": staff_only(200)},
     "healthz": {"method": "get", "expect": everyone(200)},
@@ -108,6 +138,22 @@ ACCESS = {
         "expect": case_workers(400, admin=403, anonymous=401),
     },
     "api:place-list": {"method": "get", "expect": staff_only(200, anonymous=401)},
+    # rides (pages): caseworkers and supervisors book and follow rides; admins see none
+    "rides:list": {"method": "get", "expect": case_workers(200, admin=403)},
+    "rides:book": {"method": "get", "expect": case_workers(200, admin=403)},
+    # without a case code there is no case to estimate for
+    "rides:estimate": {"method": "post", "expect": case_workers(404, admin=403)},
+    "rides:approvals": {"method": "get", "expect": supervisors_only(200)},
+    "rides:detail": {"method": "get", "kwargs": _ride_ref, "expect": case_workers(200, 403)},
+    "rides:live": {"method": "get", "kwargs": _ride_ref, "expect": case_workers(200, 403)},
+    # the ride waits for approval: cancelled at once, then back to its page
+    "rides:cancel": {"method": "post", "kwargs": _ride_ref, "expect": case_workers(302, 403)},
+    # not rebookable / not retryable now: a message on the ride page
+    "rides:rebook": {"method": "post", "kwargs": _ride_ref, "expect": case_workers(302, 403)},
+    "rides:retry": {"method": "post", "kwargs": _ride_ref, "expect": case_workers(302, 403)},
+    "rides:approve": {"method": "post", "kwargs": _ride_ref, "expect": supervisors_only(302)},
+    # no reason given: the queue comes back with the message
+    "rides:reject": {"method": "post", "kwargs": _ride_ref, "expect": supervisors_only(400)},
     # Public for partners (signed, not logged in): unsigned requests are refused with 400.
     "partner_webhook": {
         "method": "post",

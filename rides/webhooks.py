@@ -190,10 +190,10 @@ def partner_webhook(request, token):
 
     from rides.tasks import process_webhook_event
 
-    with transaction.atomic():
-        row_id = webhook_event_record(account_id=account.pk, event_id=webhook_id, event=event)
-        if row_id is not None:
-            transaction.on_commit(lambda: _enqueue(process_webhook_event, row_id))
+    # One statement (autocommit): the task is enqueued once the row is committed.
+    row_id = webhook_event_record(account_id=account.pk, event_id=webhook_id, event=event)
+    if row_id is not None:
+        transaction.on_commit(lambda: _enqueue(process_webhook_event, row_id))
     if row_id is None:
         log.info("webhook duplicate ignored: account=%s webhook_id=%s", account.pk, webhook_id)
     return HttpResponse(status=204)

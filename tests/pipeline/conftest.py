@@ -93,3 +93,30 @@ def make_ride(pipeline_case, pipeline_caseworker):
 
 def later(seconds: float) -> dt.datetime:
     return timezone.now() + dt.timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def dispatched_ride(make_ride):
+    """dispatched_ride(account, **fields) -> a ride the sandbox holds (dispatched in-process)."""
+    from rides.services import ride_dispatch
+
+    def make(account, **fields):
+        ride = make_ride(account, **fields)
+        outcome = ride_dispatch(ride_id=ride.pk)
+        assert outcome == "created", outcome
+        ride.refresh_from_db()
+        return ride
+
+    return make
+
+
+def sign_webhook(secret: str, event_id: str, body: str, at: dt.datetime | None = None) -> dict:
+    """The Standard Webhooks headers a partner sends for `body`."""
+    from standardwebhooks.webhooks import Webhook
+
+    at = at or timezone.now()
+    return {
+        "webhook-id": event_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": Webhook(secret).sign(event_id, at, body),
+    }

@@ -1,0 +1,175 @@
+"""Batched polling against the sandbox: list calls with updated_since, pages, pacing."""
+
+import datetime as dt
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from rides import polling
+from rides.models import PollState, Ride, RideStatus
+from rides.polling import partner_account_poll, polls_schedule
+
+pytestmark = pytest.mark.django_db
+
+S = RideStatus
+
+
+def list_calls(sandbox, account):
+    return sandbox.control.calls("list_trips", account.client_id)
+
+
+def make_due(account):
+    PollState.objects.filter(account=account).update(next_poll_at=timezone.now())
+
+
+def test_no_active_rides_means_no_polling_calls(sandbox, partner_account, make_ride):
+    make_ride(partner_account)  # requested: not with the partner yet
+    assert polls_schedule() == []
+    summary = partner_account_poll(account_id=partner_account.pk)
+    assert summary.skipped == "nothing_active" and summary.calls == 0
+    assert sandbox.control.calls(client_id=partner_account.client_id) == []
+
+
+def test_one_list_call_brings_every_change(sandbox, partner_account, dispatched_ride):
+    rides = [dispatched_ride(partner_account) for _ in range(3)]
+    sandbox.control.set_trip_status(rides[0].partner_trip_id, "accepted")
+    sandbox.control.set_trip_status(rides[1].partner_trip_id, "no_drivers_available")
+    sandbox.control.set_trip_status(rides[2].partner_trip_id, "accepted")
+    sandbox.control.set_trip_status(rides[2].partner_trip_id, "completed")
+    assert polls_schedule() == [partner_account.pk]
+    assert polls_schedule() == []  # claimed: not twice at once
+    summary = partner_account_poll(account_id=partner_account.pk)
+    assert summary.calls == 1 and summary.applied == 3
+    statuses = [Ride.objects.get(pk=r.pk).status for r in rides]
+    assert statuses == [S.DRIVER_ASSIGNED, S.NO_DRIVER, S.COMPLETED]
+    assert Ride.objects.get(pk=rides[0].pk).driver_name
+    assert Ride.objects.get(pk=rides[2].pk).receipt_due_at is not None  # ended: receipt due
+    (call,) = list_calls(sandbox, partner_account)
+    assert "updated_since=" in call["query"] and "status=" not in call["query"]
+    assert sandbox.control.calls("get_trip", partner_account.client_id) == []
+
+
+def test_the_watermark_moves_and_repeats_change_nothing(sandbox, partner_account, dispatched_ride):
+    ride = dispatched_ride(partner_account)
+    sandbox.control.set_trip_status(ride.partner_trip_id, "accepted")
+    partner_account_poll(account_id=partner_account.pk)
+    state = PollState.objects.get(account=partner_account)
+    assert state.watermark == Ride.objects.get(pk=ride.pk).partner_updated_at
+    events = ride.events.count()
+    make_due(partner_account)
+    summary = partner_account_poll(account_id=partner_account.pk)
+    assert summary.applied == 0  # the overlap returned the same version again
+    assert ride.events.count() == events
+
+
+def test_pages_are_followed_with_the_cursor(sandbox, partner_account, dispatched_ride, monkeypatch):
+    monkeypatch.setattr(polling, "PAGE_SIZE", 2)
+    rides = [dispatched_ride(partner_account) for _ in range(5)]
+    for ride in rides:
+        sandbox.control.set_trip_status(ride.partner_trip_id, "accepted")
+    summary = partner_account_poll(account_id=partner_account.pk)
+    assert summary.calls == 3 and summary.applied == 5
+    assert {Ride.objects.get(pk=r.pk).status for r in rides} == {S.DRIVER_ASSIGNED}
+    assert PollState.objects.get(account=partner_account).cursor == ""
+
+
+def test_a_poll_stays_inside_its_share_of_the_rate_limit(
+    sandbox, make_partner_account, dispatched_ride, monkeypatch
+):
+    # 20 requests a minute, half of them for polling, a poll every 10 s: one page a poll.
+    account = make_partner_account(rate_limit_per_minute=20)
+    monkeypatch.setattr(polling, "PAGE_SIZE", 2)
+    rides = [dispatched_ride(account) for _ in range(5)]
+    for ride in rides:
+        sandbox.control.set_trip_status(ride.partner_trip_id, "accepted")
+    with override_settings(PIPELINE_SAFETY_NET_BATCH=0):
+        first = partner_account_poll(account_id=account.pk)
+        assert first.calls == 1 and first.applied == 2
+        state = PollState.objects.get(account=account)
+        assert state.cursor  # resumed next time
+        # one call of a 10-a-minute budget: the next poll waits at least 6 s
+        assert state.next_poll_at - timezone.now() > dt.timedelta(seconds=5)
+        for _ in range(2):
+            make_due(account)
+            partner_account_poll(account_id=account.pk)
+    assert {Ride.objects.get(pk=r.pk).status for r in rides} == {S.DRIVER_ASSIGNED}
+    assert PollState.objects.get(account=account).cursor == ""
+    statuses = [c["status"] for c in sandbox.control.calls(client_id=account.client_id)]
+    assert 429 not in statuses
+
+
+def test_a_finished_poll_waits_the_interval_longer_while_webhooks_arrive(
+    sandbox, partner_account, dispatched_ride
+):
+    ride = dispatched_ride(partner_account)
+    sandbox.control.set_trip_status(ride.partner_trip_id, "accepted")
+    with override_settings(PIPELINE_POLL_INTERVAL=10, PIPELINE_POLL_INTERVAL_WITH_WEBHOOKS=30):
+        partner_account_poll(account_id=partner_account.pk)
+        wait = PollState.objects.get(account=partner_account).next_poll_at - timezone.now()
+        assert dt.timedelta(seconds=8) < wait <= dt.timedelta(seconds=10)
+        polling.note_trip_seen(partner_account.pk, webhook=True)
+        make_due(partner_account)
+        partner_account_poll(account_id=partner_account.pk)
+        wait = PollState.objects.get(account=partner_account).next_poll_at - timezone.now()
+        assert dt.timedelta(seconds=28) < wait <= dt.timedelta(seconds=30)
+
+
+def test_the_safety_net_reads_a_trip_nobody_heard_of(sandbox, partner_account, dispatched_ride):
+    ride = dispatched_ride(partner_account)
+    quiet_since = timezone.now() - dt.timedelta(minutes=10)
+    Ride.objects.filter(pk=ride.pk).update(partner_seen_at=quiet_since)
+    # Nothing changed since the watermark: the list call returns no trip.
+    PollState.objects.update_or_create(
+        account=partner_account, defaults={"watermark": timezone.now() + dt.timedelta(minutes=1)}
+    )
+    summary = partner_account_poll(account_id=partner_account.pk)
+    assert summary.trips == 0
+    assert summary.safety_net_reads == 1
+    (read,) = sandbox.control.calls("get_trip", partner_account.client_id)
+    assert read["trip_id"] == ride.partner_trip_id
+    assert Ride.objects.get(pk=ride.pk).partner_seen_at > quiet_since
+
+
+def test_a_change_the_list_missed_is_caught_by_the_safety_net(
+    sandbox, partner_account, dispatched_ride
+):
+    ride = dispatched_ride(partner_account)
+    sandbox.control.set_trip_status(ride.partner_trip_id, "completed")
+    # A watermark past the change (as if the partner's clock had jumped): the list misses it.
+    PollState.objects.update_or_create(
+        account=partner_account,
+        defaults={"watermark": timezone.now() + dt.timedelta(minutes=5)},
+    )
+    Ride.objects.filter(pk=ride.pk).update(partner_seen_at=timezone.now() - dt.timedelta(hours=1))
+    partner_account_poll(account_id=partner_account.pk)
+    assert Ride.objects.get(pk=ride.pk).status == S.COMPLETED
+
+
+def test_a_redispatch_clears_the_old_driver(sandbox, partner_account, dispatched_ride):
+    ride = dispatched_ride(partner_account)
+    sandbox.control.set_trip_status(ride.partner_trip_id, "accepted")
+    partner_account_poll(account_id=partner_account.pk)
+    assert Ride.objects.get(pk=ride.pk).vehicle_plate
+    sandbox.control.set_trip_status(ride.partner_trip_id, "driver_redispatched")
+    make_due(partner_account)
+    partner_account_poll(account_id=partner_account.pk)
+    ride.refresh_from_db()
+    assert ride.status == S.SEARCHING
+    assert ride.driver_name == "" and ride.vehicle_plate == ""
+    assert ride.events.filter(previous_status=S.DRIVER_ASSIGNED, new_status=S.SEARCHING).exists()
+
+
+def test_a_failing_list_call_is_tried_at_the_next_interval(
+    sandbox, partner_account, dispatched_ride
+):
+    ride = dispatched_ride(partner_account)
+    sandbox.control.set_trip_status(ride.partner_trip_id, "accepted")
+    sandbox.control.force_fault("list_trips", "503")
+    summary = partner_account_poll(account_id=partner_account.pk)
+    assert summary.error
+    state = PollState.objects.get(account=partner_account)
+    assert state.last_error and state.next_poll_at > timezone.now()
+    make_due(partner_account)
+    partner_account_poll(account_id=partner_account.pk)
+    assert Ride.objects.get(pk=ride.pk).status == S.DRIVER_ASSIGNED

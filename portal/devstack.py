@@ -112,6 +112,7 @@ def run() -> int:
     owns_services = _start_backing_services()
     env = dict(os.environ)
     port = env.get("PORTAL_PORT", "8000")
+    sandbox_port = env.get("SANDBOX_PORT", "8100")
     env.setdefault("PORTAL_BASE_URL", f"http://127.0.0.1:{port}")
     processes: dict[str, subprocess.Popen] = {}
     stopping = threading.Event()
@@ -126,6 +127,27 @@ def run() -> int:
         _manage("migrate", "--no-input", "-v", "0", env=env)
         _manage("seed_demo", env=env)
         data = ROOT / ".data"
+        (data / "sandbox").mkdir(parents=True, exist_ok=True)
+        # Demo trips run 30x faster than real life, so a ride completes in about a minute.
+        processes["sandbox"] = _spawn(
+            "sandbox",
+            [
+                PYTHON,
+                "-m",
+                "sandbox",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                sandbox_port,
+                "--db",
+                str(data / "sandbox" / "sandbox.sqlite3"),
+                "--time-scale",
+                env.get("SANDBOX_TIME_SCALE", "30"),
+            ],
+            env,
+        )
+        _wait_for_http(f"http://127.0.0.1:{sandbox_port}/_sandbox/health", processes)
+        _manage("demo_partner", "--sandbox-url", f"http://127.0.0.1:{sandbox_port}", env=env)
         processes["web"] = _spawn(
             "web", [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"], env
         )
@@ -167,6 +189,7 @@ def run() -> int:
         demo_password = _read_env_value("DEMO_PASSWORD")
         _log("")
         _log(f"Portal: http://127.0.0.1:{port}/")
+        _log(f"Sandbox partner: http://127.0.0.1:{sandbox_port}/ (knobs: docs/sandbox.md)")
         _log(
             f"Demo logins (password {demo_password}): caseworker1, supervisor1, caseworker2, admin1"
         )

@@ -7,8 +7,8 @@ the web process for fare estimates. One `PartnerClient` per account per process
 Each method makes one logical call: the adapter never retries on its own (the tasks
 do, with backoff), except that a call answered 401 gets a fresh token and is repeated
 once. Every HTTP exchange, the token request included, passes the same gates in
-order: the Retry-After window and the shared request budget (partners/ratelimit.py),
-then the circuit breaker (partners/breaker.py); then it is sent, its RateLimit-*
+order: the circuit breaker (partners/breaker.py), then the Retry-After window and the
+shared request budget (partners/ratelimit.py); then it is sent, its RateLimit-*
 headers recorded, and its answer classified (partners/errors.py). A 2xx whose body is
 cut off, not JSON or not the contract's shape is a TemporaryPartnerError, never a
 success.
@@ -884,8 +884,19 @@ class PartnerClient:
         trip_id: str | None = None,
     ) -> Any:
         url = self._url(path)
+        try:
+            probe = self._breaker.before_call()
+        except CircuitOpen as exc:
+            log.info(
+                "partner call refused account=%s endpoint=%s: circuit open",
+                self.account_id,
+                endpoint,
+            )
+            raise errors.PartnerUnavailable(retry_after=exc.wait_seconds) from None
         refusal = self._limiter.acquire(priority)
         if refusal is not None:
+            if probe:  # no verdict from this caller: let the next one probe
+                self._breaker.release_probe()
             log.info(
                 "partner call held back account=%s endpoint=%s priority=%s reason=%s wait=%.1fs",
                 self.account_id,
@@ -900,15 +911,6 @@ class PartnerClient:
                 details={"reason": refusal.reason},
                 sent=False,
             )
-        try:
-            probe = self._breaker.before_call()
-        except CircuitOpen as exc:
-            log.info(
-                "partner call refused account=%s endpoint=%s: circuit open",
-                self.account_id,
-                endpoint,
-            )
-            raise errors.PartnerUnavailable(retry_after=exc.wait_seconds) from None
         request_headers = dict(headers or {})
         if token is not None:
             request_headers["Authorization"] = f"Bearer {token}"

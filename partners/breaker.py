@@ -177,6 +177,13 @@ class CircuitBreaker:
             return CLOSED
         return state.decode() if isinstance(state, bytes) else state
 
+    def release_probe(self) -> None:
+        """Gives the probe up without a verdict (the call was not made after all)."""
+        try:
+            self.redis.hdel(self.key, "probe_until")
+        except redis.RedisError:
+            log.warning("could not release the probe lease (Redis)", exc_info=True)
+
     def state(self) -> str:
         try:
             state = self._state(keys=[self.key], args=[self.reset_ms])

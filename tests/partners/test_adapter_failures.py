@@ -376,3 +376,17 @@ def test_calls_still_work_while_redis_is_unreachable(account, control):
     client.list_trips()
     assert len(calls_to(control, "token")) == 1  # kept in the process meanwhile
     assert len(calls_to(control, "list_trips")) == 2
+
+
+def test_a_probe_held_back_by_the_budget_lets_the_next_caller_probe(account, control):
+    client = PartnerClient(account)
+    client.list_trips()
+    control.force_fault("list_trips", "500", count=3)
+    for _ in range(3):
+        with pytest.raises(errors.TemporaryPartnerError):
+            client.list_trips()
+    time.sleep(1.05)
+    client._limiter.block_for(0.5)  # as after a Retry-After
+    with pytest.raises(errors.RateLimited):
+        client.list_trips()  # would have been the probe
+    assert client._breaker.before_call() is True  # the probe is free again

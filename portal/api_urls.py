@@ -9,6 +9,8 @@ from rest_framework.permissions import IsAuthenticated
 
 from cases import api as cases_api
 from cases.urls import CaseCodeConverter  # noqa: F401 - registers <casecode:…>
+from rides import api as rides_api
+from rides.urls import RideReferenceConverter  # noqa: F401 - registers <rideref:…>
 
 app_name = "api"
 
@@ -31,4 +33,20 @@ urlpatterns = [
         name="case-consents",
     ),
     path("places/", api_view(cases_api.PlaceListApi), name="place-list"),
+    path("rides/", api_view(rides_api.RideListApi), name="ride-list"),
+    path("rides/<rideref:reference>/", api_view(rides_api.RideDetailApi), name="ride-detail"),
+    path(
+        "rides/<rideref:reference>/cancel/", api_view(rides_api.RideCancelApi), name="ride-cancel"
+    ),
+    path(
+        "rides/<rideref:reference>/rebook/", api_view(rides_api.RideRebookApi), name="ride-rebook"
+    ),
+    path(
+        "rides/<rideref:reference>/approve/",
+        api_view(rides_api.RideApproveApi),
+        name="ride-approve",
+    ),
+    path(
+        "rides/<rideref:reference>/reject/", api_view(rides_api.RideRejectApi), name="ride-reject"
+    ),
 ]

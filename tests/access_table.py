@@ -154,6 +154,35 @@ ACCESS = {
     "rides:approve": {"method": "post", "kwargs": _ride_ref, "expect": supervisors_only(302)},
     # no reason given: the queue comes back with the message
     "rides:reject": {"method": "post", "kwargs": _ride_ref, "expect": supervisors_only(400)},
+    # rides (REST API v1)
+    "api:ride-list": {"method": "get", "expect": case_workers(200, admin=403, anonymous=401)},
+    "api:ride-detail": {
+        "method": "get",
+        "kwargs": _ride_ref,
+        "expect": case_workers(200, admin=403, anonymous=401),
+    },
+    "api:ride-cancel": {
+        "method": "post",
+        "kwargs": _ride_ref,
+        "expect": case_workers(200, admin=403, anonymous=401),
+    },
+    # a ride waiting for approval cannot be rebooked: 400 with the reason
+    "api:ride-rebook": {
+        "method": "post",
+        "kwargs": _ride_ref,
+        "expect": case_workers(400, admin=403, anonymous=401),
+    },
+    "api:ride-approve": {
+        "method": "post",
+        "kwargs": _ride_ref,
+        "expect": supervisors_only(200, anonymous=401),
+    },
+    # no reason given: 400 with the field's message
+    "api:ride-reject": {
+        "method": "post",
+        "kwargs": _ride_ref,
+        "expect": supervisors_only(400, anonymous=401),
+    },
     # Public for partners (signed, not logged in): unsigned requests are refused with 400.
     "partner_webhook": {
         "method": "post",

@@ -41,6 +41,14 @@ SURVIVOR_FIELDS = {
 }
 
 
+class PortalForm(forms.Form):
+    """Labels without a trailing colon (Pico puts them above the field)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
 class DateInput(forms.DateInput):
     input_type = "date"
 
@@ -48,7 +56,7 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
-class CaseDetailsForm(forms.Form):
+class CaseDetailsForm(PortalForm):
     stage = forms.ChoiceField(label=_("Stage"), choices=Stage.choices, initial=Stage.INTAKE)
     violence_types = forms.MultipleChoiceField(
         label=_("Kinds of violence"),
@@ -123,7 +131,7 @@ class CaseCreateForm(CaseDetailsForm):
         }
 
 
-class AddressForm(forms.Form):
+class AddressForm(PortalForm):
     label = forms.CharField(
         label=_("Label"), required=False, max_length=80, help_text=_("e.g. Home, School")
     )
@@ -137,7 +145,7 @@ class AddressForm(forms.Form):
     longitude = forms.CharField(label=_("Longitude"), required=False, max_length=20)
 
 
-class ConsentForm(forms.Form):
+class ConsentForm(PortalForm):
     given_by = forms.ChoiceField(
         label=_("Consent given by"),
         widget=forms.RadioSelect,
@@ -171,7 +179,7 @@ class ConsentForm(forms.Form):
         self.fields["given_by"].choices = choices
 
 
-class AssignForm(forms.Form):
+class AssignForm(PortalForm):
     caseworker = forms.ModelChoiceField(
         label=_("Caseworker"),
         queryset=User.objects.none(),
@@ -191,7 +199,7 @@ class AssignForm(forms.Form):
         )
 
 
-class CaseSearchForm(forms.Form):
+class CaseSearchForm(PortalForm):
     q = forms.CharField(
         label=_("Case code"),
         required=False,

@@ -223,3 +223,14 @@ class AccessLog(models.Model):
 
     def __str__(self):
         return f"{self.user_id} viewed {self.case_id} at {self.at:%Y-%m-%d %H:%M}"
+
+    FIELD_LABELS = {
+        "name": _("name"),
+        "phone": _("phone"),
+        "birth_date": _("birth date"),
+        "addresses": _("addresses"),
+    }
+
+    @property
+    def field_labels(self) -> list[str]:
+        return [str(self.FIELD_LABELS.get(field, field)) for field in self.fields]

@@ -41,6 +41,11 @@
       var a = number(latInput), b = number(lonInput);
       if (a !== null && b !== null) { place(a, b, true); }
     }
+    // A map set up inside a closed <details> has no size until it opens.
+    var details = element.closest("details");
+    if (details) {
+      details.addEventListener("toggle", function () { if (details.open) { map.invalidateSize(); } });
+    }
     latInput.addEventListener("change", follow);
     lonInput.addEventListener("change", follow);
   }

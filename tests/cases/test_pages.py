@@ -146,7 +146,7 @@ def test_the_access_log_is_shown_to_supervisors_not_caseworkers(case, caseworker
     supervisor_page = _client(supervisor).get(detail).content.decode()
     assert "Who viewed the survivor" in supervisor_page
     assert (
-        "caseworker1" in supervisor_page and "addresses, birth_date, name, phone" in supervisor_page
+        "caseworker1" in supervisor_page and "addresses, birth date, name, phone" in supervisor_page
     )
     caseworker_page = _client(caseworker).get(detail).content.decode()
     assert "Who viewed the survivor" not in caseworker_page

@@ -8,6 +8,7 @@ the input ({"survivor": {"phone": [...]}}). A case the caller may not see is 404
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -62,8 +63,10 @@ class AddressField(serializers.Field):
     """An address as a string, or {"label", "address", "latitude", "longitude"}."""
 
     default_error_messages = {
-        "invalid": "Give the address as text, or as an object with address, latitude, "
-        "longitude and an optional label."
+        "invalid": _(
+            "Give the address as text, or as an object with address, latitude, longitude "
+            "and an optional label."
+        )
     }
 
     def to_internal_value(self, data):

@@ -425,7 +425,7 @@ def consent_withdraw(*, consent: Consent, user) -> Consent:
 
 def _clean_address(data: dict) -> dict:
     errors: dict[str, list] = {}
-    label = " ".join(str(data.get("label") or "").split()) or _("Home")
+    label = " ".join(str(data.get("label") or "").split()) or _("Home address")
     address = " ".join(str(data.get("address") or "").split())
     if not address:
         errors["address"] = [_("Enter the address.")]

@@ -73,6 +73,10 @@ class FareQuote:
     fare_amount: int
     pickup_eta_seconds: int | None = None
     currency: str = "IDR"
+    # The partner locks the fare for a short while; the dispatch sends the id only
+    # while it is still fresh (rides/partner_payload.py).
+    fare_id: str = ""
+    expires_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -574,6 +578,8 @@ def quote_from_estimates(estimates, *, product_id: str) -> FareQuote | None:
                 fare_amount=int(estimate.fare_amount),
                 pickup_eta_seconds=estimate.pickup_eta_seconds,
                 currency=getattr(estimate, "currency", "IDR"),
+                fare_id=getattr(estimate, "fare_id", "") or "",
+                expires_at=getattr(estimate, "expires_at", None),
             )
     return None
 
@@ -599,6 +605,7 @@ def _write_ride(*, plan: BookingPlan, user, quote: FareQuote | None, rebooked_fr
     from rides.services import ride_request_dispatch
 
     status = RideStatus.AWAITING_APPROVAL if plan.needs_approval else RideStatus.REQUESTED
+    quoted = quote is not None and quote.product_id == plan.product_id
     ride = Ride.objects.create(
         case=plan.case,
         unit=plan.case.unit,
@@ -618,9 +625,14 @@ def _write_ride(*, plan: BookingPlan, user, quote: FareQuote | None, rebooked_fr
         rider_phone=plan.rider_phone,
         rider_alias=plan.rider_alias,
         product_id=plan.product_id,
-        estimate_fare=quote.fare_amount if quote and quote.product_id == plan.product_id else None,
-        estimate_pickup_eta_seconds=(
-            quote.pickup_eta_seconds if quote and quote.product_id == plan.product_id else None
+        estimate_fare=quote.fare_amount if quoted else None,
+        estimate_pickup_eta_seconds=quote.pickup_eta_seconds if quoted else None,
+        # A ride that waits for approval goes later: its locked fare will have expired.
+        fare_id=quote.fare_id if quoted and status == RideStatus.REQUESTED else "",
+        fare_expires_at=(
+            quote.expires_at
+            if quoted and status == RideStatus.REQUESTED and quote.fare_id
+            else None
         ),
         approval_reasons=plan.approval_reasons,
         status=status,
@@ -724,7 +736,10 @@ def ride_rebook(*, ride_id, user, quote: FareQuote | None = None) -> Ride:
         )
         ride = _write_ride(plan=plan, user=user, quote=quote, rebooked_from=old)
         if old.status == RideStatus.NEEDS_ATTENTION:
+            from rides.alerts import alerts_resolve_for_ride
+
             # So nobody retries the old one as well: one survivor, one ride.
+            alerts_resolve_for_ride(ride=old, user=user)
             old.apply_transition(
                 RideStatus.CANCELLED,
                 cause=Cause.USER,

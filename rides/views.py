@@ -7,6 +7,7 @@ without a page load, and the ride page refresh itself while the ride is active.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import uuid
 
@@ -87,10 +88,13 @@ def _kept_quote(request, plan) -> booking.FareQuote | None:
     kept = request.session.get("booking_quotes", {}).get(plan.quote_fingerprint())
     if not kept or time.time() - kept.get("at", 0) > QUOTE_MAX_AGE:
         return None
+    expires_at = kept.get("expires_at")
     return booking.FareQuote(
         product_id=kept["product_id"],
         fare_amount=kept["fare_amount"],
         pickup_eta_seconds=kept.get("pickup_eta_seconds"),
+        fare_id=kept.get("fare_id", ""),
+        expires_at=dt.datetime.fromisoformat(expires_at) if expires_at else None,
     )
 
 
@@ -100,6 +104,8 @@ def _keep_quote(request, plan, quote: booking.FareQuote) -> None:
         "product_id": quote.product_id,
         "fare_amount": quote.fare_amount,
         "pickup_eta_seconds": quote.pickup_eta_seconds,
+        "fare_id": quote.fare_id,
+        "expires_at": quote.expires_at.isoformat() if quote.expires_at else None,
         "at": time.time(),
     }
     newest = sorted(kept.items(), key=lambda item: item[1]["at"])[-QUOTES_KEPT:]

@@ -129,7 +129,8 @@ class Consent(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     # A supervisor's override, when the guardian is the risk: the written reason is required.
-    override_reason = models.TextField(blank=True)
+    # Encrypted: it tells about the survivor's family and who is the danger.
+    override_reason = EncryptedTextField(blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -101,3 +101,24 @@ def test_stray_plain_values_get_encrypted(settings):
     assert "encrypted 1 plain values" in output
     assert _raw("cases_place", "address", place.pk).startswith("fernet:")
     assert Place.objects.get(pk=place.pk).address == "Jl. Terbuka 1"
+
+
+def test_the_migration_encrypts_override_reasons_written_in_plain_text(make_case, caseworker):
+    import importlib
+    from types import SimpleNamespace
+
+    from cases.models import Consent
+
+    migration = importlib.import_module("cases.migrations.0004_encrypt_override_reason")
+    case = make_case(caseworker)
+    consent = Consent.objects.create(
+        case=case, given_by="survivor", scopes=["transport"], recorded_by=caseworker
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE cases_consent SET override_reason = 'Ayah adalah pelaku' WHERE id = %s",
+            [consent.pk],
+        )
+    migration.encrypt_existing_reasons(None, SimpleNamespace(connection=connection))
+    assert _raw("cases_consent", "override_reason", consent.pk).startswith("fernet:")
+    assert Consent.objects.get(pk=consent.pk).override_reason == "Ayah adalah pelaku"

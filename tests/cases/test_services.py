@@ -266,6 +266,10 @@ def test_supervisor_override_needs_a_supervisor_of_the_unit_and_a_reason(
         override_reason=reason,
     )
     assert consent.override_reason == reason
+    assert Consent.objects.get().override_reason == reason
+    # the reason tells who in the family is the danger: ciphertext at rest
+    stored = _raw_row("cases_consent", ["override_reason"], consent.pk)["override_reason"]
+    assert stored.startswith("fernet:") and "perpetrator" not in stored
     assert Consent.objects.count() == 1
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
@@ -59,6 +59,23 @@ class PlaceOrder(CursorPagination):
 # --- input ------------------------------------------------------------------------------
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "description": "The address as text."},
+            {
+                "type": "object",
+                "properties": {
+                    "label": {"type": "string"},
+                    "address": {"type": "string"},
+                    "latitude": {"type": "number"},
+                    "longitude": {"type": "number"},
+                },
+                "required": ["address"],
+            },
+        ]
+    }
+)
 class AddressField(serializers.Field):
     """An address as a string, or {"label", "address", "latitude", "longitude"}."""
 

@@ -4,6 +4,7 @@ the requests through and an anonymous call gets 401, not a redirect."""
 
 from django.contrib.auth.decorators import login_not_required
 from django.urls import path
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import IsAuthenticated
 
@@ -13,6 +14,20 @@ from rides import api as rides_api
 from rides.urls import RideReferenceConverter  # noqa: F401 - registers <rideref:…>
 
 app_name = "api"
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """Describes `Authorization: Bearer <token>` (tokens from `issue_api_token`) in the schema."""
+
+    target_class = "accounts.authentication.BearerTokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A token printed by `python manage.py issue_api_token USERNAME`.",
+        }
 
 
 def api_view(view_class, **initkwargs):

@@ -309,6 +309,7 @@ def test_schema_lists_the_case_paths(caseworker):
         "/api/v1/places/:",
     ):
         assert path in text, path
+    assert "bearerAuth" in text and "scheme: bearer" in text
 
 
 def test_list_query_counts(make_case, caseworker, unit, django_assert_num_queries):

@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import Counter
@@ -100,7 +101,8 @@ def sandbox(sandbox_process):
     """The sandbox, with trips, calls, faults and knobs back to their start-up state."""
     sandbox_process.control.reset(clients=True, config=True, tokens=True)
     yield sandbox_process
-    sandbox_process.control.clear_faults()
+    # No webhooks for this test's trips may reach a later test (or a dropped database).
+    sandbox_process.control.reset(clients=True, config=True, tokens=True)
 
 
 def trips_by_reference(sandbox, client_id: str) -> Counter:
@@ -130,6 +132,9 @@ def make_partner_account(db, sandbox, request):
         if webhooks:
             live_server = request.getfixturevalue("live_server")
             webhook_url = f"{live_server.url}{account.webhook_path}"
+            # The live server answers each request in a new thread: its database
+            # connection must close with the request, or it outlives the test database.
+            request.getfixturevalue("_close_request_connections")
         sandbox.control.create_client(
             client_id,
             secret,
@@ -140,6 +145,15 @@ def make_partner_account(db, sandbox, request):
         return account
 
     return make
+
+
+@pytest.fixture
+def _close_request_connections():
+    settings_dict = connection.settings_dict  # shared by every thread's connection
+    kept = settings_dict.get("CONN_MAX_AGE")
+    settings_dict["CONN_MAX_AGE"] = 0
+    yield
+    settings_dict["CONN_MAX_AGE"] = kept
 
 
 @pytest.fixture
@@ -163,12 +177,15 @@ def test_database_url() -> str:
 
 def purge_broker(redis_url: str, prefix: str) -> None:
     """Drops queued and unacknowledged messages under the key prefix (from earlier runs)."""
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match=f"{prefix}*", count=500)) if prefix else []
-    if not prefix:
-        keys = [b"celery", b"unacked", b"unacked_index"]
-    if keys:
-        client.delete(*keys)
+    client = redis.Redis.from_url(redis_url, socket_connect_timeout=2)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=500)) if prefix else []
+        if not prefix:
+            keys = [b"celery", b"unacked", b"unacked_index"]
+        if keys:
+            client.delete(*keys)
+    except redis.ConnectionError:
+        pass  # a test's own Redis that is already gone
 
 
 class WorkerProcess:
@@ -191,6 +208,9 @@ class WorkerProcess:
         self.worker: subprocess.Popen | None = None
         self.beat: subprocess.Popen | None = None
         self.starts = 0
+        self.crash_restarts = 0
+        self._supervisor: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     @property
     def worker_log(self) -> Path:
@@ -242,6 +262,27 @@ class WorkerProcess:
             time.sleep(0.1)
         return self
 
+    def supervise(self) -> WorkerProcess:
+        """Restarts the worker (and beat) when it exits on its own, as the production
+        process manager does (docker compose `restart: unless-stopped`)."""
+
+        def watch():
+            while not self._stopping.wait(0.5):
+                if self.worker is not None and self.worker.poll() is not None:
+                    self.worker._log_file.close()  # type: ignore[attr-defined]
+                    self.crash_restarts += 1
+                    self.start()
+                if self.with_beat and self.beat is not None and self.beat.poll() is not None:
+                    self.beat._log_file.close()  # type: ignore[attr-defined]
+                    self.beat = self._spawn(
+                        ["beat", "-l", "info", "-s", str(self.log_dir / "celerybeat-schedule")],
+                        self.log_dir / "beat.log",
+                    )
+
+        self._supervisor = threading.Thread(target=watch, daemon=True)
+        self._supervisor.start()
+        return self
+
     def _signal(self, process: subprocess.Popen | None, sig: int) -> None:
         if process is not None and process.poll() is None:
             try:
@@ -273,6 +314,9 @@ class WorkerProcess:
         process._log_file.close()  # type: ignore[attr-defined]
 
     def stop(self) -> None:
+        self._stopping.set()
+        if self._supervisor is not None:
+            self._supervisor.join(5)
         self._stop(self.beat)
         self._stop(self.worker)
         self.beat = self.worker = None
@@ -287,8 +331,9 @@ class WorkerProcess:
 @pytest.fixture
 def celery_worker_process(transactional_db, request):
     """celery_worker_process(env=None, beat=False, concurrency=2, pool="prefork",
-    redis_url=None) -> WorkerProcess, started. Stopped (and its broker keys purged)
-    after the test; its logs are printed when the test fails."""
+    redis_url=None, supervised=False) -> WorkerProcess, started. Stopped (and its broker
+    keys purged) after the test; its logs are printed when the test fails. `supervised`
+    restarts a worker that exits on its own (not one killed with `.kill()`)."""
     workers: list[WorkerProcess] = []
     log_dir = Path(tempfile.mkdtemp(prefix="pipeline-worker-"))
     prefix = os.environ.get("CELERY_KEY_PREFIX", "")
@@ -300,6 +345,7 @@ def celery_worker_process(transactional_db, request):
         concurrency: int = 2,
         pool: str = "prefork",
         redis_url: str | None = None,
+        supervised: bool = False,
     ) -> WorkerProcess:
         child_env = dict(os.environ)
         child_env.update(
@@ -318,7 +364,8 @@ def celery_worker_process(transactional_db, request):
             env=child_env, concurrency=concurrency, pool=pool, beat=beat, log_dir=log_dir
         )
         workers.append(worker)
-        return worker.start()
+        worker.start()
+        return worker.supervise() if supervised else worker
 
     yield start
     failed = getattr(request.node, "rep_call", None)

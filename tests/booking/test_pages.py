@@ -417,3 +417,17 @@ def test_the_caseworker_sees_waiting_for_approval_on_the_ride_page(waiting, case
     )
     assert "Waiting for a supervisor" in body
     assert "Approve and send" not in body
+
+
+def test_without_javascript_the_estimate_button_reloads_the_page_keeping_everything(
+    adult_case, caseworker, places
+):
+    data = form_data(adult_case, places, action="estimate", escort_name="Bu Wati")
+    data.update(escort_phone="0857 1234 5678", passenger_count="2")
+    response = english(caseworker).post(BOOK, data)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'id="estimate"' in body and "You can still book" in body
+    for typed in ("Jl. Pemuda No. 10", "-6.225100", "Bu Wati", "0857 1234 5678"):
+        assert typed in body, typed
+    assert Ride.objects.count() == 0

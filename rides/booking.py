@@ -769,6 +769,22 @@ def ride_approve(*, ride_id, user) -> Ride:
                     ]
                 }
             )
+        # What held at booking may have changed while the ride waited.
+        if not ride.case.is_active:
+            raise ValidationError(
+                {"ride": [_("The case was closed while the ride waited. Reject the ride.")]}
+            )
+        if consent_for_transport(ride.case) is None:
+            raise ValidationError(
+                {
+                    "ride": [
+                        _(
+                            "The consent to transport was withdrawn while the ride waited. "
+                            "Reject the ride, or record consent again first."
+                        )
+                    ]
+                }
+            )
         note = "approved"
         now = timezone.now()
         if (

@@ -285,7 +285,8 @@ def ride_estimate(request):
     _require_booking_role(request.user)
     code = (request.POST.get("case") or "").strip()
     case = case_get_for_user(user=request.user, code=code)
-    saved = list(SavedAddress.objects.filter(survivor__case=case).order_by("created_at", "id"))
+    # The saved-address fields come back with the answer: that shows them again.
+    saved = _saved_addresses(request, case)
     form = BookingForm(request.POST, places=places_for(request.user), saved_addresses=saved)
     estimate = {"shown": True}
     if form.is_valid():
@@ -330,6 +331,7 @@ def _ride_context(request, ride, **extra) -> dict:
         "show_cancel": ride.can_cancel and ride.cancel_requested_at is None,
         "can_rebook": rebooking is None
         and ride.can_rebook
+        and not ride.rejection_reason
         and not (ride.status == RideStatus.NEEDS_ATTENTION and ride.partner_trip_id),
         "can_retry": ride.status == RideStatus.NEEDS_ATTENTION
         and not ride.partner_trip_id

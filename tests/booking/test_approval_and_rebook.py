@@ -8,6 +8,7 @@ from django.http import Http404
 from django.utils import timezone, translation
 
 from accounts.models import Role
+from cases.models import Consent
 from rides.booking import FareQuote, ride_approve, ride_book, ride_rebook, ride_reject
 from rides.models import Cause, Ride, RideStatus
 from tests.booking.conftest import CHEAP, booking_args
@@ -222,3 +223,19 @@ def test_a_past_scheduled_time_is_rebooked_as_now(
     with django_capture_on_commit_callbacks():
         new = ride_rebook(ride_id=ride_without_driver.pk, user=caseworker)
     assert new.scheduled_pickup_at is None
+
+
+def test_approval_checks_again_what_may_have_changed_while_the_ride_waited(
+    waiting_ride, supervisor
+):
+    Consent.objects.filter(case=waiting_ride.case).update(withdrawn_at=timezone.now())
+    with pytest.raises(ValidationError) as excinfo:
+        ride_approve(ride_id=waiting_ride.pk, user=supervisor)
+    assert "consent to transport was withdrawn" in excinfo.value.message_dict["ride"][0]
+    waiting_ride.case.stage = "closed"
+    waiting_ride.case.save()
+    with pytest.raises(ValidationError) as excinfo:
+        ride_approve(ride_id=waiting_ride.pk, user=supervisor)
+    assert "The case was closed" in excinfo.value.message_dict["ride"][0]
+    waiting_ride.refresh_from_db()
+    assert waiting_ride.status == RideStatus.AWAITING_APPROVAL

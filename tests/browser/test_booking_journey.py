@@ -216,3 +216,6 @@ def test_a_caseworker_books_a_childs_ride_to_hospital_and_watches_it_complete(
     statuses = list(ride.events.order_by("at", "id").values_list("new_status", flat=True))
     assert statuses[0] == RideStatus.REQUESTED and statuses[-1] == RideStatus.COMPLETED
     assert RideStatus.DRIVER_ASSIGNED in statuses
+    times = list(ride.events.order_by("at", "id").values_list("at", flat=True))
+    elapsed = (times[-1] - times[0]).total_seconds()
+    print(f"ride {ride.reference}: booked to completed in {elapsed:.1f}s")

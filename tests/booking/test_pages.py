@@ -230,7 +230,7 @@ def test_the_ride_page_shows_driver_car_and_plate_big_and_logs_the_view(
         response = client.get(url)
     body = response.content.decode()
     assert 'class="plate"' in body and "B 1234 XYZ" in body
-    assert "Silver Toyota Avanza" in body
+    assert "Toyota Avanza · Silver" in body
     assert "Agus Setiawan" in body
     assert "The driver arrives in about 4 minutes." in body
     assert 'hx-trigger="every 3s"' in body

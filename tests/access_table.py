@@ -61,9 +61,13 @@ def supervisors_only(status, anonymous=LOGIN):
 def _ride(world):
     """A ride of the world's case, waiting for approval (made once, without the SOP)."""
     if "ride" not in world:
+        from cases.services import consent_record
         from rides.models import Ride
 
         case = _case(world)
+        consent_record(
+            case=case, user=world["users"]["caseworker"], given_by="survivor", scopes=["transport"]
+        )
         world["ride"] = Ride.objects.create(
             case=case,
             unit=case.unit,

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import Role
 from cases.models import Place, PlaceKind
@@ -12,6 +12,13 @@ from cases.services import case_create
 from rides.models import Ride, RideStatus
 
 _counter = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Reasons and alerts are stored in the active language; these tests read English."""
+    with translation.override("en"):
+        yield
 
 # Real Jakarta points, a few kilometres apart (inside the partner's service area).
 PICKUP = {"latitude": -6.2250, "longitude": 106.8450, "address": "Jl. Tebet Raya No. 12"}

@@ -84,9 +84,16 @@ def _locked_ride(ride_id: int) -> Ride | None:
     )
 
 
+# Longer waits are left to the sweeper (the row's due time): a message held back
+# longer than the broker's visibility timeout would be delivered twice.
+MAX_COUNTDOWN_SECONDS = 60
+
+
 def _on_commit(task, *args, countdown: float | None = None) -> None:
     """Enqueues `task(*args)` once the transaction commits; a lost enqueue is the
     sweeper's job (the ride row says what is due), so broker errors are not fatal."""
+    if countdown and countdown > MAX_COUNTDOWN_SECONDS:
+        return
 
     def send():
         try:
@@ -228,7 +235,10 @@ def ride_dispatch(*, ride_id: int) -> str:
         # under the same key is safe either way.
         if exc.sent and not isinstance(exc, errors.RateLimited):
             return _dispatch_unknown(ride_id, key, str(exc), retry_after=exc.retry_after)
-        return _dispatch_retry_later(ride_id, key, str(exc), exc.retry_after)
+        # Held back by the portal's own pacing (the account's budget is spent for the
+        # minute): not a failure to reach the partner, so no attempt is used up.
+        paced = isinstance(exc, errors.RateLimited) and not exc.sent
+        return _dispatch_retry_later(ride_id, key, str(exc), exc.retry_after, paced=paced)
     except Exception as exc:  # noqa: BLE001 - an unexpected failure: the outcome is unknown
         log.exception("ride %s: create failed unexpectedly", ride_id)
         return _dispatch_unknown(ride_id, key, type(exc).__name__)
@@ -296,7 +306,26 @@ def _first_attempt_at(ride: Ride) -> dt.datetime:
     return first.at if first is not None else ride.created_at
 
 
-def _dispatch_retry_later(ride_id: int, key: str, error: str, retry_after) -> str:
+def _paced_delay(ride: Ride, retry_after) -> float:
+    """When the account's budget is spent, rides wait their turn: spread over the time
+    the rides already waiting need at the account's rate, so a burst of bookings is
+    sent in order of arrival rather than all retrying at once."""
+    waiting = (
+        Ride.objects.filter(
+            partner_account_id=ride.partner_account_id,
+            status=S.REQUESTED,
+            last_dispatch_error__startswith="rate_limited",
+        )
+        .exclude(pk=ride.pk)
+        .count()
+    )
+    per_second = max(ride.partner_account.rate_limit_per_minute, 1) / 60
+    return float(retry_after or 1.0) + waiting / per_second * random.uniform(0.8, 1.2)  # noqa: S311
+
+
+def _dispatch_retry_later(
+    ride_id: int, key: str, error: str, retry_after, *, paced: bool = False
+) -> str:
     """The partner certainly did not get the request: try again later, a bounded number
     of times, then hand the ride to a person."""
     from rides.tasks import dispatch_ride
@@ -309,7 +338,9 @@ def _dispatch_retry_later(ride_id: int, key: str, error: str, retry_after) -> st
             _cancel_locally(ride)
             return "cancelled"
         ride.last_dispatch_error = error[:500]
-        if ride.dispatch_attempts >= settings.PIPELINE_DISPATCH_MAX_ATTEMPTS:
+        if paced:
+            ride.dispatch_attempts = max(0, ride.dispatch_attempts - 1)
+        elif ride.dispatch_attempts >= settings.PIPELINE_DISPATCH_MAX_ATTEMPTS:
             elapsed = (timezone.now() - _first_attempt_at(ride)).total_seconds()
             minutes = max(1, math.ceil(elapsed / 60))
             _hold(
@@ -322,7 +353,10 @@ def _dispatch_retry_later(ride_id: int, key: str, error: str, retry_after) -> st
                 code=error,
             )
             return "held"
-        delay = backoff_seconds(ride.dispatch_attempts, retry_after)
+        if paced:
+            delay = _paced_delay(ride, retry_after)
+        else:
+            delay = backoff_seconds(ride.dispatch_attempts, retry_after)
         ride.dispatch_due_at = (
             timezone.now()
             + dt.timedelta(seconds=delay)

@@ -273,3 +273,22 @@ def test_applying_the_same_trip_twice_writes_one_event(sandbox, partner_account,
     assert ride_apply_partner_trip(ride_id=ride.pk, trip=trip, cause="poll") == "stale"
     assert ride_apply_partner_trip(ride_id=ride.pk, trip=trip, cause="webhook") == "stale"
     assert TripEvent.objects.filter(ride=ride).count() == before
+
+
+def test_a_burst_beyond_the_budget_waits_its_turn_without_using_up_attempts(
+    sandbox, make_partner_account, make_ride
+):
+    # 4 a minute less 10% headroom: 3 calls, one of them the token.
+    account = make_partner_account(rate_limit_per_minute=4)
+    rides = [make_ride(account) for _ in range(4)]
+    outcomes = [ride_dispatch(ride_id=ride.pk) for ride in rides]
+    assert outcomes == ["created", "created", "retry_later", "retry_later"]
+    waiting = [refresh for refresh in Ride.objects.filter(pk__in=[r.pk for r in rides[2:]])]
+    for ride in waiting:
+        assert ride.status == S.REQUESTED
+        assert ride.dispatch_attempts == 0  # pacing is not a failure to reach the partner
+        assert ride.last_dispatch_error.startswith("rate_limited")
+    # the second waiting ride is sent after the first: later due time
+    first, second = sorted(waiting, key=lambda r: r.pk)
+    assert second.dispatch_due_at > first.dispatch_due_at
+    assert len(sandbox.control.calls("create_trip", account.client_id)) == 2

@@ -957,8 +957,16 @@ def ride_fetch_receipt(*, ride_id: int) -> str:
         attempt = ride.receipt_attempts
 
     errors = _partner_errors()
+    client = _client(account)
+    wait = _receipt_budget_wait(client)
+    if wait:
+        return _receipt_later(ride_id, attempt, "budget kept for polling", wait, paced=True)
     try:
-        receipt = _client(account).get_receipt(trip_id)
+        receipt = client.get_receipt(trip_id)
+    except errors.RateLimited as exc:
+        # Held back by the budget (ours or the partner's): no attempt is used up.
+        wait = max(float(exc.retry_after or 0), 1.0) + random.uniform(0, 5)  # noqa: S311
+        return _receipt_later(ride_id, attempt, str(exc), wait, paced=True)
     except (errors.ReceiptNotReady, errors.TemporaryPartnerError) as exc:
         return _receipt_later(ride_id, attempt, str(exc), getattr(exc, "retry_after", None))
     except errors.PartnerError as exc:
@@ -982,23 +990,46 @@ def ride_fetch_receipt(*, ride_id: int) -> str:
     return "stored"
 
 
-def _receipt_later(ride_id: int, attempt: int, error: str, retry_after) -> str:
+# Receipts can wait: while less than this share of the partner's minute is left, they
+# leave it to polling (which keeps statuses fresh) and to bookings.
+RECEIPT_BUDGET_SHARE = 0.5
+
+
+def _receipt_budget_wait(client) -> float:
+    """Seconds to hold a receipt back for, by what the partner said of its budget."""
+    try:
+        state = client.rate_limit_state()
+    except Exception:  # noqa: BLE001 - no state known: ask
+        return 0.0
+    if state.limit is None or state.remaining is None or state.reset_at is None:
+        return 0.0
+    left = (state.reset_at - timezone.now()).total_seconds()
+    if left <= 0 or state.remaining >= state.limit * RECEIPT_BUDGET_SHARE:
+        return 0.0
+    return left + random.uniform(0, 5)  # noqa: S311 - spread the waiting receipts
+
+
+def _receipt_later(
+    ride_id: int, attempt: int, error: str, retry_after, *, paced: bool = False
+) -> str:
     from rides.tasks import fetch_receipt
 
     with transaction.atomic():
         ride = _locked_ride(ride_id)
         if ride is None or ride.receipt is not None or ride.receipt_attempts != attempt:
             return "moved_on"
-        if attempt >= settings.PIPELINE_RECEIPT_MAX_ATTEMPTS:
+        if paced:
+            ride.receipt_attempts = max(0, ride.receipt_attempts - 1)
+        elif attempt >= settings.PIPELINE_RECEIPT_MAX_ATTEMPTS:
             ride.receipt_due_at = None
             ride.save(update_fields=["receipt_due_at", "updated_at"])
             log.warning("ride %s: no receipt after %s attempts (%s)", ride_id, attempt, error)
             return "gave_up"
-        delay = backoff_seconds(attempt, retry_after)
+        delay = float(retry_after) if paced else backoff_seconds(attempt, retry_after)
         ride.receipt_due_at = timezone.now() + dt.timedelta(seconds=delay)
-        ride.save(update_fields=["receipt_due_at", "updated_at"])
+        ride.save(update_fields=["receipt_attempts", "receipt_due_at", "updated_at"])
         _on_commit(fetch_receipt, ride_id, countdown=delay)
-    return "retry_later"
+    return "held_back" if paced else "retry_later"
 
 
 # --- webhooks ------------------------------------------------------------------------------

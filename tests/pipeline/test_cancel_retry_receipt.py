@@ -248,3 +248,18 @@ def test_a_failed_trip_alerts_the_supervisors(sandbox, partner_account, dispatch
     ride = sync(partner_account, ride)
     assert ride.status == S.FAILED
     assert Alert.objects.get(ride=ride).kind == AlertKind.RIDE_FAILED
+
+
+def test_receipts_leave_a_tight_budget_to_polling(sandbox, make_partner_account, dispatched_ride):
+    # 10 a minute: the token, the create and four reads leave 4 of 10, less than half.
+    account = make_partner_account(rate_limit_per_minute=10)
+    ride = dispatched_ride(account)
+    sandbox.control.set_trip_status(ride.partner_trip_id, "completed")
+    ride = sync(account, ride)
+    for _ in range(3):
+        client_for(account).get_trip(ride.partner_trip_id)
+    assert ride_fetch_receipt(ride_id=ride.pk) == "held_back"
+    ride = refresh(ride)
+    assert ride.receipt is None and ride.receipt_attempts == 0
+    assert ride.receipt_due_at is not None
+    assert sandbox.control.calls("receipt", account.client_id) == []

@@ -171,7 +171,9 @@ class TransitionResult:
 
 def new_reference() -> str:
     """Opaque, unguessable, says nothing about the case: sent to the partner as-is."""
-    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    # No vowels: a random reference can never spell a word ("PPA", "KORBAN") that tells
+    # the partner what the ride is about. 28 symbols ** 15 leaves ~72 bits of randomness.
+    alphabet = "BCDFGHJKLMNPQRSTVWXZ23456789"
     return "R" + "".join(secrets.choice(alphabet) for _ in range(15))
 
 

@@ -11,6 +11,9 @@ os.environ.setdefault("TEST_DATABASE_NAME", f"test_portal_{os.getpid()}")
 
 from portal.settings import *  # noqa: E402,F403
 
+# Assertions read English message ids; the Indonesian default is tested on its own
+# (tests/test_login.py, tests/test_settings.py) and the browser journey runs in Indonesian.
+LANGUAGE_CODE = "en"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 WHITENOISE_USE_FINDERS = True

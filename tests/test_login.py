@@ -1,10 +1,12 @@
 import pytest
+from django.test import override_settings
 from django.urls import reverse
 
 from tests.conftest import logged_in_client
 
 
 @pytest.mark.django_db
+@override_settings(LANGUAGE_CODE="id")
 def test_login_page_is_public_and_in_indonesian(client):
     response = client.get(reverse("login"))
     assert response.status_code == 200
@@ -22,6 +24,7 @@ def test_a_good_login_reaches_the_home_page(client, caseworker):
 
 
 @pytest.mark.django_db
+@override_settings(LANGUAGE_CODE="id")
 def test_a_wrong_login_does_not_tell_whether_the_user_exists(client, caseworker):
     wrong_password = client.post(
         reverse("login"), {"username": "caseworker1", "password": "wrong"}
@@ -45,8 +48,10 @@ def test_logout_ends_the_session(caseworker):
 
 
 @pytest.mark.django_db
+@override_settings(LANGUAGE_CODE="id")
 def test_english_switch(caseworker):
     client = logged_in_client(caseworker)
+    assert 'lang="id"' in client.get(reverse("home")).content.decode()
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
     page = client.get(reverse("home")).content.decode()
     assert 'lang="en"' in page

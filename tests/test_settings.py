@@ -5,7 +5,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 PROD_ENV = {
@@ -76,7 +75,11 @@ def test_every_variable_the_settings_read_is_explained_in_env_example():
     assert read - documented == set()
 
 
-def test_time_zone_and_language_defaults():
-    assert settings.TIME_ZONE == "Asia/Jakarta"
-    assert settings.LANGUAGE_CODE == "id"
-    assert settings.USE_TZ
+def test_production_speaks_indonesian_in_jakarta_time():
+    result = _run_manage(
+        "shell",
+        "-c",
+        "from django.conf import settings as s; print(s.LANGUAGE_CODE, s.TIME_ZONE, s.USE_TZ)",
+    )
+    last_line = result.stdout.strip().splitlines()[-1]
+    assert last_line.split() == ["id", "Asia/Jakarta", "True"], result.stderr

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import Role
 from cases.models import Consent, Place, PlaceKind, Survivor
@@ -135,6 +135,14 @@ def journey(
         )
 
 
+def _id(message: str) -> str:
+    """The Indonesian text the page shows for an English message id."""
+    with translation.override("id"):
+        text = translation.gettext(message)
+    assert text != message or message.isupper(), f"no Indonesian for {message!r}"
+    return text
+
+
 def test_a_caseworker_books_a_childs_ride_to_hospital_and_watches_it_complete(
     journey, celery_worker_process, wait_for_ride
 ):
@@ -149,9 +157,10 @@ def test_a_caseworker_books_a_childs_ride_to_hospital_and_watches_it_complete(
             executable_path=journey["chromium"], headless=True, args=CHROMIUM_ARGS
         )
         context = browser.new_context(
-            viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="en-US"
+            viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="id-ID"
         )
-        context.add_cookies([{"name": "django_language", "value": "en", "url": base}])
+        # The caseworker sees the portal as it ships: in Bahasa Indonesia.
+        context.add_cookies([{"name": "django_language", "value": "id", "url": base}])
         page = context.new_page()
         page.set_default_timeout(20_000)
         try:
@@ -160,14 +169,16 @@ def test_a_caseworker_books_a_childs_ride_to_hospital_and_watches_it_complete(
             page.fill("#id_username", "caseworker1")
             page.fill("#id_password", PASSWORD)
             page.locator("form button[type=submit]").last.click()
-            expect(page.get_by_role("heading", level=1)).to_contain_text("Welcome")
+            expect(page.get_by_role("heading", level=1)).to_contain_text(
+                _id("Welcome, %(name)s").split(",")[0]
+            )
 
             # Find the case by its code.
-            page.locator("main a", has_text="Book a ride").first.click()
+            page.locator("main a", has_text=_id("Book a ride")).first.click()
             page.fill("input[name=case]", case.code)
-            page.get_by_role("button", name="Find the case").click()
+            page.get_by_role("button", name=_id("Find the case")).click()
             expect(page.locator("hgroup")).to_contain_text(case.code)
-            expect(page.locator("hgroup")).to_contain_text("child: an escort travels along")
+            expect(page.locator("hgroup")).to_contain_text(_id("child: an escort travels along"))
 
             # Purpose, pickup pinned on the map, hospital as drop-off, now, escort.
             page.check("input[name=purpose][value=medical_exam]")
@@ -186,14 +197,16 @@ def test_a_caseworker_books_a_childs_ride_to_hospital_and_watches_it_complete(
             page.fill("#id_escort_phone", "0813 2222 3333")
 
             # The partner's fare and ETA arrive without a page load.
-            page.get_by_role("button", name="Get fare estimate").click()
+            page.get_by_role("button", name=_id("Get fare estimate")).click()
             expect(page.locator("#estimate .fare")).to_contain_text("Rp ")
-            expect(page.locator("#estimate")).to_contain_text("a driver in about")
+            expect(page.locator("#estimate")).to_contain_text(
+                _id("a driver in %(eta)s").split("%(eta)s")[0].strip()
+            )
             page.locator("#estimate").scroll_into_view_if_needed()
             page.screenshot(path=str(SCREENSHOTS / "booking-form.png"), full_page=True)
 
             # Confirm.
-            page.get_by_role("button", name="Book the ride").click()
+            page.get_by_role("button", name=_id("Book the ride")).click()
             page.wait_for_url("**/rides/R*/")
             reference = page.url.rstrip("/").rsplit("/", 1)[-1]
             ride = Ride.objects.get(reference=reference)
@@ -206,7 +219,7 @@ def test_a_caseworker_books_a_childs_ride_to_hospital_and_watches_it_complete(
             expect(page.locator(".driver-card .vehicle")).not_to_be_empty()
             page.screenshot(path=str(SCREENSHOTS / "ride-live.png"), full_page=False)
             expect(page.locator('[data-status="completed"]')).to_be_visible(timeout=120_000)
-            expect(page.locator("#ride-live")).to_contain_text("The survivor has arrived.")
+            expect(page.locator("#ride-live")).to_contain_text(_id("The survivor has arrived."))
             assert page.locator("#ride-live[hx-trigger]").count() == 0, "polling stopped"
         finally:
             context.close()

@@ -287,13 +287,9 @@ DEMO_PASSWORD = _optional("DEMO_PASSWORD", default="")
 PARTNER_CONNECT_TIMEOUT = _optional("PARTNER_CONNECT_TIMEOUT", cast=float, default=2.0)
 PARTNER_READ_TIMEOUT = _optional("PARTNER_READ_TIMEOUT", cast=float, default=5.0)
 PARTNER_BREAKER_FAILURES = _optional("PARTNER_BREAKER_FAILURES", cast=int, default=5)
-PARTNER_BREAKER_RESET_SECONDS = _optional(
-    "PARTNER_BREAKER_RESET_SECONDS", cast=float, default=30.0
-)
+PARTNER_BREAKER_RESET_SECONDS = _optional("PARTNER_BREAKER_RESET_SECONDS", cast=float, default=30.0)
 PARTNER_RATE_LIMIT_HEADROOM = _optional("PARTNER_RATE_LIMIT_HEADROOM", cast=float, default=0.1)
-PARTNER_LOW_PRIORITY_RESERVE = _optional(
-    "PARTNER_LOW_PRIORITY_RESERVE", cast=float, default=0.25
-)
+PARTNER_LOW_PRIORITY_RESERVE = _optional("PARTNER_LOW_PRIORITY_RESERVE", cast=float, default=0.25)
 for _name, _low, _high in (
     ("PARTNER_CONNECT_TIMEOUT", 0.05, 60),
     ("PARTNER_READ_TIMEOUT", 0.05, 300),
@@ -341,15 +337,11 @@ PIPELINE_DISPATCH_GRACE_SECONDS = _optional(
 )
 # Attempts to reach the partner before a ride goes to "needs attention".
 PIPELINE_DISPATCH_MAX_ATTEMPTS = _optional("PIPELINE_DISPATCH_MAX_ATTEMPTS", cast=int, default=8)
-PIPELINE_RECONCILE_MAX_ATTEMPTS = _optional(
-    "PIPELINE_RECONCILE_MAX_ATTEMPTS", cast=int, default=10
-)
+PIPELINE_RECONCILE_MAX_ATTEMPTS = _optional("PIPELINE_RECONCILE_MAX_ATTEMPTS", cast=int, default=10)
 PIPELINE_CANCEL_MAX_ATTEMPTS = _optional("PIPELINE_CANCEL_MAX_ATTEMPTS", cast=int, default=10)
 PIPELINE_RECEIPT_MAX_ATTEMPTS = _optional("PIPELINE_RECEIPT_MAX_ATTEMPTS", cast=int, default=12)
 # Retry backoff: base * 2^(attempt-1), capped, with jitter; Retry-After wins when longer.
-PIPELINE_BACKOFF_BASE_SECONDS = _optional(
-    "PIPELINE_BACKOFF_BASE_SECONDS", cast=float, default=2.0
-)
+PIPELINE_BACKOFF_BASE_SECONDS = _optional("PIPELINE_BACKOFF_BASE_SECONDS", cast=float, default=2.0)
 PIPELINE_BACKOFF_MAX_SECONDS = _optional("PIPELINE_BACKOFF_MAX_SECONDS", cast=float, default=60.0)
 # Seconds after a trip ends before its receipt is asked for.
 PIPELINE_RECEIPT_DELAY_SECONDS = _optional(

@@ -24,6 +24,7 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -151,7 +152,7 @@ def apply_trip_page(account: PartnerAccount, trips, now: dt.datetime | None = No
     )
     by_trip = {ride.partner_trip_id: ride for ride in rides if ride.partner_trip_id}
     by_reference = {ride.reference: ride for ride in rides}
-    seen, applied = [], 0
+    seen, refreshes, applied = [], [], 0
     for trip in trips:
         ride = by_trip.get(trip.trip_id) or by_reference.get(trip.external_reference)
         if ride is None:
@@ -161,11 +162,81 @@ def apply_trip_page(account: PartnerAccount, trips, now: dt.datetime | None = No
             ride.status in TERMINAL and ride.partner_status == trip.status
         ):
             continue
+        if _only_moved(ride, trip):
+            refreshes.append((ride.pk, trip))
+            continue
         ride_apply_partner_trip(ride_id=ride.pk, trip=trip, cause=Cause.POLL)
         applied += 1
+    refresh_in_bulk(refreshes, now)
     if seen:
         Ride.objects.filter(pk__in=seen).update(partner_seen_at=now)
     return applied
+
+
+def _only_moved(ride: Ride, trip) -> bool:
+    """A newer version of the trip in the same status with the driver already known: the
+    driver moved, the ETA changed. Nothing for the trip log; refreshed in bulk."""
+    return (
+        ride.partner_updated_at is not None
+        and trip.updated_at > ride.partner_updated_at
+        and ride.partner_status == trip.status
+        and ride.status not in TERMINAL
+        and (bool(ride.driver_name) or not trip.driver)
+    )
+
+
+_REFRESH = """
+UPDATE rides_ride AS r
+SET partner_updated_at = v.version,
+    partner_seen_at = %s,
+    updated_at = %s,
+    pickup_eta_seconds = v.eta,
+    driver_latitude = v.latitude,
+    driver_longitude = v.longitude,
+    fare_amount = COALESCE(v.fare, r.fare_amount)
+FROM (VALUES {rows}) AS v(id, version, status, eta, latitude, longitude, fare)
+WHERE r.id = v.id AND r.partner_status = v.status AND r.partner_updated_at < v.version
+"""
+_REFRESH_ROW = (
+    "(%s::bigint, %s::timestamptz, %s::varchar, %s::integer,"
+    " %s::double precision, %s::double precision, %s::integer)"
+)
+
+
+def _coordinate(location, key: str) -> float | None:
+    try:
+        return float(location[key]) if location else None
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def refresh_in_bulk(refreshes: list, now: dt.datetime) -> int:
+    """Newer versions of trips whose status did not change, in one statement.
+
+    The same as a repeat through Ride.apply_transition (no state change, the newer
+    version and the moving details kept), done only where the row still holds the same
+    partner status and an older version, so it never undoes a concurrent change.
+    """
+    if not refreshes:
+        return 0
+    params: list = [now, now]
+    for ride_id, trip in refreshes:
+        eta = trip.pickup_eta_seconds
+        params += [
+            ride_id,
+            trip.updated_at,
+            trip.status,
+            eta if isinstance(eta, int) and eta >= 0 else None,
+            _coordinate(trip.driver_location, "latitude"),
+            _coordinate(trip.driver_location, "longitude"),
+            trip.fare_amount
+            if isinstance(trip.fare_amount, int) and trip.fare_amount >= 0
+            else None,
+        ]
+    sql = _REFRESH.format(rows=", ".join([_REFRESH_ROW] * len(refreshes)))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
 
 
 def _safety_net(account: PartnerAccount, client, now: dt.datetime, limit: int) -> int:
@@ -275,7 +346,8 @@ def partner_account_poll(*, account_id: int) -> PollSummary:
     else:
         wait = max(interval, gap)
     state.watermark = newest
-    state.next_poll_at = timezone.now() + wait
+    # The period counts from the poll's start (a long poll is not followed by a full wait).
+    state.next_poll_at = max(now + wait, timezone.now())
     state.last_polled_at = now
     state.last_calls = calls
     state.last_trips = summary.trips

@@ -173,3 +173,32 @@ def test_a_failing_list_call_is_tried_at_the_next_interval(
     make_due(partner_account)
     partner_account_poll(account_id=partner_account.pk)
     assert Ride.objects.get(pk=ride.pk).status == S.DRIVER_ASSIGNED
+
+
+def test_a_moving_driver_is_refreshed_in_bulk_without_trip_log_rows(
+    sandbox, partner_account, dispatched_ride
+):
+    import time
+
+    from partners.adapter import client_for
+    from rides.polling import refresh_in_bulk
+
+    sandbox.control.set_config(location_update_seconds=0.2)
+    ride = dispatched_ride(partner_account)
+    sandbox.control.set_trip_status(ride.partner_trip_id, "accepted")
+    partner_account_poll(account_id=partner_account.pk)
+    ride.refresh_from_db()
+    events, version = ride.events.count(), ride.partner_updated_at
+    old_trip = client_for(partner_account).get_trip(ride.partner_trip_id)
+    time.sleep(0.6)  # the driver moves: newer versions, same status
+    make_due(partner_account)
+    summary = partner_account_poll(account_id=partner_account.pk)
+    ride.refresh_from_db()
+    assert summary.applied == 0
+    assert ride.partner_updated_at > version
+    assert ride.status == S.DRIVER_ASSIGNED and ride.events.count() == events
+    assert ride.driver_latitude is not None and ride.pickup_eta_seconds is not None
+    # an older version never overwrites a newer one
+    newer = ride.partner_updated_at
+    assert refresh_in_bulk([(ride.pk, old_trip)], timezone.now()) == 0
+    assert Ride.objects.get(pk=ride.pk).partner_updated_at == newer

@@ -306,6 +306,9 @@ def _first_attempt_at(ride: Ride) -> dt.datetime:
     return first.at if first is not None else ride.created_at
 
 
+PACED_SPREAD_MAX_SECONDS = 90
+
+
 def _paced_delay(ride: Ride, retry_after) -> float:
     """When the account's budget is spent, rides wait their turn: spread over the time
     the rides already waiting need at the account's rate, so a burst of bookings is
@@ -320,7 +323,9 @@ def _paced_delay(ride: Ride, retry_after) -> float:
         .count()
     )
     per_second = max(ride.partner_account.rate_limit_per_minute, 1) / 60
-    return float(retry_after or 1.0) + waiting / per_second * random.uniform(0.8, 1.2)  # noqa: S311
+    # At most a minute and a half: a ride held back again is not sent to the very end.
+    spread = min(waiting / per_second, PACED_SPREAD_MAX_SECONDS)
+    return float(retry_after or 1.0) + spread * random.uniform(0.8, 1.2)  # noqa: S311
 
 
 def _dispatch_retry_later(
@@ -1097,15 +1102,17 @@ def _process_status_event(event: WebhookEvent, ride: Ride) -> str:
         or new_status in _NEEDS_FULL_TRIP
         or (new_status in (S.ARRIVING, S.ON_TRIP) and not ride.driver_name)
     )
+    retry_after = None
     if wants_trip:
         errors = _partner_errors()
         try:
             trip = _client(event.account).get_trip(event.trip_id)
         except errors.PartnerError as exc:
             log.info("ride %s: trip read after webhook failed (%s); hint applied", ride.pk, exc)
+            retry_after = float(exc.retry_after or 0) if exc.temporary else None
         else:
             return ride_apply_partner_trip(ride_id=ride.pk, trip=trip, cause=Cause.WEBHOOK)
-    return ride_apply_partner_status(
+    outcome = ride_apply_partner_status(
         ride_id=ride.pk,
         trip_id=event.trip_id,
         status=event.partner_status,
@@ -1113,6 +1120,73 @@ def _process_status_event(event: WebhookEvent, ride: Ride) -> str:
         cause=Cause.WEBHOOK,
         external_reference=event.external_reference,
     )
+    if retry_after is not None:
+        _schedule_details(ride.pk, retry_after, attempt=1)
+    return outcome
+
+
+# --- details the caseworker needs (driver, vehicle, fee) ------------------------------------
+
+_DRIVER_STATES = frozenset({S.DRIVER_ASSIGNED, S.ARRIVING, S.ON_TRIP})
+DETAILS_MAX_ATTEMPTS = 20
+
+
+def _lacks_details(ride: Ride) -> bool:
+    if not ride.partner_trip_id:
+        return False
+    if ride.status in _DRIVER_STATES:
+        return not ride.driver_name
+    return (
+        ride.status == S.CANCELLED
+        and ride.cancellation_fee is None
+        and ride.partner_status in ("rider_canceled", "driver_canceled")
+    )
+
+
+def _schedule_details(ride_id: int, retry_after: float, *, attempt: int) -> None:
+    from rides.tasks import refresh_trip_details
+
+    if attempt > DETAILS_MAX_ATTEMPTS:
+        log.warning(
+            "ride %s: details not read after %s attempts; polling fills in", ride_id, attempt
+        )
+        return
+    wait = min(max(retry_after, backoff_seconds(min(attempt, 4))), MAX_COUNTDOWN_SECONDS - 5)
+    try:
+        refresh_trip_details.apply_async(args=(ride_id, attempt), countdown=wait)
+    except Exception:  # noqa: BLE001 - polling fills the details in as well
+        log.warning("could not schedule the details read of ride %s", ride_id)
+
+
+def ride_refresh_details(*, ride_id: int, attempt: int = 1) -> str:
+    """Reads the trip when a webhook's hint was applied without the details the
+    caseworker needs (the driver and plate, a cancellation fee) because the read failed
+    or the budget was spent; tries again while they are missing and the ride lasts."""
+    ride = (
+        Ride.objects.select_related("partner_account")
+        .only(
+            "id",
+            "status",
+            "partner_trip_id",
+            "partner_status",
+            "driver_name",
+            "cancellation_fee",
+            "partner_account",
+        )
+        .filter(pk=ride_id)
+        .first()
+    )
+    if ride is None or not _lacks_details(ride):
+        return "nothing_to_do"
+    errors = _partner_errors()
+    try:
+        trip = _client(ride.partner_account).get_trip(ride.partner_trip_id)
+    except errors.PartnerError as exc:
+        if exc.temporary:
+            _schedule_details(ride_id, float(exc.retry_after or 0), attempt=attempt + 1)
+            return "later"
+        return "refused"
+    return ride_apply_partner_trip(ride_id=ride_id, trip=trip, cause=Cause.POLL)
 
 
 # --- the outbox sweeper --------------------------------------------------------------------

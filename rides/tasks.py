@@ -46,6 +46,12 @@ def process_webhook_event(event_id: int) -> str:
     return services.webhook_event_process(event_id=int(event_id))
 
 
+@shared_task(name="rides.refresh_trip_details", **LIMITS)
+def refresh_trip_details(ride_id: int, attempt: int = 1) -> str:
+    """`attempt` is a counter, not data: messages still carry nothing about a person."""
+    return services.ride_refresh_details(ride_id=int(ride_id), attempt=int(attempt))
+
+
 @shared_task(name="rides.poll_partner_account", **LIMITS)
 def poll_partner_account(account_id: int) -> dict:
     from rides.polling import partner_account_poll

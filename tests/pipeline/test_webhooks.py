@@ -277,3 +277,32 @@ def test_an_event_for_a_trip_the_portal_does_not_know_is_recorded_as_such(accoun
     )
     assert webhook_event_process(event_id=event.pk) == "unknown_trip"
     assert WebhookEvent.objects.get(pk=event.pk).processed_at is not None
+
+
+def test_details_a_failed_read_missed_are_read_again(
+    sandbox, partner_account, dispatched_ride, monkeypatch
+):
+    from rides import tasks
+    from rides.services import ride_refresh_details
+
+    scheduled = []
+    monkeypatch.setattr(
+        tasks.refresh_trip_details,
+        "apply_async",
+        lambda args=(), countdown=None, **kw: scheduled.append((args, countdown)),
+    )
+    ride = dispatched_ride(partner_account)
+    trip = sandbox.control.set_trip_status(ride.partner_trip_id, "accepted")
+    sandbox.control.force_fault("get_trip", "503")
+    event = record(
+        partner_account, ride, "accepted", dt.datetime.fromisoformat(trip["updated_at"]), "e6"
+    )
+    assert webhook_event_process(event_id=event.pk) == "applied"  # the hint
+    ride.refresh_from_db()
+    assert ride.status == S.DRIVER_ASSIGNED and ride.driver_name == ""
+    assert scheduled == [((ride.pk, 1), scheduled[0][1])] and 0 < scheduled[0][1] < 60
+    assert ride_refresh_details(ride_id=ride.pk, attempt=1) == "stale"  # same version...
+    ride.refresh_from_db()
+    assert ride.driver_name == trip["driver"]["name"]  # ...with the details
+    assert ride.vehicle_plate == trip["vehicle"]["license_plate"]
+    assert ride_refresh_details(ride_id=ride.pk, attempt=1) == "nothing_to_do"

@@ -282,13 +282,30 @@ def test_a_burst_beyond_the_budget_waits_its_turn_without_using_up_attempts(
     account = make_partner_account(rate_limit_per_minute=4)
     rides = [make_ride(account) for _ in range(4)]
     outcomes = [ride_dispatch(ride_id=ride.pk) for ride in rides]
-    assert outcomes == ["created", "created", "retry_later", "retry_later"]
-    waiting = [refresh for refresh in Ride.objects.filter(pk__in=[r.pk for r in rides[2:]])]
+    # The partner's headers said its minute is spent: the others wait for the next one.
+    assert outcomes == ["created", "created", "paced", "paced"]
+    waiting = list(Ride.objects.filter(pk__in=[r.pk for r in rides[2:]]))
     for ride in waiting:
         assert ride.status == S.REQUESTED
         assert ride.dispatch_attempts == 0  # pacing is not a failure to reach the partner
         assert ride.last_dispatch_error.startswith("rate_limited")
+        assert not ride.events.exists()  # no attempt was made, so nothing to log
     # the second waiting ride is sent after the first: later due time
     first, second = sorted(waiting, key=lambda r: r.pk)
     assert second.dispatch_due_at > first.dispatch_due_at
+    assert len(sandbox.control.calls("create_trip", account.client_id)) == 2
+
+
+def test_a_call_held_back_by_the_portals_own_budget_uses_up_no_attempt(
+    sandbox, make_partner_account, make_ride
+):
+    # The portal is told 4 a minute (3 after its margin); the partner would take 300.
+    account = make_partner_account(rate_limit_per_minute=4)
+    sandbox.control.update_client(account.client_id, rate_limit_per_minute=300)
+    rides = [make_ride(account) for _ in range(3)]
+    outcomes = [ride_dispatch(ride_id=ride.pk) for ride in rides]
+    assert outcomes == ["created", "created", "retry_later"]  # token + 2 creates = 3
+    held = Ride.objects.get(pk=rides[2].pk)
+    assert held.status == S.REQUESTED and held.dispatch_attempts == 0
+    assert held.last_dispatch_error == "rate_limited [not sent]"
     assert len(sandbox.control.calls("create_trip", account.client_id)) == 2

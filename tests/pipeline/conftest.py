@@ -20,6 +20,7 @@ def english():
     with translation.override("en"):
         yield
 
+
 # Real Jakarta points, a few kilometres apart (inside the partner's service area).
 PICKUP = {"latitude": -6.2250, "longitude": 106.8450, "address": "Jl. Tebet Raya No. 12"}
 DROPOFF = {"latitude": -6.1862, "longitude": 106.8310, "address": "RSCM, Jl. Diponegoro No. 71"}

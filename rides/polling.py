@@ -39,6 +39,8 @@ PAGE_SIZE = 100
 CLAIM_SECONDS = 60
 # A webhook within this many intervals counts as "webhooks are arriving".
 WEBHOOK_FRESH_INTERVALS = 2
+# Polls held back this many intervals in a row go out at high priority.
+STARVATION_INTERVALS = 3
 # Writing "a webhook arrived" at most this often per account (one row, many workers).
 WEBHOOK_NOTE_SECONDS = 5
 
@@ -306,14 +308,22 @@ def partner_account_poll(*, account_id: int) -> PollSummary:
     budget = poll_budget_per_minute(account)
     max_calls = max(1, int(budget * interval.total_seconds() / 60))
     client = client_for(account)
+    # Polling is low priority (bookings first), but never starved: after three intervals
+    # without a successful poll it asks at high priority.
+    starving = (
+        state.last_polled_at is not None
+        and now - state.last_polled_at > interval * STARVATION_INTERVALS
+    )
+    priority = "high" if starving else "low"
     since = _start_since(account, state)
     cursor = state.cursor or None
     newest = state.watermark
     retry_after = None
+    answered = False
     while summary.calls < max_calls:
         try:
             page = client.list_trips(
-                updated_since=since, limit=PAGE_SIZE, cursor=cursor, priority="low"
+                updated_since=since, limit=PAGE_SIZE, cursor=cursor, priority=priority
             )
         except PartnerError as exc:
             summary.error = str(exc)[:200]
@@ -322,6 +332,7 @@ def partner_account_poll(*, account_id: int) -> PollSummary:
                 summary.calls += 1
             break
         summary.calls += 1
+        answered = True
         summary.trips += len(page.trips)
         summary.applied += apply_trip_page(account, page.trips, now)
         for trip in page.trips:
@@ -348,7 +359,8 @@ def partner_account_poll(*, account_id: int) -> PollSummary:
     state.watermark = newest
     # The period counts from the poll's start (a long poll is not followed by a full wait).
     state.next_poll_at = max(now + wait, timezone.now())
-    state.last_polled_at = now
+    if answered or state.last_polled_at is None:
+        state.last_polled_at = now  # the last poll the partner answered
     state.last_calls = calls
     state.last_trips = summary.trips
     state.last_error = summary.error

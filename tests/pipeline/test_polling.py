@@ -202,3 +202,26 @@ def test_a_moving_driver_is_refreshed_in_bulk_without_trip_log_rows(
     newer = ride.partner_updated_at
     assert refresh_in_bulk([(ride.pk, old_trip)], timezone.now()) == 0
     assert Ride.objects.get(pk=ride.pk).partner_updated_at == newer
+
+
+def test_polling_held_back_for_three_intervals_asks_at_high_priority(
+    sandbox, partner_account, dispatched_ride, monkeypatch
+):
+    from partners.adapter import PartnerClient
+
+    priorities = []
+    original = PartnerClient.list_trips
+
+    def spy(self, **kwargs):
+        priorities.append(kwargs.get("priority"))
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(PartnerClient, "list_trips", spy)
+    dispatched_ride(partner_account)
+    partner_account_poll(account_id=partner_account.pk)
+    assert priorities == ["low"]
+    PollState.objects.filter(account=partner_account).update(
+        last_polled_at=timezone.now() - dt.timedelta(minutes=5), next_poll_at=timezone.now()
+    )
+    partner_account_poll(account_id=partner_account.pk)
+    assert priorities == ["low", "high"]

@@ -347,6 +347,8 @@ PIPELINE_BACKOFF_MAX_SECONDS = _optional("PIPELINE_BACKOFF_MAX_SECONDS", cast=fl
 PIPELINE_RECEIPT_DELAY_SECONDS = _optional(
     "PIPELINE_RECEIPT_DELAY_SECONDS", cast=float, default=5.0
 )
+# Share of the account's per-minute limit receipts may use (they are not urgent).
+PIPELINE_RECEIPT_RATE_SHARE = _optional("PIPELINE_RECEIPT_RATE_SHARE", cast=float, default=0.2)
 # Polling: seconds between two polls of an account (with webhooks arriving: the longer one).
 PIPELINE_POLL_INTERVAL = _optional("PIPELINE_POLL_INTERVAL", cast=float, default=10.0)
 PIPELINE_POLL_INTERVAL_WITH_WEBHOOKS = _optional(
@@ -375,6 +377,7 @@ for _name, _low, _high in (
     ("PIPELINE_BACKOFF_BASE_SECONDS", 0.01, 600),
     ("PIPELINE_BACKOFF_MAX_SECONDS", 0.01, 3600),
     ("PIPELINE_RECEIPT_DELAY_SECONDS", 0, 3600),
+    ("PIPELINE_RECEIPT_RATE_SHARE", 0.01, 1),
     ("PIPELINE_POLL_INTERVAL", 0.1, 3600),
     ("PIPELINE_POLL_INTERVAL_WITH_WEBHOOKS", 0.1, 3600),
     ("PIPELINE_POLL_RATE_SHARE", 0.01, 1),

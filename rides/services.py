@@ -23,6 +23,7 @@ import datetime as dt
 import logging
 import math
 import random
+import time
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
@@ -63,8 +64,8 @@ def _seconds(name: str) -> dt.timedelta:
 def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
     """Exponential backoff with jitter for the `attempt`-th retry (1-based).
 
-    Full jitter over the upper half of the window (so retries of many rides spread out
-    but never come back at once), and never sooner than the partner's Retry-After.
+    Jitter over the upper half of the window (retries of many rides spread out instead
+    of coming back at once), and never sooner than the partner's Retry-After.
     """
     base = float(settings.PIPELINE_BACKOFF_BASE_SECONDS)
     cap = float(settings.PIPELINE_BACKOFF_MAX_SECONDS)
@@ -686,8 +687,9 @@ def _apply_partner_data(
         ride.dispatch_due_at = None
         ride.reconcile_attempts = 0
         ride.last_dispatch_error = ""
+    if new_status in TERMINAL and outcome != TransitionOutcome.STALE:
+        ride.cancel_due_at = None  # the trip ended at the partner: nothing left to cancel
     if ride.status in TERMINAL:
-        ride.cancel_due_at = None
         ride.pickup_eta_seconds = None
         if _needs_receipt(ride) and ride.receipt_due_at is None:
             delay = float(settings.PIPELINE_RECEIPT_DELAY_SECONDS)
@@ -993,7 +995,7 @@ def ride_fetch_receipt(*, ride_id: int) -> str:
 
     errors = _partner_errors()
     client = _client(account)
-    wait = _receipt_budget_wait(client)
+    wait = _receipt_budget_wait(client) or _receipt_slot_wait(account)
     if wait:
         return _receipt_later(ride_id, attempt, "budget kept for polling", wait, paced=True)
     try:
@@ -1042,6 +1044,28 @@ def _receipt_budget_wait(client) -> float:
     if left <= 0 or state.remaining >= state.limit * RECEIPT_BUDGET_SHARE:
         return 0.0
     return left + random.uniform(0, 5)  # noqa: S311 - spread the waiting receipts
+
+
+def _receipt_slot_wait(account) -> float:
+    """Receipts may use at most PIPELINE_RECEIPT_RATE_SHARE of the account's requests a
+    minute (counted in Redis across workers); beyond it they wait for the next minute.
+    After a burst of trips, polling keeps its room and receipts follow at their pace."""
+    from partners.adapter import shared_redis
+
+    cap = max(1, int(account.rate_limit_per_minute * settings.PIPELINE_RECEIPT_RATE_SHARE))
+    now = time.time()
+    minute = int(now // 60)
+    key = f"rides:receipts:{account.pk}:{account.webhook_token}:{minute}"
+    try:
+        connection = shared_redis()
+        used = connection.incr(key)
+        if used == 1:
+            connection.expire(key, 120)
+    except Exception:  # noqa: BLE001 - Redis down: the adapter's limiter still holds
+        return 0.0
+    if used <= cap:
+        return 0.0
+    return (minute + 1) * 60 - now + random.uniform(0, 30)  # noqa: S311
 
 
 def _receipt_later(

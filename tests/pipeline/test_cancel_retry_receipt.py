@@ -263,3 +263,22 @@ def test_receipts_leave_a_tight_budget_to_polling(sandbox, make_partner_account,
     assert ride.receipt is None and ride.receipt_attempts == 0
     assert ride.receipt_due_at is not None
     assert sandbox.control.calls("receipt", account.client_id) == []
+
+
+def test_a_poll_before_the_lookup_does_not_drop_the_pending_cancellation(
+    sandbox, partner_account, make_ride, pipeline_caseworker
+):
+    ride = make_ride(partner_account)
+    created = client_for(partner_account).create_trip(
+        body=build_trip_request(ride), idempotency_key=f"{ride.reference}:0"
+    )
+    Ride.objects.filter(pk=ride.pk).update(
+        dispatch_attempts=1, idempotency_key=f"{ride.reference}:0"
+    )
+    ride = ride_cancel(ride_id=ride.pk, user=pipeline_caseworker)
+    assert ride.status == S.CANCELLED and ride.cancel_due_at is not None
+    # The poller sees the live trip first (by reference): refused, and the cancel stays due.
+    assert ride_apply_partner_trip(ride_id=ride.pk, trip=created.trip, cause="poll") == "refused"
+    assert refresh(ride).cancel_due_at is not None
+    assert ride_cancel_at_partner(ride_id=ride.pk) == "cancelled"
+    assert sandbox.control.trip(created.trip.trip_id)["trip"]["status"] == "rider_canceled"

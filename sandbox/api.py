@@ -1,8 +1,8 @@
 """The partner API itself: OAuth, estimates, trips, receipts.
 
 Every answer passes through ``_serve``: it identifies the caller, applies the
-per-minute limit, picks an injected fault if any, runs the handler, adds the
-``RateLimit-*`` headers and writes the call log.
+per-minute limit, picks an injected fault if any, runs the handler, renders the answer
+(with quirks, on a copy), adds the ``RateLimit-*`` headers and writes the call log.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import geo, pricing, validation
+from . import geo, pricing, quirks, validation
 from .clock import format_ts, now_us, parse_rfc3339
 from .errors import ApiError, invalid
 from .faults import HTML_PAGE, Fault
@@ -220,7 +220,7 @@ async def _serve(request: Request, endpoint: str, handler: Handler) -> Response:
             answer = await _run(handler, call)
             if fault is not None and fault.is_error:  # the action happened, the answer is lost
                 answer = dataclasses.replace(Answer.error(fault.error()), trip_id=answer.trip_id)
-    response = _render(answer, fault)
+    response = _render(quirks.applied(sb, endpoint, answer), fault)
     response.headers.update(limit.headers())
     _log_call(call, sb, started, clock, answer, fault)
     if fault is not None and fault.kind == "slow" and fault.after_commit:

@@ -111,6 +111,9 @@ class Config:
     fault_retry_after_seconds: int = _knob(
         2, "int", 0, 3_600, "Retry-After of injected 429s and of 503s that carry one"
     )
+    quirk_rate: float = _rate(
+        "chance of each real-partner quirk in an answer: unknown fields, optional ones null/absent"
+    )
     # --- limits and lifetimes ---------------------------------------------------------
     rate_limit_enabled: bool = _knob(True, "bool", doc="enforce each client's per-minute limit")
     default_rate_limit_per_minute: int = _knob(
@@ -247,6 +250,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "webhook_reorder_rate": 0.2,
         "webhook_drop_rate": 0.15,
         "webhook_delay_seconds": 2.0,
+        "quirk_rate": 0.3,
     },
 }
 

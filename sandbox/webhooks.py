@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from standardwebhooks.webhooks import Webhook
 
+from . import quirks
 from .clock import format_ts
 from .state import generate_webhook_secret
 from .store import dumps
@@ -44,18 +45,17 @@ def enqueue(sb: Sandbox, rec: TripRecord, event_type: str) -> None:
     if not cfg.webhooks_enabled or client is None or not client.get("webhook_url"):
         return
     now = time.time()
-    payload = dumps(
-        {
-            "type": event_type,
-            "timestamp": format_ts(now),
-            "data": {
-                "trip_id": rec.trip_id,
-                "external_reference": rec.external_reference,
-                "status": rec.body["status"],
-                "updated_at": rec.body["updated_at"],
-            },
-        }
-    )
+    event = {
+        "type": event_type,
+        "timestamp": format_ts(now),
+        "data": {
+            "trip_id": rec.trip_id,
+            "external_reference": rec.external_reference,
+            "status": rec.body["status"],
+            "updated_at": rec.body["updated_at"],
+        },
+    }
+    payload = dumps(quirks.webhook_payload(sb, event))
     rng = sb.rng
     dropped = bool(cfg.webhook_drop_rate) and rng.random() < cfg.webhook_drop_rate
     held = (

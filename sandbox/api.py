@@ -1,8 +1,9 @@
 """The partner API itself: OAuth, estimates, trips, receipts.
 
-Every answer passes through ``_serve``: it identifies the caller, applies the
-per-minute limit, picks an injected fault if any, runs the handler, renders the answer
-(with quirks, on a copy), adds the ``RateLimit-*`` headers and writes the call log.
+Every answer passes through ``_serve``: it identifies the caller, answers 503 during an
+outage, applies the per-minute limit, picks an injected fault if any, runs the handler,
+renders the answer (with quirks, on a copy), adds the ``RateLimit-*`` headers and writes
+the call log.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from starlette.routing import Route
 from . import geo, pricing, quirks, validation
 from .clock import format_ts, now_us, parse_rfc3339
 from .errors import ApiError, invalid
-from .faults import HTML_PAGE, Fault
+from .faults import HTML_PAGE, OUTAGE, Fault
 from .simulation import TERMINAL, Simulator
 from .state import Sandbox
 from .store import dumps
@@ -192,6 +193,10 @@ async def _serve(request: Request, endpoint: str, handler: Handler) -> Response:
     sb = call.sb
     cfg = sb.config
     call.identify()
+    if sb.outage.active():  # the gateway answers: no limit counted, no action, no headers
+        answer = Answer.error(OUTAGE.error())
+        _log_call(call, sb, started, clock, answer, OUTAGE)
+        return _render(answer, None)
     caller = call.client_id or f"addr:{request.client.host if request.client else '-'}"
     limit = sb.limiter.hit(caller, sb.rate_limit_for(call.client_id), cfg.rate_limit_enabled)
     fault: Fault | None = None

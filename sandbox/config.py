@@ -114,6 +114,12 @@ class Config:
     quirk_rate: float = _rate(
         "chance of each real-partner quirk in an answer: unknown fields, optional ones null/absent"
     )
+    outage_seconds: float = _knob(
+        0.0, "float", 0, 7 * 86_400, "real: length of the outage (every partner call 503); 0: none"
+    )
+    outage_after_seconds: float = _knob(
+        0.0, "float", 0, 7 * 86_400, "real: the outage begins this long after its knobs are set"
+    )
     # --- limits and lifetimes ---------------------------------------------------------
     rate_limit_enabled: bool = _knob(True, "bool", doc="enforce each client's per-minute limit")
     default_rate_limit_per_minute: int = _knob(
@@ -251,6 +257,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         "webhook_drop_rate": 0.15,
         "webhook_delay_seconds": 2.0,
         "quirk_rate": 0.3,
+        "outage_seconds": 90.0,
+        "outage_after_seconds": 120.0,
     },
 }
 

@@ -117,6 +117,7 @@ async def health(request: Request) -> dict[str, Any]:
         "trips": sum(counts.values()),
         "active_trips": sum(n for status, n in counts.items() if status not in TERMINAL),
         "trips_by_status": counts,
+        "outage": sb.outage.describe(),
     }
 
 
@@ -223,6 +224,32 @@ async def add_faults(request: Request) -> dict[str, Any]:
 async def clear_faults(request: Request) -> dict[str, Any]:
     _sandbox(request).faults.clear()
     return {"faults": []}
+
+
+async def get_outage(request: Request) -> dict[str, Any]:
+    return _sandbox(request).outage.describe()
+
+
+async def start_outage(request: Request) -> dict[str, Any]:
+    """``{"seconds": N, "after": M}``: the same as setting both outage knobs."""
+    body = await _object_body(request)
+    unknown = set(body) - {"seconds", "after"}
+    if unknown:
+        raise _bad(f"{sorted(unknown)[0]}: unknown field")
+    seconds, after = body.get("seconds"), body.get("after", 0)
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
+        raise _bad("seconds: a number of real seconds above 0 (DELETE ends an outage)")
+    if isinstance(after, bool) or not isinstance(after, int | float) or after < 0:
+        raise _bad("after: a number of real seconds, 0 or more")
+    sb = _sandbox(request)
+    sb.set_config({"outage_seconds": seconds, "outage_after_seconds": after})
+    return sb.outage.describe()
+
+
+async def end_outage(request: Request) -> dict[str, Any]:
+    sb = _sandbox(request)
+    sb.set_config({"outage_seconds": 0})
+    return sb.outage.describe()
 
 
 # --- trips ---------------------------------------------------------------------------------
@@ -372,6 +399,9 @@ def routes() -> list[Route]:
         Route(f"{p}/faults", control(list_faults), methods=["GET"]),
         Route(f"{p}/faults", control(add_faults), methods=["POST"]),
         Route(f"{p}/faults", control(clear_faults), methods=["DELETE"]),
+        Route(f"{p}/outage", control(get_outage), methods=["GET"]),
+        Route(f"{p}/outage", control(start_outage), methods=["POST"]),
+        Route(f"{p}/outage", control(end_outage), methods=["DELETE"]),
         Route(f"{p}/trips", control(list_all_trips), methods=["GET"]),
         Route(f"{p}/trips/{{trip_id}}", control(get_any_trip), methods=["GET"]),
         Route(f"{p}/trips/{{trip_id}}/status", control(set_trip_status), methods=["POST"]),

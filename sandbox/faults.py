@@ -1,9 +1,11 @@
-"""Fault injection on the partner API: random (by rate knobs) or forced (next N answers)."""
+"""Fault injection on the partner API: random (by rate knobs), forced (next N answers), and
+the one scheduled outage (every partner call answers 503 for a while)."""
 
 from __future__ import annotations
 
 import itertools
 import random
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -48,6 +50,8 @@ class Fault:
 
     def error(self) -> ApiError:
         headers = {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
+        if self.kind == "outage":
+            return ApiError(503, "unavailable", "The partner is temporarily unavailable")
         if self.kind == "429":
             return ApiError(429, "rate_limited", "Too many requests; retry later", headers=headers)
         if self.kind == "500":
@@ -172,3 +176,47 @@ class FaultInjector:
         if config.malformed_rate and rng.random() < config.malformed_rate:
             return Fault(rng.choice(BODY_FAULTS), True)
         return None
+
+
+# What every partner call gets while the outage lasts; logged with the fault label "outage".
+OUTAGE = Fault("outage", after_commit=False)
+
+
+class Outage:
+    """The partner's outage in real (unix) time: one at a time, scheduled by its knobs."""
+
+    def __init__(self) -> None:
+        self.starts_at: float | None = None
+        self.ends_at: float | None = None
+
+    def schedule(self, seconds: float, after: float = 0.0, now: float | None = None) -> None:
+        """A new outage ``after`` seconds from ``now``; ``seconds`` 0 ends any outage."""
+        if seconds <= 0:
+            self.end()
+            return
+        self.starts_at = (time.time() if now is None else now) + max(after, 0.0)
+        self.ends_at = self.starts_at + seconds
+
+    def end(self) -> None:
+        self.starts_at = self.ends_at = None
+
+    def remaining(self, now: float | None = None) -> float:
+        """Seconds the outage still lasts, 0 unless one is going on now."""
+        now = time.time() if now is None else now
+        if self.starts_at is None or self.ends_at is None:
+            return 0.0
+        return self.ends_at - now if self.starts_at <= now < self.ends_at else 0.0
+
+    def active(self, now: float | None = None) -> bool:
+        return self.remaining(now) > 0
+
+    def describe(self, now: float | None = None) -> dict[str, Any]:
+        """``{"active", "starts_at", "ends_at"}``; the times are null once nothing is due."""
+        now = time.time() if now is None else now
+        if self.starts_at is None or self.ends_at is None or now >= self.ends_at:
+            return {"active": False, "starts_at": None, "ends_at": None}
+        return {
+            "active": self.starts_at <= now,
+            "starts_at": round(self.starts_at, 3),
+            "ends_at": round(self.ends_at, 3),
+        }

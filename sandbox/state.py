@@ -14,7 +14,7 @@ from typing import Any
 
 from .clock import SimClock
 from .config import Config
-from .faults import FaultInjector
+from .faults import FaultInjector, Outage
 from .limits import HourlyCounter, MinuteLimiter
 from .store import Store
 
@@ -27,6 +27,7 @@ CLIENT_FIELDS = {
     "rate_limit_per_minute",
     "disabled",
 }
+OUTAGE_KNOBS = {"outage_seconds", "outage_after_seconds"}
 
 
 def generate_webhook_secret() -> str:
@@ -58,6 +59,8 @@ class Sandbox:
         self.token_calls = HourlyCounter()
         self.webhook_wakeup: asyncio.Event | None = None
         self.started_at = time.time()
+        self.outage = Outage()
+        self._schedule_outage(now=self.started_at)
         self.clients: dict[str, dict[str, Any]] = {c["client_id"]: c for c in self.store.clients()}
         for spec in clients:
             self.upsert_client(spec)
@@ -90,7 +93,14 @@ class Sandbox:
         self.config = new
         if reseed:
             self.rng = self._make_rng()
+        if replace or OUTAGE_KNOBS & set(changes):
+            self._schedule_outage()
         return new
+
+    def _schedule_outage(self, now: float | None = None) -> None:
+        """Setting either outage knob starts the outage anew, counted from now."""
+        cfg = self.config
+        self.outage.schedule(cfg.outage_seconds, cfg.outage_after_seconds, now)
 
     # --- clients --------------------------------------------------------------------------
     def upsert_client(self, spec: Any) -> dict[str, Any]:
@@ -186,4 +196,5 @@ class Sandbox:
         self.token_calls.clear()
         if config:
             self.config = self.startup_config
+            self._schedule_outage()
         self.rng = self._make_rng()

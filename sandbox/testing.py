@@ -170,6 +170,17 @@ class SandboxControl:
     def clear_faults(self) -> None:
         self._call("DELETE", "/faults")
 
+    def outage(self, seconds: float, after: float = 0.0) -> dict[str, Any]:
+        """Every partner call answers 503 for ``seconds``, starting ``after`` seconds from now."""
+        return self._call("POST", "/outage", json={"seconds": seconds, "after": after})
+
+    def end_outage(self) -> dict[str, Any]:
+        return self._call("DELETE", "/outage")
+
+    def outage_state(self) -> dict[str, Any]:
+        """``{"active", "starts_at", "ends_at"}`` (unix seconds, null when none is due)."""
+        return self._call("GET", "/outage")
+
     # trips
     def trips(self, client_id: str | None = None, status: str | None = None) -> list[dict]:
         params = {k: v for k, v in (("client_id", client_id), ("status", status)) if v}

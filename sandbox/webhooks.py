@@ -1,7 +1,8 @@
 """Signed webhooks (Standard Webhooks): an outbox in SQLite and a background sender.
 
 Events are written to the outbox in the same transaction as the trip change; the
-sender delivers them without holding up the simulation. Retry timing is real time:
+sender delivers them without holding up the simulation, and starts no delivery while the
+partner has an outage. Retry timing is real time:
 ``webhook_retry_initial_seconds`` doubling up to ``webhook_retry_max_interval_seconds``,
 until ``webhook_retry_window_seconds`` after the first attempt, then the event is dropped.
 """
@@ -132,17 +133,25 @@ class WebhookDispatcher:
         async with httpx.AsyncClient(trust_env=False, follow_redirects=False) as http:
             while True:
                 try:
-                    capacity = sb.config.webhook_concurrency - len(self._inflight)
-                    rows = sb.store.claim_due_webhooks(time.time(), capacity) if capacity else []
-                    for row in rows:
-                        task = asyncio.create_task(self._deliver(http, row))
-                        self._inflight.add(task)
-                        task.add_done_callback(self._done)
-                    if rows and len(rows) == capacity:
-                        await asyncio.sleep(0)
-                        continue
-                    due = sb.store.next_webhook_due()
-                    wait = 0.5 if due is None else min(max(due - time.time(), 0.0), 0.5)
+                    down = sb.outage.remaining()
+                    if down > 0:
+                        # The partner's sender is down with its API: events (retries too)
+                        # stay in the outbox and go out in the usual order once it is over.
+                        wait = min(down, 0.5)
+                    else:
+                        capacity = sb.config.webhook_concurrency - len(self._inflight)
+                        rows = (
+                            sb.store.claim_due_webhooks(time.time(), capacity) if capacity else []
+                        )
+                        for row in rows:
+                            task = asyncio.create_task(self._deliver(http, row))
+                            self._inflight.add(task)
+                            task.add_done_callback(self._done)
+                        if rows and len(rows) == capacity:
+                            await asyncio.sleep(0)
+                            continue
+                        due = sb.store.next_webhook_due()
+                        wait = 0.5 if due is None else min(max(due - time.time(), 0.0), 0.5)
                 except Exception:
                     log.exception("webhook dispatch failed")
                     wait = 0.5

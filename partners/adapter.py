@@ -33,7 +33,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -48,7 +48,36 @@ from redis.lock import Lock
 from redis.retry import Retry
 
 from partners import errors
-from partners.breaker import CircuitBreaker, CircuitOpen
+from partners.breaker import (
+    DETAIL,
+    DISPATCH,
+    KINDS,
+    LOOKUP,
+    POLL,
+    RECEIPT,
+    CallKind,
+    CircuitBreaker,
+    CircuitOpen,
+    Episode,
+)
+from partners.client.contract import (
+    MAX_IDEMPOTENCY_KEY_LENGTH,
+    MAX_TRIP_ID_LENGTH,
+    TERMINAL_TRIP_STATUSES,
+    TRIP_STATUSES,
+    CreateResult,
+    Estimate,
+    Point,
+    Reading,
+    Receipt,
+    Trip,
+    TripPage,
+    UnusableData,
+    read_estimates,
+    read_page,
+    read_receipt,
+    read_trip,
+)
 from partners.ratelimit import MAX_BLOCK_SECONDS, RateLimiter, RateLimitState
 from portal.crypto import decrypt_text, encrypt_text
 
@@ -65,226 +94,24 @@ __all__ = [
     "TERMINAL_TRIP_STATUSES",
     "Trip",
     "TripPage",
+    "breaker_episode",
     "breaker_state",
     "client_for",
     "forget_partner_state",
 ]
 
-TRIP_STATUSES = frozenset(
-    {
-        "scheduled",
-        "processing",
-        "accepted",
-        "arriving",
-        "in_progress",
-        "driver_redispatched",
-        "completed",
-        "no_drivers_available",
-        "driver_canceled",
-        "rider_canceled",
-        "failed",
-    }
-)
-TERMINAL_TRIP_STATUSES = frozenset(
-    {"completed", "no_drivers_available", "driver_canceled", "rider_canceled", "failed"}
-)
-FARE_TYPES = frozenset({"estimate", "final"})
-MAX_TRIP_ID_LENGTH = 255
-MAX_IDEMPOTENCY_KEY_LENGTH = 255
 USER_AGENT = "safe-ride-portal/1 (+partners adapter)"
 
 
-# --- what the partner answers ------------------------------------------------------------
-
-
-class MalformedPartnerData(ValueError):
-    """A partner payload that does not have the contract's shape."""
-
-
-@dataclass(frozen=True)
-class Point:
-    latitude: float
-    longitude: float
-    address: str | None = field(default=None, repr=False)
-    note: str | None = field(default=None, repr=False)
-
-    def as_json(self) -> dict[str, Any]:
-        return {key: value for key, value in asdict(self).items() if value is not None}
-
-
-@dataclass(frozen=True)
-class Estimate:
-    product_id: str
-    display_name: str
-    fare_id: str
-    fare_amount: int
-    currency: str
-    pickup_eta_seconds: int
-    expires_at: datetime
-
-
-@dataclass(frozen=True)
-class Trip:
-    trip_id: str
-    external_reference: str
-    product_id: str
-    status: str
-    status_detail: str | None
-    created_at: datetime
-    updated_at: datetime
-    scheduled_pickup_at: datetime | None
-    driver: dict | None
-    vehicle: dict | None
-    # Where the driver is, and so soon where the rider is: kept out of reprs and logs.
-    driver_location: dict | None = field(repr=False, compare=False)
-    pickup_eta_seconds: int | None
-    fare_amount: int
-    fare_type: str
-    distance_meters: int | None
-    duration_seconds: int | None
-    cancellation_fee: int | None
-    # The partner's whole trip, pickup and drop-off included: never logged.
-    raw: dict = field(repr=False, compare=False)
-
-    @property
-    def is_terminal(self) -> bool:
-        return self.status in TERMINAL_TRIP_STATUSES
-
-    @classmethod
-    def from_partner(cls, data: Any) -> Trip:
-        """Reads a contract Trip (e.g. a recorded payload); raises MalformedPartnerData."""
-        return _parse_trip(data)
-
-
-@dataclass(frozen=True)
-class TripPage:
-    trips: list[Trip]
-    next_cursor: str | None
-
-
-@dataclass(frozen=True)
-class CreateResult:
-    trip: Trip
-    replayed: bool  # the partner answered an earlier create with this idempotency key
-
-
-@dataclass(frozen=True)
-class Receipt:
-    trip_id: str
-    total_amount: int
-    currency: str
-    base_fare: int
-    distance_fare: int
-    time_fare: int
-    fees: int
-    cancellation_fee: int
-    distance_meters: int
-    duration_seconds: int
-    issued_at: datetime
-    raw: dict = field(repr=False, compare=False)
-
-
-def _object(value: Any, what: str) -> dict:
-    if not isinstance(value, dict):
-        raise MalformedPartnerData(f"{what}: not an object")
-    return value
-
-
-def _text(data: dict, key: str, *, nullable: bool = False, nonempty: bool = False) -> str | None:
-    value = data.get(key)
-    if value is None and nullable:
-        return None
-    if not isinstance(value, str) or (nonempty and not value):
-        raise MalformedPartnerData(f"{key}: not a string")
-    return value
-
-
-def _count(data: dict, key: str, *, nullable: bool = False) -> int | None:
-    value = data.get(key)
-    if value is None and nullable:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise MalformedPartnerData(f"{key}: not a whole number of 0 or more")
-    return value
-
-
-def _moment(data: dict, key: str, *, nullable: bool = False) -> datetime | None:
-    value = data.get(key)
-    if value is None and nullable:
-        return None
-    if not isinstance(value, str):
-        raise MalformedPartnerData(f"{key}: not a time")
-    try:
-        moment = datetime.fromisoformat(value.replace("z", "Z"))
-    except ValueError:
-        raise MalformedPartnerData(f"{key}: not an RFC 3339 time") from None
-    if moment.tzinfo is None:
-        raise MalformedPartnerData(f"{key}: a time without an offset")
-    return moment
-
-
-def _optional_object(data: dict, key: str) -> dict | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    return _object(value, key)
-
-
-def _parse_trip(data: Any) -> Trip:
-    trip = _object(data, "trip")
-    status = _text(trip, "status")
-    if status not in TRIP_STATUSES:
-        raise MalformedPartnerData("status: not a status of the contract")
-    fare = _object(trip.get("fare"), "fare")
-    fare_type = _text(fare, "type")
-    if fare_type not in FARE_TYPES:
-        raise MalformedPartnerData("fare.type: not estimate or final")
-    return Trip(
-        trip_id=_text(trip, "trip_id", nonempty=True),
-        external_reference=_text(trip, "external_reference"),
-        product_id=_text(trip, "product_id", nonempty=True),
-        status=status,
-        status_detail=_text(trip, "status_detail", nullable=True),
-        created_at=_moment(trip, "created_at"),
-        updated_at=_moment(trip, "updated_at"),
-        scheduled_pickup_at=_moment(trip, "scheduled_pickup_at", nullable=True),
-        driver=_optional_object(trip, "driver"),
-        vehicle=_optional_object(trip, "vehicle"),
-        driver_location=_optional_object(trip, "driver_location"),
-        pickup_eta_seconds=_count(trip, "pickup_eta_seconds", nullable=True),
-        fare_amount=_count(fare, "amount"),
-        fare_type=fare_type,
-        distance_meters=_count(trip, "distance_meters", nullable=True),
-        duration_seconds=_count(trip, "duration_seconds", nullable=True),
-        cancellation_fee=_count(trip, "cancellation_fee", nullable=True),
-        raw=trip,
-    )
+# --- what the partner answers (read by partners/client/contract.py) ---------------------
 
 
 def _parse_estimates(body: Any, response: httpx.Response) -> list[Estimate]:
-    items = _object(body, "body").get("estimates")
-    if not isinstance(items, list):
-        raise MalformedPartnerData("estimates: not a list")
-    result = []
-    for item in items:
-        item = _object(item, "estimate")
-        money = _object(item.get("fare"), "fare")
-        result.append(
-            Estimate(
-                product_id=_text(item, "product_id", nonempty=True),
-                display_name=_text(item, "display_name"),
-                fare_id=_text(item, "fare_id", nonempty=True),
-                fare_amount=_count(money, "amount"),
-                currency=_text(money, "currency", nonempty=True),
-                pickup_eta_seconds=_count(item, "pickup_eta_seconds"),
-                expires_at=_moment(item, "expires_at"),
-            )
-        )
-    return result
+    return read_estimates(body)
 
 
 def _parse_one_trip(body: Any, response: httpx.Response) -> Trip:
-    return _parse_trip(body)
+    return read_trip(body)
 
 
 def _parse_create(body: Any, response: httpx.Response) -> CreateResult:
@@ -292,36 +119,15 @@ def _parse_create(body: Any, response: httpx.Response) -> CreateResult:
         response.headers.get("Idempotent-Replayed", "").strip().lower() == "true"
         or response.status_code == 200
     )
-    return CreateResult(trip=_parse_trip(body), replayed=replayed)
+    return CreateResult(trip=read_trip(body), replayed=replayed)
 
 
 def _parse_page(body: Any, response: httpx.Response) -> TripPage:
-    page = _object(body, "body")
-    items = page.get("trips")
-    if not isinstance(items, list):
-        raise MalformedPartnerData("trips: not a list")
-    return TripPage(
-        trips=[_parse_trip(item) for item in items],
-        next_cursor=_text(page, "next_cursor", nullable=True) or None,
-    )
+    return read_page(body)
 
 
 def _parse_receipt(body: Any, response: httpx.Response) -> Receipt:
-    data = _object(body, "receipt")
-    return Receipt(
-        trip_id=_text(data, "trip_id", nonempty=True),
-        total_amount=_count(data, "total_amount"),
-        currency=_text(data, "currency", nonempty=True),
-        base_fare=_count(data, "base_fare"),
-        distance_fare=_count(data, "distance_fare"),
-        time_fare=_count(data, "time_fare"),
-        fees=_count(data, "fees"),
-        cancellation_fee=_count(data, "cancellation_fee"),
-        distance_meters=_count(data, "distance_meters"),
-        duration_seconds=_count(data, "duration_seconds"),
-        issued_at=_moment(data, "issued_at"),
-        raw=data,
-    )
+    return read_receipt(body)
 
 
 @dataclass(frozen=True)
@@ -339,12 +145,12 @@ class _Token:
 
 
 def _parse_token(body: Any, response: httpx.Response) -> _Token:
-    data = _object(body, "token")
-    token = _text(data, "access_token", nonempty=True)
-    token_type = _text(data, "token_type")
-    if token_type.lower() != "bearer":
-        raise MalformedPartnerData("token_type: not Bearer")
-    lifetime = max(1, _count(data, "expires_in"))
+    reading = Reading("token")
+    data = reading.obj(body, "token")
+    token = reading.text(data, "access_token")
+    if not token or reading.text(data, "token_type").lower() != "bearer":
+        raise UnusableData("access_token or token_type: not a bearer token")
+    lifetime = max(1, reading.count(data, "expires_in"))
     return _Token(access_token=token, expires_at=time.time() + lifetime, lifetime=lifetime)
 
 
@@ -651,13 +457,7 @@ class PartnerClient:
         )
         # A probe lease outlives the longest call (connect, send, read).
         self._call_budget_seconds = connect + 2 * read + 1
-        self._breaker = CircuitBreaker(
-            self._redis,
-            namespace,
-            failure_threshold=int(settings.PARTNER_BREAKER_FAILURES),
-            reset_seconds=float(settings.PARTNER_BREAKER_RESET_SECONDS),
-            probe_seconds=self._call_budget_seconds,
-        )
+        self._breaker = _breaker(self._redis, namespace, probe_seconds=self._call_budget_seconds)
         self._tokens = _TokenCache(
             self._redis, namespace, _secret_fingerprint(account.client_secret)
         )
@@ -683,6 +483,7 @@ class PartnerClient:
             "POST",
             "/v1/estimates",
             priority="high",
+            kind=DISPATCH,
             json_body=body,
             parse=_parse_estimates,
         )
@@ -702,17 +503,24 @@ class PartnerClient:
             "POST",
             "/v1/trips",
             priority="high",
+            kind=DISPATCH,
             json_body=body,
             headers={"Idempotency-Key": idempotency_key},
             parse=_parse_create,
         )
 
-    def get_trip(self, trip_id: str, *, priority: str = "high") -> Trip:
+    def get_trip(self, trip_id: str, *, priority: str = "high", kind: str = "lookup") -> Trip:
+        """One trip. `kind` says what it is for: "lookup" (what became of a dispatch or a
+        cancellation: counted by the breaker) or "detail" (the driver, plate or fee of a
+        trip the portal already follows: never blocks anything else)."""
+        if kind not in (LOOKUP.name, DETAIL.name):
+            raise ValueError('kind is "lookup" or "detail"')
         return self._call(
             "get_trip",
             "GET",
             _trip_path(trip_id),
             priority=priority,
+            kind=KINDS[kind],
             parse=_parse_one_trip,
             trip_id=trip_id,
         )
@@ -720,7 +528,9 @@ class PartnerClient:
     def find_trip_by_reference(
         self, external_reference: str, *, priority: str = "high"
     ) -> Trip | None:
-        """The partner's trip for our reference, or None when it holds none."""
+        """The partner's trip for our reference, or None when it holds none. A trip the
+        partner holds under the reference but whose data is unusable raises UnusableAnswer
+        (it exists: never "not found")."""
         if not isinstance(external_reference, str) or not external_reference:
             raise ValueError("an external reference is a non-empty string")
         page = self._call(
@@ -728,13 +538,22 @@ class PartnerClient:
             "GET",
             "/v1/trips",
             priority=priority,
+            kind=LOOKUP,
             params={"external_reference": external_reference, "limit": 100},
             parse=_parse_page,
         )
         matches = [t for t in page.trips if t.external_reference == external_reference]
-        if not matches:
-            return None
-        return max(matches, key=lambda trip: trip.updated_at)
+        if matches:
+            return max(matches, key=lambda trip: trip.updated_at)
+        unreadable = [
+            u for u in page.unusable if u.external_reference in (external_reference, None)
+        ]
+        if unreadable:
+            raise errors.UnusableAnswer(
+                "the partner's trip for this reference is unusable",
+                details={"reason": unreadable[0].reason, "trip_id": unreadable[0].trip_id},
+            )
+        return None
 
     def list_trips(
         self,
@@ -761,7 +580,13 @@ class PartnerClient:
         if cursor:
             params["cursor"] = cursor
         return self._call(
-            "list_trips", "GET", "/v1/trips", priority=priority, params=params, parse=_parse_page
+            "list_trips",
+            "GET",
+            "/v1/trips",
+            priority=priority,
+            kind=POLL,
+            params=params,
+            parse=_parse_page,
         )
 
     def cancel_trip(self, trip_id: str) -> Trip:
@@ -770,6 +595,7 @@ class PartnerClient:
             "DELETE",
             _trip_path(trip_id),
             priority="high",
+            kind=DISPATCH,
             parse=_parse_one_trip,
             trip_id=trip_id,
         )
@@ -780,6 +606,7 @@ class PartnerClient:
             "GET",
             _trip_path(trip_id, "/receipt"),
             priority=priority,
+            kind=RECEIPT,
             parse=_parse_receipt,
             trip_id=trip_id,
         )
@@ -791,12 +618,25 @@ class PartnerClient:
     def breaker_state(self) -> str:
         return self._breaker.state()
 
+    def breaker_wait(self, kind: str = "dispatch") -> float:
+        """Seconds the breaker would refuse a call of this kind for (0: it may go now).
+        Asking leaves word that such a call waits: it gets the half-open probe in turn."""
+        return self._breaker.wait_before(KINDS[kind])
+
     # --- machinery ---------------------------------------------------------------------------
 
-    def _call(self, endpoint: str, method: str, path: str, *, priority: str, **kwargs) -> Any:
-        token = self._access_token(priority)
+    def _call(
+        self, endpoint: str, method: str, path: str, *, priority: str, kind: CallKind, **kwargs
+    ) -> Any:
         try:
-            return self._exchange(endpoint, method, path, priority=priority, token=token, **kwargs)
+            token = self._access_token(priority, kind)
+        except errors.TemporaryPartnerError as exc:
+            exc.sent = False  # without a token the call itself never went out
+            raise
+        try:
+            return self._exchange(
+                endpoint, method, path, priority=priority, kind=kind, token=token, **kwargs
+            )
         except _TokenRejected as exc:
             log.info(
                 "partner token rejected account=%s endpoint=%s code=%s: refreshing once",
@@ -804,15 +644,21 @@ class PartnerClient:
                 endpoint,
                 exc.code,
             )
-        token = self._access_token(priority, rejected=token)
         try:
-            return self._exchange(endpoint, method, path, priority=priority, token=token, **kwargs)
+            token = self._access_token(priority, kind, rejected=token)
+        except errors.TemporaryPartnerError as exc:
+            exc.sent = False  # the first answer was a 401: nothing was done
+            raise
+        try:
+            return self._exchange(
+                endpoint, method, path, priority=priority, kind=kind, token=token, **kwargs
+            )
         except _TokenRejected as exc:
             raise errors.CredentialsRejected(
                 "the partner rejected a freshly issued token", code=exc.code, http_status=401
             ) from None
 
-    def _access_token(self, priority: str, rejected: str | None = None) -> str:
+    def _access_token(self, priority: str, kind: CallKind, rejected: str | None = None) -> str:
         cached = self._tokens.get()
         if cached and cached.access_token != rejected and cached.fresh(time.time()):
             return cached.access_token
@@ -838,7 +684,7 @@ class PartnerClient:
                     sent=False,
                 )
             try:
-                token = self._fetch_token(priority)
+                token = self._fetch_token(priority, kind)
             except errors.TemporaryPartnerError:
                 if usable:  # not fresh, but still valid: better than no call at all
                     return usable.access_token
@@ -846,7 +692,7 @@ class PartnerClient:
             self._tokens.put(token)
             return token.access_token
 
-    def _fetch_token(self, priority: str) -> _Token:
+    def _fetch_token(self, priority: str, kind: CallKind) -> _Token:
         form = {
             "grant_type": "client_credentials",
             "client_id": self._client_id,
@@ -854,7 +700,13 @@ class PartnerClient:
             "scope": "trips",
         }
         return self._exchange(
-            "token", "POST", "/oauth/token", priority=priority, data=form, parse=_parse_token
+            "token",
+            "POST",
+            "/oauth/token",
+            priority=priority,
+            kind=kind,
+            data=form,
+            parse=_parse_token,
         )
 
     def _url(self, path: str) -> str:
@@ -875,6 +727,7 @@ class PartnerClient:
         path: str,
         *,
         priority: str,
+        kind: CallKind,
         parse: Parser,
         token: str | None = None,
         json_body: Any = None,
@@ -885,7 +738,7 @@ class PartnerClient:
     ) -> Any:
         url = self._url(path)
         try:
-            probe = self._breaker.before_call()
+            probe = self._breaker.before_call(kind)
         except CircuitOpen as exc:
             log.info(
                 "partner call refused account=%s endpoint=%s: circuit open",
@@ -925,13 +778,13 @@ class PartnerClient:
             self._limiter.record(response.headers)
             result = self._interpret(endpoint, response, parse)
         except (errors.PartnerError, _TokenRejected) as exc:
-            self._after_failure(endpoint, exc, probe, started, trip_id)
+            self._after_failure(endpoint, exc, probe, started, trip_id, kind)
             raise
         except BaseException:
             if probe:  # never leave the breaker waiting on a probe that will not report
-                self._breaker.record_failure(True)
+                self._breaker.record_failure(True, kind)
             raise
-        self._breaker.record_success(probe)
+        self._breaker.record_success(probe, kind)
         log.debug(
             "partner call account=%s endpoint=%s trip=%s status=%s ms=%.0f",
             self.account_id,
@@ -943,15 +796,19 @@ class PartnerClient:
         return result
 
     def _after_failure(
-        self, endpoint: str, exc: Exception, probe: bool, started: float, trip_id: str | None
+        self,
+        endpoint: str,
+        exc: Exception,
+        probe: bool,
+        started: float,
+        trip_id: str | None,
+        kind: CallKind,
     ) -> None:
-        counts = isinstance(exc, errors.TemporaryPartnerError) and not isinstance(
-            exc, errors.RateLimited
-        )
+        counts = getattr(exc, "counts_against_partner", False)
         if counts:
-            state = self._breaker.record_failure(probe)
+            state = self._breaker.record_failure(probe, kind)
         else:
-            state = self._breaker.record_success(probe)
+            state = self._breaker.record_success(probe, kind)
         status = 401 if isinstance(exc, _TokenRejected) else exc.http_status
         level = logging.WARNING if counts or isinstance(exc, errors.RateLimited) else logging.INFO
         log.log(
@@ -981,8 +838,16 @@ class PartnerClient:
                 raise _malformed(response, "not JSON") from None
             try:
                 return parse(body, response)
-            except (MalformedPartnerData, KeyError, TypeError, ValueError, AttributeError):
-                raise _malformed(response, "not the contract's shape") from None
+            except UnusableData as exc:
+                # Coherent JSON without what the portal needs: about this call's trip, not
+                # a sign that the partner is down (the token answer excepted).
+                if endpoint == "token":
+                    raise _malformed(response, f"token: {exc}") from None
+                raise errors.UnusableAnswer(
+                    "the partner's answer lacks what the portal needs",
+                    http_status=response.status_code,
+                    details={"reason": str(exc)},
+                ) from None
         if 300 <= status < 400:
             raise errors.TemporaryPartnerError(
                 "the partner answered with a redirect, which is never followed",
@@ -1053,7 +918,9 @@ def _client_fingerprint(account) -> str:
         account.rate_limit_per_minute,
         settings.PARTNER_CONNECT_TIMEOUT,
         settings.PARTNER_READ_TIMEOUT,
-        settings.PARTNER_BREAKER_FAILURES,
+        settings.PARTNER_BREAKER_WINDOW_SECONDS,
+        settings.PARTNER_BREAKER_MIN_CALLS,
+        settings.PARTNER_BREAKER_FAILURE_RATE,
         settings.PARTNER_BREAKER_RESET_SECONDS,
         settings.PARTNER_RATE_LIMIT_HEADROOM,
         settings.PARTNER_LOW_PRIORITY_RESERVE,
@@ -1081,15 +948,27 @@ def client_for(account) -> PartnerClient:
         return client
 
 
+def _breaker(connection, namespace: str, *, probe_seconds: float) -> CircuitBreaker:
+    return CircuitBreaker(
+        connection,
+        namespace,
+        window_seconds=float(settings.PARTNER_BREAKER_WINDOW_SECONDS),
+        min_calls=int(settings.PARTNER_BREAKER_MIN_CALLS),
+        failure_rate=float(settings.PARTNER_BREAKER_FAILURE_RATE),
+        reset_seconds=float(settings.PARTNER_BREAKER_RESET_SECONDS),
+        probe_seconds=probe_seconds,
+    )
+
+
+def breaker_episode(account) -> Episode:
+    """The account's breaker as every process sees it, with when an outage began and
+    when the last one ended."""
+    return _breaker(shared_redis(), account_namespace(account), probe_seconds=1).episode()
+
+
 def breaker_state(account) -> str:
     """ "closed", "open" or "half_open" for the account, as every process sees it."""
-    return CircuitBreaker(
-        shared_redis(),
-        account_namespace(account),
-        failure_threshold=int(settings.PARTNER_BREAKER_FAILURES),
-        reset_seconds=float(settings.PARTNER_BREAKER_RESET_SECONDS),
-        probe_seconds=1,
-    ).state()
+    return breaker_episode(account).state
 
 
 def forget_partner_state(account) -> None:

@@ -3,8 +3,12 @@
 Two kinds, as the contract's error table says:
 
 - TemporaryPartnerError: timeouts, connection failures, 5xx, 429, redirects and any
-  answer that is cut off, not JSON or not the expected shape. The caller retries with
-  backoff (honouring ``retry_after``); the adapter itself never retries.
+  answer that is cut off or not JSON. The caller retries with backoff (honouring
+  ``retry_after``); the adapter itself never retries.
+  - UnusableAnswer: a well-formed answer that lacks something the portal needs about
+    one trip (its id, status, times, points, fare). The partner is there; this trip's
+    data is not usable. Retried a bounded number of times, then a person is asked; it
+    never counts as the partner being down.
 - PermanentPartnerError: the partner understood the request and refused it
   (400/403/404/409/422). Retrying the same request cannot help; the ride needs a person.
 
@@ -13,6 +17,9 @@ when the request certainly never reached it (connection refused, circuit open, t
 local rate limiter or a Retry-After window). A create that fails with ``sent=True`` has
 an unknown outcome and must be reconciled by looking the reference up, never re-sent
 blindly.
+
+``counts_against_partner`` tells the circuit breaker whether the error says the partner
+is failing (5xx, timeouts, garbage) or only that this call was refused or held back.
 
 ``str(error)`` carries the code and status only, never the partner's message, which
 may echo what was sent (phones, addresses); ``message`` holds it for those who need it.
@@ -37,6 +44,7 @@ def _rebuild(cls, state):
 
 class PartnerError(Exception):
     default_code = "partner_error"
+    counts_against_partner = False
     default_user_message = _("The partner could not handle the request.")
 
     def __init__(
@@ -80,15 +88,28 @@ class PartnerError(Exception):
 
 class TemporaryPartnerError(PartnerError):
     default_code = "temporary_error"
+    counts_against_partner = True
     default_user_message = _(
         "The partner did not answer properly just now. The portal tries again automatically."
     )
 
 
+class UnusableAnswer(TemporaryPartnerError):
+    """A coherent answer without what the portal needs about one trip (see above)."""
+
+    default_code = "malformed_response"
+    counts_against_partner = False
+    default_user_message = _(
+        "The partner's answer about this ride could not be read. The portal asks again a few times."
+    )
+
+
 class PartnerUnavailable(TemporaryPartnerError):
-    """The circuit breaker is open: the partner failed repeatedly and is not called now."""
+    """The circuit breaker is open: most calls to the partner failed lately, so it is not
+    called now (nothing was sent)."""
 
     default_code = "partner_unreachable"
+    counts_against_partner = False
     default_user_message = _(
         "The partner is unreachable at the moment. The portal tries again automatically."
     )
@@ -100,11 +121,13 @@ class PartnerUnavailable(TemporaryPartnerError):
 
 class RateLimited(TemporaryPartnerError):
     default_code = "rate_limited"
+    counts_against_partner = False
     default_user_message = _("The partner is busy. The portal tries again in a moment.")
 
 
 class PermanentPartnerError(PartnerError):
     default_code = "refused"
+    counts_against_partner = False
     default_user_message = _("The partner refused the request.")
 
 

@@ -265,6 +265,12 @@ CELERY_BEAT_SCHEDULE = {
         # A tick still queued after this is worthless: the next one does the same.
         "options": {"expires": 10},
     },
+    # One alert per partner account while its breaker says the partner is down.
+    "rides-watch-partner-outages": {
+        "task": "rides.watch_partner_outages",
+        "schedule": _optional("PIPELINE_SWEEP_INTERVAL", cast=float, default=5.0),
+        "options": {"expires": 30},
+    },
     "rides-prune-webhook-events": {"task": "rides.prune_webhook_events", "schedule": 3600.0},
 }
 WORKER_HEARTBEAT_KEY = "portal:worker-heartbeat"
@@ -286,14 +292,20 @@ DEMO_PASSWORD = _optional("DEMO_PASSWORD", default="")
 # --- transport partners (partners/adapter.py) -----------------------------------------
 PARTNER_CONNECT_TIMEOUT = _optional("PARTNER_CONNECT_TIMEOUT", cast=float, default=2.0)
 PARTNER_READ_TIMEOUT = _optional("PARTNER_READ_TIMEOUT", cast=float, default=5.0)
-PARTNER_BREAKER_FAILURES = _optional("PARTNER_BREAKER_FAILURES", cast=int, default=5)
+PARTNER_BREAKER_WINDOW_SECONDS = _optional(
+    "PARTNER_BREAKER_WINDOW_SECONDS", cast=float, default=30.0
+)
+PARTNER_BREAKER_MIN_CALLS = _optional("PARTNER_BREAKER_MIN_CALLS", cast=int, default=20)
+PARTNER_BREAKER_FAILURE_RATE = _optional("PARTNER_BREAKER_FAILURE_RATE", cast=float, default=0.5)
 PARTNER_BREAKER_RESET_SECONDS = _optional("PARTNER_BREAKER_RESET_SECONDS", cast=float, default=30.0)
 PARTNER_RATE_LIMIT_HEADROOM = _optional("PARTNER_RATE_LIMIT_HEADROOM", cast=float, default=0.1)
 PARTNER_LOW_PRIORITY_RESERVE = _optional("PARTNER_LOW_PRIORITY_RESERVE", cast=float, default=0.25)
 for _name, _low, _high in (
     ("PARTNER_CONNECT_TIMEOUT", 0.05, 60),
     ("PARTNER_READ_TIMEOUT", 0.05, 300),
-    ("PARTNER_BREAKER_FAILURES", 1, 1000),
+    ("PARTNER_BREAKER_WINDOW_SECONDS", 1, 3600),
+    ("PARTNER_BREAKER_MIN_CALLS", 1, 10000),
+    ("PARTNER_BREAKER_FAILURE_RATE", 0.01, 1),
     ("PARTNER_BREAKER_RESET_SECONDS", 0.1, 3600),
     ("PARTNER_RATE_LIMIT_HEADROOM", 0, 0.9),
     ("PARTNER_LOW_PRIORITY_RESERVE", 0, 0.9),
@@ -335,9 +347,17 @@ PIPELINE_DISPATCH_LEASE_SECONDS = _optional(
 PIPELINE_DISPATCH_GRACE_SECONDS = _optional(
     "PIPELINE_DISPATCH_GRACE_SECONDS", cast=float, default=15.0
 )
-# Attempts to reach the partner before a ride goes to "needs attention".
-PIPELINE_DISPATCH_MAX_ATTEMPTS = _optional("PIPELINE_DISPATCH_MAX_ATTEMPTS", cast=int, default=8)
-PIPELINE_RECONCILE_MAX_ATTEMPTS = _optional("PIPELINE_RECONCILE_MAX_ATTEMPTS", cast=int, default=10)
+# How long a ride may take to reach the partner (SOP: 5 minutes): temporary failures are
+# retried until then, and only a partner still unreachable after it hands the ride to a
+# person. Looking up an unknown outcome may go on for the second figure longer.
+PIPELINE_DISPATCH_DEADLINE_SECONDS = _optional(
+    "PIPELINE_DISPATCH_DEADLINE_SECONDS", cast=float, default=300.0
+)
+PIPELINE_RECONCILE_GRACE_SECONDS = _optional(
+    "PIPELINE_RECONCILE_GRACE_SECONDS", cast=float, default=120.0
+)
+# Unusable answers about one trip in a row before its supervisors are alerted.
+PIPELINE_UNUSABLE_ANSWERS_MAX = _optional("PIPELINE_UNUSABLE_ANSWERS_MAX", cast=int, default=5)
 PIPELINE_CANCEL_MAX_ATTEMPTS = _optional("PIPELINE_CANCEL_MAX_ATTEMPTS", cast=int, default=10)
 PIPELINE_RECEIPT_MAX_ATTEMPTS = _optional("PIPELINE_RECEIPT_MAX_ATTEMPTS", cast=int, default=12)
 # Retry backoff: base * 2^(attempt-1), capped, with jitter; Retry-After wins when longer.
@@ -370,8 +390,9 @@ PIPELINE_WEBHOOK_RETENTION_DAYS = _optional("PIPELINE_WEBHOOK_RETENTION_DAYS", c
 for _name, _low, _high in (
     ("PIPELINE_DISPATCH_LEASE_SECONDS", 1, 3600),
     ("PIPELINE_DISPATCH_GRACE_SECONDS", 0, 3600),
-    ("PIPELINE_DISPATCH_MAX_ATTEMPTS", 1, 100),
-    ("PIPELINE_RECONCILE_MAX_ATTEMPTS", 1, 100),
+    ("PIPELINE_DISPATCH_DEADLINE_SECONDS", 1, 86400),
+    ("PIPELINE_RECONCILE_GRACE_SECONDS", 0, 86400),
+    ("PIPELINE_UNUSABLE_ANSWERS_MAX", 1, 100),
     ("PIPELINE_CANCEL_MAX_ATTEMPTS", 1, 100),
     ("PIPELINE_RECEIPT_MAX_ATTEMPTS", 1, 100),
     ("PIPELINE_BACKOFF_BASE_SECONDS", 0.01, 600),

@@ -97,7 +97,8 @@ def test_a_fare_above_the_ceiling_waits_for_approval(
 def test_a_partner_that_keeps_failing_is_shown_as_unreachable_at_once(
     case_at_sandbox, caseworker, places, sandbox, settings
 ):
-    settings.PARTNER_BREAKER_FAILURES = 2
+    settings.PARTNER_BREAKER_MIN_CALLS = 3  # the token and two failed estimates open it
+    settings.PARTNER_BREAKER_FAILURE_RATE = 0.6
     sandbox.control.force_fault("estimates", "503", count=10)
     client = english(caseworker)
     messages = []

@@ -56,10 +56,12 @@ def control(sandbox):
 
 @pytest.fixture
 def partner_settings(settings):
-    """Short timeouts and a quick breaker, so failure tests run in seconds."""
+    """Short timeouts and a quick breaker (60 % of at least 3 calls), so failure tests run
+    in seconds."""
     settings.PARTNER_CONNECT_TIMEOUT = 1.0
     settings.PARTNER_READ_TIMEOUT = 1.0
-    settings.PARTNER_BREAKER_FAILURES = 3
+    settings.PARTNER_BREAKER_MIN_CALLS = 3
+    settings.PARTNER_BREAKER_FAILURE_RATE = 0.6
     settings.PARTNER_BREAKER_RESET_SECONDS = 1.0
     return settings
 

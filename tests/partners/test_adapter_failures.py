@@ -269,7 +269,8 @@ def test_the_breaker_opens_fails_fast_probes_once_and_closes(account, control):
 
     time.sleep(unavailable.value.retry_after + 0.05)
     assert breaker_state(account) == "half_open"
-    client.list_trips()  # the probe succeeds
+    # the dispatch refused while open is the most urgent call waiting: it probes
+    client.create_trip(body=trip_body(), idempotency_key=f"k-{uuid.uuid4()}")
     assert breaker_state(account) == "closed"
 
 

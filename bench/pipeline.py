@@ -4,6 +4,7 @@
     python -m bench.pipeline --scenario b   # partner status change → portal state
     python -m bench.pipeline --scenario c   # 1,000 rides booked in a burst
     python -m bench.pipeline --scenario d   # 2,000 active rides, webhooks off
+    python -m bench.pipeline --scenario chaos  # 200 rides against a bad day (bench/chaos.py)
 
 Each run builds the production shape on this machine: a fresh database on the configured
 PostgreSQL (DATABASE_URL, else the embedded one), the configured Redis (REDIS_URL, else
@@ -705,12 +706,31 @@ def scenario_d(stack: Stack, args) -> dict:
     }
 
 
-SCENARIOS = {"a": scenario_a, "b": scenario_b, "c": scenario_c, "d": scenario_d}
+def scenario_chaos(stack: Stack, args) -> dict:
+    from bench.chaos import scenario_chaos as run
+
+    return run(stack, args)
+
+
+SCENARIOS = {
+    "a": scenario_a,
+    "b": scenario_b,
+    "c": scenario_c,
+    "d": scenario_d,
+    "chaos": scenario_chaos,
+}
 DEFAULTS = {
     "a": {"rides": 100},
     "b": {"changes": 60},
     "c": {"rides": 1000, "time_scale": 60.0, "timeout": 1800},
     "d": {"rides": 2000, "time_scale": 3.0, "measure": 300},
+    "chaos": {
+        "rides": 200,
+        "time_scale": 20.0,
+        "timeout": 1500,
+        "outage_at": 60.0,
+        "outage_seconds": 90.0,
+    },
 }
 
 
@@ -722,6 +742,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-scale", type=float)
     parser.add_argument("--timeout", type=float)
     parser.add_argument("--measure", type=float, help="scenario d: seconds of measurement")
+    parser.add_argument(
+        "--outage-at", type=float, help="scenario chaos: seconds after the burst's start"
+    )
+    parser.add_argument("--outage-seconds", type=float, help="scenario chaos: outage length")
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)

@@ -3,6 +3,10 @@
 Raised by the pipeline (in the same transaction as the state change that needs them),
 resolved by a person or when the ride is retried. At most one open alert per ride and
 kind (a partial unique constraint), so a repeated failure does not pile up alerts.
+
+A partner that is down is one alert for its account, not one per ride: raised while the
+account's circuit breaker is open, cleared (with the time it came back) once it closes;
+every unit's supervisors see it.
 """
 
 from __future__ import annotations
@@ -10,9 +14,12 @@ from __future__ import annotations
 import logging
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 
-from rides.models import Alert, Ride
+from partners.adapter import breaker_episode
+from partners.models import PartnerAccount
+from rides.models import Alert, AlertKind, Ride
 
 log = logging.getLogger("rides.alerts")
 
@@ -52,3 +59,54 @@ def alerts_resolve_for_ride(*, ride: Ride, user=None, kinds: tuple[str, ...] | N
     if kinds:
         alerts = alerts.filter(kind__in=kinds)
     return alerts.update(resolved_at=timezone.now(), resolved_by=user)
+
+
+def partner_outages_watch(*, now=None) -> dict[str, int]:
+    """Raises one alert per partner account that is down (its breaker open or probing)
+    and clears it, with the time the partner answered again, once the breaker closes.
+    Run by beat every few seconds; safe to run twice."""
+    now = now or timezone.now()
+    ongoing = {
+        alert.partner_account_id: alert
+        for alert in Alert.objects.filter(
+            kind=AlertKind.PARTNER_DOWN,
+            ride__isnull=True,
+            cleared_at__isnull=True,
+            resolved_at__isnull=True,
+        )
+    }
+    counts = {"raised": 0, "cleared": 0}
+    for account in PartnerAccount.objects.filter(enabled=True):
+        episode = breaker_episode(account)
+        alert = ongoing.pop(account.pk, None)
+        if episode.down and alert is None:
+            since = timezone.localtime(episode.down_since or now)
+            message = _(
+                "The partner %(account)s has not been answering since %(time)s. Rides are "
+                "kept and sent once it answers again; rides it cannot take within their "
+                "deadline are handed to their caseworkers."
+            ) % {"account": account.name, "time": formats.time_format(since, "H:i")}
+            try:
+                with transaction.atomic():
+                    Alert.objects.create(
+                        unit=None,
+                        partner_account=account,
+                        kind=AlertKind.PARTNER_DOWN,
+                        message=message,
+                        created_at=episode.down_since or now,
+                    )
+            except IntegrityError:
+                continue  # raised by a concurrent run
+            counts["raised"] += 1
+            log.error("alert raised: partner account %s is down", account.pk)
+        elif not episode.down and alert is not None:
+            alert.cleared_at = episode.last_recovered_at or now
+            alert.save(update_fields=["cleared_at"])
+            counts["cleared"] += 1
+            log.warning("partner account %s answers again", account.pk)
+    # Accounts switched off while down: nothing will probe them, so the alert ends here.
+    for alert in ongoing.values():
+        alert.cleared_at = now
+        alert.save(update_fields=["cleared_at"])
+        counts["cleared"] += 1
+    return counts

@@ -265,16 +265,20 @@ class RideListApi(RideApiView):
             plan = booking.booking_check(user=request.user, **args)
         except DjangoValidationError as exc:
             raise ride_service_errors(exc) from exc
-        # The fare, outside any transaction: unknown when the partner cannot say (the
-        # ride then waits for a supervisor), refused when the partner serves neither point.
+        # The fare, outside any transaction: a partner that does not answer just now is
+        # asked again at dispatch; one that refuses (no car, credentials) leaves the fare
+        # unknown for a supervisor; one that serves neither point refuses the booking.
+        unavailable = False
         try:
             quote = booking.booking_estimate(plan)
         except OutsideServiceArea as exc:
             raise ValidationError({"non_field_errors": [exc.user_message]}) from exc
-        except PartnerError:
-            quote = None
+        except PartnerError as exc:
+            quote, unavailable = None, exc.temporary
         try:
-            ride = booking.ride_book(user=request.user, quote=quote, **args)
+            ride = booking.ride_book(
+                user=request.user, quote=quote, fare_unavailable=unavailable, **args
+            )
         except DjangoValidationError as exc:
             raise ride_service_errors(exc) from exc
         ride = self.ride(ride.reference)

@@ -114,6 +114,7 @@ class BookingPlan:
     product_id: str
     partner_account: object
     approval_reasons: list[dict] = field(default_factory=list)
+    fare_check_at_dispatch: bool = False
 
     @property
     def needs_approval(self) -> bool:
@@ -408,6 +409,7 @@ def booking_check(
     escort_phone: str = "",
     partner_account_id=None,
     quote: FareQuote | None = None,
+    fare_unavailable: bool = False,
     now: dt.datetime | None = None,
 ) -> BookingPlan:
     """Applies every SOP rule; returns the plan or raises one ValidationError with all the
@@ -546,19 +548,32 @@ def booking_check(
         product_id=product_id,
         partner_account=account,
     )
-    plan.approval_reasons = approval_reasons_for(plan, quote=quote, now=now)
+    plan.approval_reasons = approval_reasons_for(
+        plan, quote=quote, fare_unavailable=fare_unavailable, now=now
+    )
+    plan.fare_check_at_dispatch = fare_unavailable and quote is None and not plan.approval_reasons
     return plan
 
 
-def approval_reasons_for(plan: BookingPlan, *, quote: FareQuote | None, now=None) -> list[dict]:
+def approval_reasons_for(
+    plan: BookingPlan, *, quote: FareQuote | None, fare_unavailable: bool = False, now=None
+) -> list[dict]:
+    """Why the SOP wants a supervisor's approval for the plan (none: it is sent at once).
+
+    A fare the partner could not give just now (`fare_unavailable`: it did not answer) is
+    asked for again at dispatch and checked against the ceiling then, unless the ride
+    waits for approval anyway, when the supervisor is told the fare is unknown. A partner
+    that answered but offers no car for the trip leaves the fare unknown: approval."""
     reasons = []
     ceiling = settings.BOOKING_FARE_CEILING
+    pickup_at = plan.scheduled_pickup_at or now or timezone.now()
+    outside_hours = not within_service_hours(pickup_at)
     if quote is None or quote.product_id != plan.product_id:
-        reasons.append({"code": FARE_UNKNOWN, "ceiling": ceiling})
+        if not fare_unavailable or outside_hours:
+            reasons.append({"code": FARE_UNKNOWN, "ceiling": ceiling})
     elif quote.fare_amount > ceiling:
         reasons.append({"code": FARE_ABOVE_CEILING, "fare": quote.fare_amount, "ceiling": ceiling})
-    pickup_at = plan.scheduled_pickup_at or now or timezone.now()
-    if not within_service_hours(pickup_at):
+    if outside_hours:
         reasons.append(
             {
                 "code": OUTSIDE_SERVICE_HOURS,
@@ -567,6 +582,34 @@ def approval_reasons_for(plan: BookingPlan, *, quote: FareQuote | None, now=None
             }
         )
     return reasons
+
+
+def fare_check_at_dispatch_apply(*, ride: Ride, estimates) -> bool:
+    """The fare asked for at dispatch (the partner could not give one at booking), applied
+    to the locked ride with the same ceiling rule as at booking. True: the ride may be sent
+    (the fare and its locked fare id kept). False: it now waits for a supervisor."""
+    quote = quote_from_estimates(estimates, product_id=ride.product_id)
+    ceiling = settings.BOOKING_FARE_CEILING
+    ride.fare_check_at_dispatch = False
+    if quote is not None and quote.fare_amount <= ceiling:
+        ride.estimate_fare = quote.fare_amount
+        ride.estimate_pickup_eta_seconds = quote.pickup_eta_seconds
+        ride.fare_id = quote.fare_id
+        ride.fare_expires_at = quote.expires_at if quote.fare_id else None
+        ride.save()
+        return True
+    if quote is None:
+        reason = {"code": FARE_UNKNOWN, "ceiling": ceiling}
+    else:
+        ride.estimate_fare = quote.fare_amount
+        reason = {"code": FARE_ABOVE_CEILING, "fare": quote.fare_amount, "ceiling": ceiling}
+    ride.approval_reasons = [reason]
+    ride.dispatch_due_at = None
+    ride.dispatch_deadline_at = None
+    ride.apply_transition(
+        RideStatus.AWAITING_APPROVAL, cause=Cause.DISPATCH, reason=approval_reason_text(reason)
+    )
+    return False
 
 
 def quote_from_estimates(estimates, *, product_id: str) -> FareQuote | None:
@@ -635,6 +678,7 @@ def _write_ride(*, plan: BookingPlan, user, quote: FareQuote | None, rebooked_fr
             else None
         ),
         approval_reasons=plan.approval_reasons,
+        fare_check_at_dispatch=plan.fare_check_at_dispatch,
         status=status,
     )
     note = f"rebooked from {rebooked_from.reference}" if rebooked_from else "booked"

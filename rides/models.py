@@ -71,7 +71,8 @@ CANCELLABLE = frozenset({S.AWAITING_APPROVAL}) | BEFORE_PARTNER | ACTIVE_WITH_PA
 # Legal moves. Anything else is refused.
 ALLOWED: dict[str, frozenset[str]] = {
     S.AWAITING_APPROVAL: frozenset({S.REQUESTED, S.CANCELLED}),
-    S.REQUESTED: frozenset({S.DISPATCHING, S.CANCELLED, S.NEEDS_ATTENTION}),
+    # Back to approval when the fare, checked only at dispatch, is above the ceiling.
+    S.REQUESTED: frozenset({S.DISPATCHING, S.CANCELLED, S.NEEDS_ATTENTION, S.AWAITING_APPROVAL}),
     S.DISPATCHING: frozenset(
         {S.DISPATCH_UNKNOWN, S.REQUESTED, S.NEEDS_ATTENTION, S.CANCELLED}
         | ACTIVE_WITH_PARTNER
@@ -105,6 +106,7 @@ BACKWARD_ALLOWED = {
     (S.DRIVER_ASSIGNED, S.SEARCHING),  # driver cancelled; partner redispatches
     (S.ARRIVING, S.SEARCHING),  # same
     (S.ARRIVING, S.DRIVER_ASSIGNED),  # same, the search already over when we looked
+    (S.REQUESTED, S.AWAITING_APPROVAL),  # the fare checked at dispatch is above the ceiling
     (S.DISPATCHING, S.REQUESTED),  # partner said "not created": safe to send again
     (S.DISPATCH_UNKNOWN, S.REQUESTED),  # lookup found nothing: safe to send again
     (S.NEEDS_ATTENTION, S.REQUESTED),  # a person chose to retry
@@ -234,6 +236,9 @@ class Ride(models.Model):
 
     estimate_fare = models.PositiveIntegerField(null=True, blank=True)
     estimate_pickup_eta_seconds = models.PositiveIntegerField(null=True, blank=True)
+    # The partner could not give a fare at booking: the dispatch asks for it first and
+    # applies the fare ceiling then.
+    fare_check_at_dispatch = models.BooleanField(default=False)
 
     # Approval (SOP: fare ceiling, service hours)
     approval_reasons = models.JSONField(default=list, blank=True)
@@ -254,6 +259,10 @@ class Ride(models.Model):
     idempotency_key = models.CharField(max_length=80, blank=True)
     dispatch_attempts = models.PositiveSmallIntegerField(default=0)
     dispatch_due_at = models.DateTimeField(null=True, blank=True)
+    # By when the ride must have reached the partner: until then temporary failures are
+    # retried (SOP: 5 minutes); only after it is a ride the partner never answered for
+    # handed to a person.
+    dispatch_deadline_at = models.DateTimeField(null=True, blank=True)
     last_dispatch_error = models.TextField(blank=True)
 
     # What the partner told us
@@ -290,6 +299,9 @@ class Ride(models.Model):
     reconcile_attempts = models.PositiveSmallIntegerField(default=0)
     # When the portal last had the partner's word on this trip (create, poll, webhook, GET).
     partner_seen_at = models.DateTimeField(null=True, blank=True)
+    # Answers about this trip in a row that lacked what the portal needs (reset by a
+    # usable one); past PIPELINE_UNUSABLE_ANSWERS_MAX the supervisors are alerted.
+    unusable_answers = models.PositiveSmallIntegerField(default=0)
 
     # Cancellation outbox: the request is recorded first; the partner is told by a task.
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
@@ -563,6 +575,8 @@ class AlertKind(models.TextChoices):
     NEEDS_ATTENTION = "needs_attention", _("Ride needs attention")
     RIDE_FAILED = "ride_failed", _("Ride failed at the partner")
     CANCEL_FAILED = "cancel_failed", _("Cancellation not confirmed by the partner")
+    PARTNER_DOWN = "partner_down", _("Partner not answering")
+    PARTNER_DATA_UNUSABLE = "partner_data_unusable", _("Partner's answers about a ride unreadable")
 
 
 class AlertQuerySet(models.QuerySet):
@@ -570,9 +584,10 @@ class AlertQuerySet(models.QuerySet):
         return self.filter(resolved_at__isnull=True)
 
     def for_supervisor(self, user):
+        """The unit's alerts, and those about a partner account (every unit books with it)."""
         if user.role != "supervisor":
             return self.none()
-        return self.filter(unit_id=user.unit_id)
+        return self.filter(models.Q(unit_id=user.unit_id) | models.Q(unit__isnull=True))
 
 
 class Alert(models.Model):
@@ -582,13 +597,26 @@ class Alert(models.Model):
     leads to the rest, for those allowed to see it).
     """
 
-    unit = models.ForeignKey("accounts.Unit", on_delete=models.PROTECT, related_name="alerts")
+    # None for an alert about a partner account, which every unit's supervisors see.
+    unit = models.ForeignKey(
+        "accounts.Unit", on_delete=models.PROTECT, null=True, blank=True, related_name="alerts"
+    )
     ride = models.ForeignKey(
         Ride, on_delete=models.PROTECT, null=True, blank=True, related_name="alerts"
+    )
+    partner_account = models.ForeignKey(
+        "partners.PartnerAccount",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="alerts",
     )
     kind = models.CharField(max_length=30, choices=AlertKind.choices)
     message = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
+    # When the condition ended on its own (the partner answers again); a person still
+    # acknowledges the alert (resolved_at).
+    cleared_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -610,7 +638,14 @@ class Alert(models.Model):
                 fields=["ride", "kind"],
                 condition=models.Q(resolved_at__isnull=True),
                 name="one_open_alert_per_ride_and_kind",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["partner_account", "kind"],
+                condition=models.Q(
+                    ride__isnull=True, resolved_at__isnull=True, cleared_at__isnull=True
+                ),
+                name="one_ongoing_alert_per_account_and_kind",
+            ),
         ]
 
     def __str__(self):

@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from partners.models import PartnerAccount
 from rides.models import ACTIVE_WITH_PARTNER, TERMINAL, Cause, PollState, Ride
-from rides.services import ride_apply_partner_trip
+from rides.services import ride_apply_partner_trip, ride_note_unusable
 
 log = logging.getLogger("rides.polling")
 
@@ -39,8 +39,9 @@ PAGE_SIZE = 100
 CLAIM_SECONDS = 60
 # A webhook within this many intervals counts as "webhooks are arriving".
 WEBHOOK_FRESH_INTERVALS = 2
-# Polls held back this many intervals in a row go out at high priority.
-STARVATION_INTERVALS = 3
+# Polls held back this many intervals in a row go out at high priority, so a ride's
+# status never trails its trip by much more than two intervals.
+STARVATION_INTERVALS = 2
 # Writing "a webhook arrived" at most this often per account (one row, many workers).
 WEBHOOK_NOTE_SECONDS = 5
 
@@ -193,8 +194,8 @@ SET partner_updated_at = v.version,
     partner_seen_at = %s,
     updated_at = %s,
     pickup_eta_seconds = v.eta,
-    driver_latitude = v.latitude,
-    driver_longitude = v.longitude,
+    driver_latitude = COALESCE(v.latitude, r.driver_latitude),
+    driver_longitude = COALESCE(v.longitude, r.driver_longitude),
     fare_amount = COALESCE(v.fare, r.fare_amount)
 FROM (VALUES {rows}) AS v(id, version, status, eta, latitude, longitude, fare)
 WHERE r.id = v.id AND r.partner_status = v.status AND r.partner_updated_at < v.version
@@ -203,13 +204,6 @@ _REFRESH_ROW = (
     "(%s::bigint, %s::timestamptz, %s::varchar, %s::integer,"
     " %s::double precision, %s::double precision, %s::integer)"
 )
-
-
-def _coordinate(location, key: str) -> float | None:
-    try:
-        return float(location[key]) if location else None
-    except (KeyError, TypeError, ValueError):
-        return None
 
 
 def refresh_in_bulk(refreshes: list, now: dt.datetime) -> int:
@@ -229,8 +223,8 @@ def refresh_in_bulk(refreshes: list, now: dt.datetime) -> int:
             trip.updated_at,
             trip.status,
             eta if isinstance(eta, int) and eta >= 0 else None,
-            _coordinate(trip.driver_location, "latitude"),
-            _coordinate(trip.driver_location, "longitude"),
+            trip.driver_location.latitude if trip.driver_location else None,
+            trip.driver_location.longitude if trip.driver_location else None,
             trip.fare_amount
             if isinstance(trip.fare_amount, int) and trip.fare_amount >= 0
             else None,
@@ -245,7 +239,7 @@ def _safety_net(account: PartnerAccount, client, now: dt.datetime, limit: int) -
     """Reads, one by one, the few active trips nobody heard of for too long."""
     if limit <= 0:
         return 0
-    from partners.errors import PartnerError
+    from partners.errors import PartnerError, UnusableAnswer
 
     cutoff = now - _seconds(settings.PIPELINE_SAFETY_NET_SECONDS)
     quiet = (
@@ -258,7 +252,11 @@ def _safety_net(account: PartnerAccount, client, now: dt.datetime, limit: int) -
     reads = 0
     for ride_id, trip_id in quiet:
         try:
-            trip = client.get_trip(trip_id, priority="low")
+            trip = client.get_trip(trip_id, priority="low", kind="detail")
+        except UnusableAnswer as exc:
+            reads += 1
+            ride_note_unusable(ride_id=ride_id, reason=str(exc))
+            continue  # this trip's data, not the partner: read the others
         except PartnerError as exc:
             log.info("safety-net read of ride %s failed (%s)", ride_id, exc)
             reads += 1
@@ -267,6 +265,37 @@ def _safety_net(account: PartnerAccount, client, now: dt.datetime, limit: int) -
         ride_apply_partner_trip(ride_id=ride_id, trip=trip, cause=Cause.POLL)
         Ride.objects.filter(pk=ride_id).update(partner_seen_at=timezone.now())
     return reads
+
+
+def note_unusable_trips(account: PartnerAccount, unusable) -> int:
+    """Counts an unusable answer on each ride whose trip a list answer could not read (the
+    rest of the page was applied); returns how many rides it found."""
+    if not unusable:
+        return 0
+    trip_ids = [item.trip_id for item in unusable if item.trip_id]
+    references = [item.external_reference for item in unusable if item.external_reference]
+    found = Ride.objects.filter(partner_account=account).filter(
+        Q(partner_trip_id__in=trip_ids) | Q(reference__in=references)
+    )
+    reasons = {item.trip_id or item.external_reference: item.reason for item in unusable}
+    rides = list(found.values_list("pk", "partner_trip_id", "reference"))
+    for ride_id, trip_id, reference in rides:
+        reason = reasons.get(trip_id) or reasons.get(reference) or "unusable"
+        ride_note_unusable(ride_id=ride_id, reason=reason)
+    return len(rides)
+
+
+def _wait_after_error(failure, retry_after, interval: dt.timedelta) -> dt.timedelta:
+    """When to poll again after a failed list call. Refused by the portal (an open breaker,
+    the budget): when the refusal says. A failure at the partner: again within a second or
+    two (its Retry-After honoured), never later than the regular interval — one lost
+    answer must not leave every ride a whole interval further behind."""
+    from partners.errors import PartnerUnavailable, RateLimited
+
+    wait = float(retry_after or 0)
+    if isinstance(failure, PartnerUnavailable | RateLimited):
+        return _seconds(max(wait, 0.5))
+    return min(interval, _seconds(max(1.0, wait)))
 
 
 def _start_since(account: PartnerAccount, state: PollState) -> dt.datetime | None:
@@ -319,6 +348,7 @@ def partner_account_poll(*, account_id: int) -> PollSummary:
     cursor = state.cursor or None
     newest = state.watermark
     retry_after = None
+    failure = None
     answered = False
     while summary.calls < max_calls:
         try:
@@ -327,6 +357,7 @@ def partner_account_poll(*, account_id: int) -> PollSummary:
             )
         except PartnerError as exc:
             summary.error = str(exc)[:200]
+            failure = exc
             retry_after = getattr(exc, "retry_after", None)
             if exc.sent:
                 summary.calls += 1
@@ -335,6 +366,7 @@ def partner_account_poll(*, account_id: int) -> PollSummary:
         answered = True
         summary.trips += len(page.trips)
         summary.applied += apply_trip_page(account, page.trips, now)
+        note_unusable_trips(account, page.unusable)
         for trip in page.trips:
             if newest is None or trip.updated_at > newest:
                 newest = trip.updated_at
@@ -351,7 +383,7 @@ def partner_account_poll(*, account_id: int) -> PollSummary:
     calls = summary.calls + summary.safety_net_reads
     gap = _seconds(calls * 60 / budget)
     if summary.error:
-        wait = max(interval, _seconds(retry_after or 0))
+        wait = _wait_after_error(failure, retry_after, interval)
     elif unfinished:
         wait = gap  # more pages wait: continue as soon as the budget allows
     else:

@@ -18,7 +18,6 @@ Partner calls never happen inside a database transaction.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 import math
@@ -31,6 +30,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from rides.alerts import alert_raise, alerts_resolve_for_ride
 from rides.models import (
@@ -157,13 +157,50 @@ def ride_request_dispatch(*, ride: Ride) -> None:
 
     Call inside the transaction that wrote the ride (the ride row is the outbox): if the
     enqueue is lost (broker down, worker killed) the outbox sweeper finds the ride by
-    `dispatch_due_at` once the grace period has passed, and enqueues it again.
+    `dispatch_due_at` once the grace period has passed, and enqueues it again. From here
+    the ride has PIPELINE_DISPATCH_DEADLINE_SECONDS to reach the partner.
     """
     from rides.tasks import dispatch_ride
 
-    ride.dispatch_due_at = timezone.now() + _seconds("PIPELINE_DISPATCH_GRACE_SECONDS")
-    ride.save(update_fields=["dispatch_due_at", "updated_at"])
+    now = timezone.now()
+    ride.dispatch_due_at = now + _seconds("PIPELINE_DISPATCH_GRACE_SECONDS")
+    ride.dispatch_deadline_at = now + _seconds("PIPELINE_DISPATCH_DEADLINE_SECONDS")
+    ride.save(update_fields=["dispatch_due_at", "dispatch_deadline_at", "updated_at"])
     _on_commit(dispatch_ride, ride.pk)
+
+
+# --- the deadline ---------------------------------------------------------------------------
+
+
+def _seconds_left(ride: Ride, now: dt.datetime, *, lookup: bool = False) -> float:
+    """Seconds until the ride's dispatch deadline (a ride without one has all the time).
+    Looking up an unknown outcome may go on PIPELINE_RECONCILE_GRACE_SECONDS longer: a
+    create that timed out just before the deadline still gets its lookups."""
+    if ride.dispatch_deadline_at is None:
+        return math.inf
+    left = (ride.dispatch_deadline_at - now).total_seconds()
+    return left + float(settings.PIPELINE_RECONCILE_GRACE_SECONDS) if lookup else left
+
+
+def _by_the_deadline(ride: Ride, delay: float, now: dt.datetime, *, lookup=False) -> float:
+    """A retry delay that comes back no later than just after the deadline, so the
+    decision to ask a person is taken on time."""
+    return max(0.5, min(delay, _seconds_left(ride, now, lookup=lookup) + 0.5))
+
+
+def _minutes_trying(ride: Ride, now: dt.datetime) -> int:
+    return max(1, math.ceil((now - _first_attempt_at(ride)).total_seconds() / 60))
+
+
+def _retry_delay(exc, attempt: int) -> float:
+    """How long to wait after a call that did not reach the partner, or failed there.
+
+    Refused by the portal itself (an open breaker): come back when it says, with a little
+    jitter, since that is when the breaker lets the most urgent call probe. Otherwise
+    exponential backoff with jitter, never sooner than the partner's Retry-After."""
+    if isinstance(exc, _partner_errors().PartnerUnavailable):
+        return float(exc.retry_after or 1.0) + random.uniform(0, 1)  # noqa: S311
+    return backoff_seconds(attempt, getattr(exc, "retry_after", None))
 
 
 # --- dispatch ------------------------------------------------------------------------------
@@ -198,6 +235,11 @@ def ride_dispatch(*, ride_id: int) -> str:
                 code="account_disabled",
             )
             return "held"
+        wait = _breaker_wait(account)
+        if wait:
+            # The partner is down (the breaker is open): wait for the breaker's probe
+            # without an attempt or a trip-log row, until the deadline.
+            return _wait_for_partner(ride, wait, now)
         wait = _window_spent_wait(account)
         if wait:
             # The partner's minute is spent: wait for its turn without a trip-log row
@@ -212,7 +254,7 @@ def ride_dispatch(*, ride_id: int) -> str:
             ride.save(update_fields=["last_dispatch_error", "dispatch_due_at", "updated_at"])
             _on_commit(dispatch_ride, ride_id, countdown=delay)
             return "paced"
-        if not ride.idempotency_key:
+        if not ride.idempotency_key and not ride.fare_check_at_dispatch:
             # A new key starts here, so this is the moment to decide about the fare id;
             # every repeat of this key then sends the very same body.
             if ride.fare_id and not fare_is_fresh(ride, now):
@@ -223,13 +265,21 @@ def ride_dispatch(*, ride_id: int) -> str:
         except PayloadRefused as refused:
             _hold(ride, refused.user_message, code=f"payload:{refused.code}")
             return "held"
-        ride.dispatch_attempts += 1
-        ride.dispatch_due_at = now + _seconds("PIPELINE_DISPATCH_LEASE_SECONDS")
-        ride.last_dispatch_error = ""
-        ride.apply_transition(S.DISPATCHING, cause=Cause.DISPATCH)
+        if ride.fare_check_at_dispatch:
+            # The very points the trip will be booked with (neutral ones for protected places).
+            points = {"pickup": body["pickup"], "dropoff": body["dropoff"]}
+            passengers = body["passenger_count"]
+        else:
+            points = None
+            ride.dispatch_attempts += 1
+            ride.dispatch_due_at = now + _seconds("PIPELINE_DISPATCH_LEASE_SECONDS")
+            ride.last_dispatch_error = ""
+            ride.apply_transition(S.DISPATCHING, cause=Cause.DISPATCH)
         key = ride.idempotency_key
         reference = ride.reference
 
+    if points is not None:
+        return _check_fare_first(ride_id, account, points, passengers)
     errors = _partner_errors()
     try:
         client = _client(account)
@@ -250,15 +300,66 @@ def ride_dispatch(*, ride_id: int) -> str:
         # under the same key is safe either way.
         if exc.sent and not isinstance(exc, errors.RateLimited):
             return _dispatch_unknown(ride_id, key, str(exc), retry_after=exc.retry_after)
-        # Held back by the portal's own pacing (the account's budget is spent for the
-        # minute): not a failure to reach the partner, so no attempt is used up.
-        paced = isinstance(exc, errors.RateLimited) and not exc.sent
-        return _dispatch_retry_later(ride_id, key, str(exc), exc.retry_after, paced=paced)
+        return _dispatch_retry_later(ride_id, key, exc)
     except Exception as exc:  # noqa: BLE001 - an unexpected failure: the outcome is unknown
         log.exception("ride %s: create failed unexpectedly", ride_id)
         return _dispatch_unknown(ride_id, key, type(exc).__name__)
     ride_apply_partner_trip(ride_id=ride_id, trip=result.trip, cause=Cause.DISPATCH)
     return "replayed" if result.replayed else "created"
+
+
+def _check_fare_first(ride_id: int, account, points: dict, passengers: int) -> str:
+    """The partner could not give a fare when the ride was booked: ask for it now (outside
+    any transaction), then apply the fare ceiling before the ride is sent."""
+    from rides.booking import fare_check_at_dispatch_apply
+
+    errors = _partner_errors()
+    try:
+        estimates = _client(account).estimate(
+            pickup=points["pickup"], dropoff=points["dropoff"], passenger_count=passengers
+        )
+    except errors.PermanentPartnerError as exc:
+        with transaction.atomic():
+            ride = _locked_ride(ride_id)
+            if ride is None or ride.status != S.REQUESTED or not ride.fare_check_at_dispatch:
+                return "moved_on"
+            _hold(ride, exc.user_message, code=f"estimate: {exc}")
+        return "held"
+    except errors.TemporaryPartnerError as exc:
+        return _fare_check_later(ride_id, exc)
+    with transaction.atomic():
+        ride = _locked_ride(ride_id)
+        if ride is None or ride.status != S.REQUESTED or not ride.fare_check_at_dispatch:
+            return "moved_on"
+        if not fare_check_at_dispatch_apply(ride=ride, estimates=estimates):
+            return "awaiting_approval"
+    return ride_dispatch(ride_id=ride_id)
+
+
+def _fare_check_later(ride_id: int, exc) -> str:
+    from rides.tasks import dispatch_ride
+
+    with transaction.atomic():
+        ride = _locked_ride(ride_id)
+        if ride is None or ride.status != S.REQUESTED or not ride.fare_check_at_dispatch:
+            return "moved_on"
+        now = timezone.now()
+        paced = isinstance(exc, _partner_errors().RateLimited)
+        ride.last_dispatch_error = f"estimate: {exc}"[:500]
+        if not paced and _seconds_left(ride, now) <= 0:
+            _hold(ride, _unreachable_reason(ride, now), code=ride.last_dispatch_error)
+            return "held"
+        if paced:
+            delay = _paced_delay(ride, exc.retry_after)
+        else:
+            ride.dispatch_attempts += 1
+            delay = _by_the_deadline(ride, _retry_delay(exc, ride.dispatch_attempts), now)
+        ride.dispatch_due_at = (
+            now + dt.timedelta(seconds=delay) + _seconds("PIPELINE_DISPATCH_GRACE_SECONDS")
+        )
+        ride.save()
+        _on_commit(dispatch_ride, ride_id, countdown=delay)
+    return "retry_later"
 
 
 def _still_dispatching(ride: Ride | None, key: str) -> bool:
@@ -321,7 +422,40 @@ def _first_attempt_at(ride: Ride) -> dt.datetime:
     return first.at if first is not None else ride.created_at
 
 
+def _unreachable_reason(ride: Ride, now: dt.datetime) -> str:
+    minutes = _minutes_trying(ride, now)
+    return ngettext(
+        "The partner could not be reached for %(minutes)s minute. Retry, or book another way.",
+        "The partner could not be reached for %(minutes)s minutes. Retry, or book another way.",
+        minutes,
+    ) % {"minutes": minutes}
+
+
 PACED_SPREAD_MAX_SECONDS = 55
+
+
+def _breaker_wait(account) -> float:
+    try:
+        return _client(account).breaker_wait("dispatch")
+    except Exception:  # noqa: BLE001 - unknown: just try
+        return 0.0
+
+
+def _wait_for_partner(ride: Ride, wait: float, now: dt.datetime) -> str:
+    """The ride waits (row locked, still `requested`) for a partner that is down."""
+    from rides.tasks import dispatch_ride
+
+    if _seconds_left(ride, now) <= 0:
+        _hold(ride, _unreachable_reason(ride, now), code="partner_unreachable")
+        return "held"
+    delay = _by_the_deadline(ride, wait + random.uniform(0, 1), now)  # noqa: S311
+    ride.last_dispatch_error = "partner_unreachable: waiting for the partner to answer again"
+    ride.dispatch_due_at = (
+        now + dt.timedelta(seconds=delay) + _seconds("PIPELINE_DISPATCH_GRACE_SECONDS")
+    )
+    ride.save(update_fields=["last_dispatch_error", "dispatch_due_at", "updated_at"])
+    _on_commit(dispatch_ride, ride.pk, countdown=delay)
+    return "waiting"
 
 
 def _window_spent_wait(account) -> float:
@@ -359,13 +493,18 @@ def _paced_delay(ride: Ride, retry_after) -> float:
     return float(retry_after or 1.0) + spread * random.uniform(0, 1)  # noqa: S311
 
 
-def _dispatch_retry_later(
-    ride_id: int, key: str, error: str, retry_after, *, paced: bool = False
-) -> str:
-    """The partner certainly did not get the request: try again later, a bounded number
-    of times, then hand the ride to a person."""
+def _dispatch_retry_later(ride_id: int, key: str, exc) -> str:
+    """The partner certainly did not get the request: try again later, until the ride's
+    dispatch deadline; after it, a partner still unreachable hands the ride to a person.
+
+    Held back by the portal's own pacing (the account's budget is spent for the minute)
+    is not a failure to reach the partner: no attempt is used up and the deadline does
+    not apply. Refused by an open breaker uses no attempt either: the ride comes back
+    when the breaker half-opens."""
     from rides.tasks import dispatch_ride
 
+    errors = _partner_errors()
+    paced = isinstance(exc, errors.RateLimited)
     with transaction.atomic():
         ride = _locked_ride(ride_id)
         if not _still_dispatching(ride, key):
@@ -373,34 +512,23 @@ def _dispatch_retry_later(
         if ride.cancel_requested_at is not None:
             _cancel_locally(ride)
             return "cancelled"
-        ride.last_dispatch_error = error[:500]
-        if paced:
+        now = timezone.now()
+        ride.last_dispatch_error = str(exc)[:500]
+        if paced or isinstance(exc, errors.PartnerUnavailable):
             ride.dispatch_attempts = max(0, ride.dispatch_attempts - 1)
-        elif ride.dispatch_attempts >= settings.PIPELINE_DISPATCH_MAX_ATTEMPTS:
-            elapsed = (timezone.now() - _first_attempt_at(ride)).total_seconds()
-            minutes = max(1, math.ceil(elapsed / 60))
-            _hold(
-                ride,
-                _(
-                    "The partner could not be reached for %(minutes)s minutes. "
-                    "Retry, or book another way."
-                )
-                % {"minutes": minutes},
-                code=error,
-            )
+        if not paced and _seconds_left(ride, now) <= 0:
+            _hold(ride, _unreachable_reason(ride, now), code=ride.last_dispatch_error)
             return "held"
         if paced:
-            delay = _paced_delay(ride, retry_after)
+            delay = _paced_delay(ride, exc.retry_after)
         else:
-            delay = backoff_seconds(ride.dispatch_attempts, retry_after)
+            delay = _by_the_deadline(ride, _retry_delay(exc, ride.dispatch_attempts), now)
         ride.dispatch_due_at = (
-            timezone.now()
-            + dt.timedelta(seconds=delay)
-            + _seconds("PIPELINE_DISPATCH_GRACE_SECONDS")
+            now + dt.timedelta(seconds=delay) + _seconds("PIPELINE_DISPATCH_GRACE_SECONDS")
         )
-        ride.apply_transition(S.REQUESTED, cause=Cause.DISPATCH, note=f"retry: {error}")
+        ride.apply_transition(S.REQUESTED, cause=Cause.DISPATCH, note=f"retry: {exc}")
         _on_commit(dispatch_ride, ride_id, countdown=delay)
-    log.info("ride %s: partner not reached (%s); retry in %.1fs", ride_id, error, delay)
+    log.info("ride %s: partner not reached (%s); retry in %.1fs", ride_id, exc, delay)
     return "retry_later"
 
 
@@ -414,6 +542,7 @@ def _dispatch_unknown(
         ride = _locked_ride(ride_id)
         if not _still_dispatching(ride, key):
             return "moved_on"
+        now = timezone.now()
         ride.last_dispatch_error = error[:500]
         if new_generation:
             ride.dispatch_generation += 1
@@ -421,9 +550,7 @@ def _dispatch_unknown(
         ride.reconcile_attempts = 0
         delay = max(1.0, float(retry_after or 0))
         ride.dispatch_due_at = (
-            timezone.now()
-            + dt.timedelta(seconds=delay)
-            + _seconds("PIPELINE_DISPATCH_GRACE_SECONDS")
+            now + dt.timedelta(seconds=delay) + _seconds("PIPELINE_DISPATCH_GRACE_SECONDS")
         )
         ride.apply_transition(S.DISPATCH_UNKNOWN, cause=Cause.DISPATCH, note=error)
         _on_commit(reconcile_ride, ride_id, countdown=delay)
@@ -438,7 +565,8 @@ def ride_reconcile(*, ride_id: int) -> str:
     """Finds out whether the partner holds a ride whose dispatch outcome is unknown.
 
     found → applied; not found → sent again under the same idempotency key; the lookup
-    failing → tried again later, a bounded number of times, then a person is asked.
+    failing → tried again later until the dispatch deadline, then a person is asked; the
+    partner's answer about the trip unusable → tried a few times, then a person is asked.
     """
     now = timezone.now()
     with transaction.atomic():
@@ -463,57 +591,106 @@ def ride_reconcile(*, ride_id: int) -> str:
     errors = _partner_errors()
     try:
         trip = _client(account).find_trip_by_reference(reference)
+    except errors.UnusableAnswer as exc:
+        return _reconcile_unusable(ride_id, attempt, exc)
     except errors.PartnerError as exc:
-        return _reconcile_later(ride_id, attempt, str(exc), getattr(exc, "retry_after", None))
+        return _reconcile_later(ride_id, attempt, exc)
     except Exception as exc:  # noqa: BLE001
         log.exception("ride %s: reference lookup failed unexpectedly", ride_id)
-        return _reconcile_later(ride_id, attempt, type(exc).__name__, None)
+        return _reconcile_later(ride_id, attempt, exc)
     if trip is not None:
         ride_apply_partner_trip(ride_id=ride_id, trip=trip, cause=Cause.DISPATCH)
         return "found"
     return _reconcile_not_found(ride_id, attempt)
 
 
-def _reconcile_later(ride_id: int, attempt: int, error: str, retry_after) -> str:
+def _locked_unknown(ride_id: int, attempt: int) -> Ride | None:
+    ride = _locked_ride(ride_id)
+    if ride is None or ride.status != S.DISPATCH_UNKNOWN or ride.reconcile_attempts != attempt:
+        return None
+    return ride
+
+
+def _cannot_confirm_reason() -> str:
+    return _(
+        "The partner could not confirm whether it took this ride. Call the partner "
+        "before booking again: it may still send a driver."
+    )
+
+
+def _reconcile_again(ride: Ride, delay: float, now: dt.datetime) -> None:
     from rides.tasks import reconcile_ride
 
+    ride.dispatch_due_at = (
+        now + dt.timedelta(seconds=delay) + _seconds("PIPELINE_DISPATCH_GRACE_SECONDS")
+    )
+    ride.save()
+    _on_commit(reconcile_ride, ride.pk, countdown=delay)
+
+
+def _reconcile_later(ride_id: int, attempt: int, exc) -> str:
+    errors = _partner_errors()
     with transaction.atomic():
-        ride = _locked_ride(ride_id)
-        if ride is None or ride.status != S.DISPATCH_UNKNOWN or ride.reconcile_attempts != attempt:
+        ride = _locked_unknown(ride_id, attempt)
+        if ride is None:
             return "moved_on"
-        ride.last_dispatch_error = error[:500]
-        if attempt >= settings.PIPELINE_RECONCILE_MAX_ATTEMPTS:
+        now = timezone.now()
+        ride.last_dispatch_error = str(exc)[:500]
+        if isinstance(exc, errors.PermanentPartnerError):
+            _hold(ride, _cannot_confirm_reason(), code=f"reconcile: {exc}")
+            return "held"
+        held_back = not getattr(exc, "sent", True)  # breaker or budget: not a lookup
+        if held_back:
+            ride.reconcile_attempts = max(0, attempt - 1)
+        if _seconds_left(ride, now, lookup=True) <= 0 and not isinstance(exc, errors.RateLimited):
+            _hold(ride, _cannot_confirm_reason(), code=f"reconcile: {exc}")
+            return "held"
+        delay = _retry_delay(exc, max(1, ride.reconcile_attempts))
+        _reconcile_again(ride, _by_the_deadline(ride, delay, now, lookup=True), now)
+    return "retry_later"
+
+
+def _reconcile_unusable(ride_id: int, attempt: int, exc) -> str:
+    """The partner holds a trip under the reference but its data is unusable: a problem
+    of this trip, not of the partner. A few more tries, then a person is asked."""
+    with transaction.atomic():
+        ride = _locked_unknown(ride_id, attempt)
+        if ride is None:
+            return "moved_on"
+        now = timezone.now()
+        ride.last_dispatch_error = f"reconcile: {exc}"[:500]
+        ride.unusable_answers += 1
+        if ride.unusable_answers >= settings.PIPELINE_UNUSABLE_ANSWERS_MAX:
             _hold(
                 ride,
-                _(
-                    "The partner could not confirm whether it took this ride. Call the partner "
-                    "before booking again: it may still send a driver."
-                ),
-                code=f"reconcile: {error}",
+                _unusable_reason(),
+                code=ride.last_dispatch_error,
+                kind=AlertKind.PARTNER_DATA_UNUSABLE,
             )
             return "held"
-        delay = backoff_seconds(attempt, retry_after)
-        ride.dispatch_due_at = (
-            timezone.now()
-            + dt.timedelta(seconds=delay)
-            + _seconds("PIPELINE_DISPATCH_GRACE_SECONDS")
-        )
-        ride.save()
-        _on_commit(reconcile_ride, ride_id, countdown=delay)
+        delay = _by_the_deadline(ride, backoff_seconds(attempt), now, lookup=True)
+        _reconcile_again(ride, delay, now)
     return "retry_later"
+
+
+def _unusable_reason() -> str:
+    return _(
+        "The partner holds a trip for this ride but its answers about it cannot be read. "
+        "Call the partner to check the trip before booking again."
+    )
 
 
 def _reconcile_not_found(ride_id: int, attempt: int) -> str:
     from rides.tasks import dispatch_ride
 
     with transaction.atomic():
-        ride = _locked_ride(ride_id)
-        if ride is None or ride.status != S.DISPATCH_UNKNOWN or ride.reconcile_attempts != attempt:
+        ride = _locked_unknown(ride_id, attempt)
+        if ride is None:
             return "moved_on"
         if ride.cancel_requested_at is not None:
             _cancel_locally(ride)
             return "cancelled"
-        if ride.dispatch_attempts >= settings.PIPELINE_DISPATCH_MAX_ATTEMPTS:
+        if _seconds_left(ride, timezone.now(), lookup=True) <= 0:
             _hold(
                 ride,
                 _(
@@ -529,6 +706,31 @@ def _reconcile_not_found(ride_id: int, attempt: int) -> str:
         ride.apply_transition(S.REQUESTED, cause=Cause.DISPATCH, note="not at the partner")
         _on_commit(dispatch_ride, ride_id)
     return "resend"
+
+
+def ride_note_unusable(*, ride_id: int, reason: str) -> bool:
+    """Counts one more unusable answer about the ride's trip (a list item, a detail read);
+    at PIPELINE_UNUSABLE_ANSWERS_MAX in a row the unit's supervisors are alerted (once).
+    Answers whether the alert was raised now."""
+    with transaction.atomic():
+        ride = _locked_ride(ride_id)
+        if ride is None:
+            return False
+        ride.unusable_answers = min(ride.unusable_answers + 1, 32_000)
+        ride.save(update_fields=["unusable_answers", "updated_at"])
+        if ride.unusable_answers != settings.PIPELINE_UNUSABLE_ANSWERS_MAX:
+            return False
+        alert_raise(
+            ride=ride,
+            kind=AlertKind.PARTNER_DATA_UNUSABLE,
+            message=_(
+                "The partner's answers about ride %(reference)s cannot be read, so its "
+                "status may be out of date. Call the partner to check the trip."
+            )
+            % {"reference": ride.reference},
+        )
+    log.warning("ride %s: partner answers about its trip stay unusable (%s)", ride_id, reason)
+    return True
 
 
 # --- applying what the partner says ----------------------------------------------------------
@@ -566,6 +768,8 @@ def _positive_int(value) -> int | None:
 
 
 def _rating(value) -> Decimal | None:
+    if value is None:
+        return None
     try:
         rating = Decimal(str(value)).quantize(Decimal("0.01"))
     except (InvalidOperation, ValueError, TypeError):
@@ -580,38 +784,48 @@ def _clear_driver(ride: Ride) -> None:
     ride.driver_latitude = ride.driver_longitude = None
 
 
+def _kept(new: str, old: str, same: bool, length: int) -> str:
+    """An informational text the partner left out (empty) keeps what the ride held, as
+    long as it is still the same driver or car."""
+    return _text(new, length) if new or not same else old
+
+
 def _copy_details(ride: Ride, trip) -> None:
-    """Driver, vehicle, ETA and fare from a full Trip (the partner's current version)."""
-    driver = trip.driver or None
-    if driver:
-        ride.driver_name = _text(driver.get("name"), 80)
-        ride.driver_phone_masked = _text(driver.get("phone_masked"), 40)
-        ride.driver_rating = _rating(driver.get("rating"))
+    """Driver, vehicle, ETA and fare from a full Trip (the partner's current version).
+
+    The contract reader left out what was unusable; a field left out of an answer about
+    the same driver or car keeps the value an earlier answer gave."""
+    driver = trip.driver
+    if driver is not None:
+        same = not driver.name or driver.name[:80] == ride.driver_name
+        ride.driver_name = _kept(driver.name, ride.driver_name, same, 80)
+        ride.driver_phone_masked = _kept(driver.phone_masked, ride.driver_phone_masked, same, 40)
+        rating = _rating(driver.rating)
+        ride.driver_rating = rating if rating is not None or not same else ride.driver_rating
     else:
         ride.driver_name = ride.driver_phone_masked = ""
         ride.driver_rating = None
-    vehicle = trip.vehicle or None
-    if vehicle:
-        ride.vehicle_make = _text(vehicle.get("make"), 40)
-        ride.vehicle_model = _text(vehicle.get("model"), 40)
-        ride.vehicle_color = _text(vehicle.get("color"), 40)
-        ride.vehicle_plate = _text(vehicle.get("license_plate"), 20)
+    vehicle = trip.vehicle
+    if vehicle is not None:
+        same = not vehicle.license_plate or vehicle.license_plate[:20] == ride.vehicle_plate
+        ride.vehicle_make = _kept(vehicle.make, ride.vehicle_make, same, 40)
+        ride.vehicle_model = _kept(vehicle.model, ride.vehicle_model, same, 40)
+        ride.vehicle_color = _kept(vehicle.color, ride.vehicle_color, same, 40)
+        ride.vehicle_plate = _kept(vehicle.license_plate, ride.vehicle_plate, same, 20)
     else:
         ride.vehicle_make = ride.vehicle_model = ride.vehicle_color = ride.vehicle_plate = ""
-    location = trip.driver_location or None
-    try:
-        ride.driver_latitude = float(location["latitude"]) if location else None
-        ride.driver_longitude = float(location["longitude"]) if location else None
-    except (KeyError, TypeError, ValueError):
+    location = trip.driver_location
+    if location is not None:
+        ride.driver_latitude, ride.driver_longitude = location.latitude, location.longitude
+    elif driver is None:
         ride.driver_latitude = ride.driver_longitude = None
-    ride.pickup_eta_seconds = _positive_int(trip.pickup_eta_seconds)
-    ride.fare_amount = _positive_int(trip.fare_amount)
-    ride.fare_type = _text(trip.fare_type, 10)
-    ride.distance_meters = _positive_int(trip.distance_meters)
-    ride.duration_seconds = _positive_int(trip.duration_seconds)
-    fee = _positive_int(trip.cancellation_fee)
-    if fee is not None or ride.receipt is None:
-        ride.cancellation_fee = fee
+    ride.pickup_eta_seconds = trip.pickup_eta_seconds
+    ride.fare_amount = trip.fare_amount
+    ride.fare_type = trip.fare_type or ride.fare_type
+    ride.distance_meters = trip.distance_meters or ride.distance_meters
+    ride.duration_seconds = trip.duration_seconds or ride.duration_seconds
+    if trip.cancellation_fee is not None:
+        ride.cancellation_fee = trip.cancellation_fee
     ride.partner_status_detail = _text(trip.status_detail, 80)
 
 
@@ -654,6 +868,8 @@ def _apply_partner_data(
     if not ride.partner_trip_id and trip_id:
         ride.partner_trip_id = trip_id
     ride.partner_seen_at = now
+    if trip is not None:
+        ride.unusable_answers = 0
     previous_status = ride.status
     held_version = ride.partner_updated_at
     new_status = PARTNER_STATUS_MAP.get(status)
@@ -966,17 +1182,6 @@ def ride_retry(*, ride_id: int, user) -> Ride:
 # --- receipts ------------------------------------------------------------------------------
 
 
-def _receipt_dict(receipt) -> dict:
-    raw = getattr(receipt, "raw", None)
-    if isinstance(raw, dict) and raw:
-        return raw
-    if dataclasses.is_dataclass(receipt):
-        data = dataclasses.asdict(receipt)
-        data.pop("raw", None)
-        return {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in data.items()}
-    return dict(receipt)
-
-
 def ride_fetch_receipt(*, ride_id: int) -> str:
     """Asks the partner for an ended trip's receipt and stores it with the final fare."""
     now = timezone.now()
@@ -1010,19 +1215,17 @@ def ride_fetch_receipt(*, ride_id: int) -> str:
         log.warning("ride %s: receipt refused (%s); not asked again", ride_id, exc)
         Ride.objects.filter(pk=ride_id).update(receipt_due_at=None, updated_at=timezone.now())
         return "refused"
-    data = _receipt_dict(receipt)
     with transaction.atomic():
         ride = _locked_ride(ride_id)
         if ride is None or ride.receipt is not None:
             return "moved_on"
-        ride.receipt = data
+        ride.receipt = receipt.as_json()
         ride.receipt_due_at = None
-        ride.final_fare = _positive_int(data.get("total_amount"))
-        fee = _positive_int(data.get("cancellation_fee"))
-        if fee:
-            ride.cancellation_fee = fee
-        ride.distance_meters = _positive_int(data.get("distance_meters")) or ride.distance_meters
-        ride.duration_seconds = _positive_int(data.get("duration_seconds")) or ride.duration_seconds
+        ride.final_fare = receipt.total_amount
+        if receipt.cancellation_fee:  # a null fee is no fee
+            ride.cancellation_fee = receipt.cancellation_fee
+        ride.distance_meters = receipt.distance_meters or ride.distance_meters
+        ride.duration_seconds = receipt.duration_seconds or ride.duration_seconds
         ride.save()
     return "stored"
 
@@ -1160,10 +1363,12 @@ def _process_status_event(event: WebhookEvent, ride: Ride) -> str:
     if wants_trip:
         errors = _partner_errors()
         try:
-            trip = _client(event.account).get_trip(event.trip_id)
+            trip = _client(event.account).get_trip(event.trip_id, kind="detail")
         except errors.PartnerError as exc:
             log.info("ride %s: trip read after webhook failed (%s); hint applied", ride.pk, exc)
             retry_after = float(exc.retry_after or 0) if exc.temporary else None
+            if isinstance(exc, errors.UnusableAnswer):
+                ride_note_unusable(ride_id=ride.pk, reason=str(exc))
         else:
             return ride_apply_partner_trip(ride_id=ride.pk, trip=trip, cause=Cause.WEBHOOK)
     outcome = ride_apply_partner_status(
@@ -1234,8 +1439,10 @@ def ride_refresh_details(*, ride_id: int, attempt: int = 1) -> str:
         return "nothing_to_do"
     errors = _partner_errors()
     try:
-        trip = _client(ride.partner_account).get_trip(ride.partner_trip_id)
+        trip = _client(ride.partner_account).get_trip(ride.partner_trip_id, kind="detail")
     except errors.PartnerError as exc:
+        if isinstance(exc, errors.UnusableAnswer):
+            ride_note_unusable(ride_id=ride_id, reason=str(exc))
         if exc.temporary:
             _schedule_details(ride_id, float(exc.retry_after or 0), attempt=attempt + 1)
             return "later"

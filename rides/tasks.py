@@ -75,6 +75,13 @@ def sweep_dispatch_outbox() -> dict:
     return services.outbox_sweep()
 
 
+@shared_task(name="rides.watch_partner_outages", **LIMITS)
+def watch_partner_outages() -> dict:
+    from rides.alerts import partner_outages_watch
+
+    return partner_outages_watch()
+
+
 @shared_task(name="rides.prune_webhook_events", **LIMITS)
 def prune_webhook_events() -> int:
     return services.webhook_events_prune()

@@ -113,7 +113,9 @@ def _keep_quote(request, plan, quote: booking.FareQuote) -> None:
 
 
 def _estimate_shown(plan, quote, error) -> dict:
-    reasons = booking.approval_reasons_for(plan, quote=quote)
+    reasons = booking.approval_reasons_for(
+        plan, quote=quote, fare_unavailable=error is not None and error.temporary
+    )
     return {
         "shown": True,
         "plan": plan,
@@ -265,8 +267,11 @@ def _book(request, form, case, args, plan, token):
         return render(
             request, "rides/book.html", _booking_context(request, case, form, estimate=estimate)
         )
+    unavailable = error is not None and error.temporary
     try:
-        ride = booking.ride_book(user=request.user, quote=quote, **args)
+        ride = booking.ride_book(
+            user=request.user, quote=quote, fare_unavailable=unavailable, **args
+        )
     except ValidationError as exc:
         apply_booking_errors(form, exc)
         return render(request, "rides/book.html", _booking_context(request, case, form))

@@ -240,7 +240,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         "webhook_reorder_rate": 0.05,
         "webhook_drop_rate": 0.02,
     },
-    # A bad day: for resilience tests and benchmarks of the client's recovery paths.
+    # A bad day, at least as harsh as a misbehaving partner the portal was held against:
+    # for resilience tests and the chaos benchmark (bench/chaos.py).
     "chaos": {
         "no_driver_rate": 0.1,
         "driver_cancel_rate": 0.25,
@@ -248,13 +249,13 @@ PROFILES: dict[str, dict[str, Any]] = {
         "failed_rate": 0.03,
         "error_5xx_rate": 0.1,
         "error_5xx_after_commit_share": 0.5,
-        "error_429_rate": 0.03,
-        "slow_rate": 0.02,
+        "error_429_rate": 0.05,
+        "slow_rate": 0.03,
         "slow_seconds": 12.0,
-        "malformed_rate": 0.02,
-        "webhook_duplicate_rate": 0.15,
-        "webhook_reorder_rate": 0.2,
-        "webhook_drop_rate": 0.15,
+        "malformed_rate": 0.04,
+        "webhook_duplicate_rate": 0.3,
+        "webhook_reorder_rate": 0.3,
+        "webhook_drop_rate": 0.25,
         "webhook_delay_seconds": 2.0,
         "quirk_rate": 0.3,
         "outage_seconds": 90.0,

@@ -63,9 +63,9 @@ def test_booking_with_a_bearer_token_answers_201_with_reference_and_status(
     data = response.json()
     ride = Ride.objects.get()
     assert data["reference"] == ride.reference
-    # the partner at 127.0.0.1:9 cannot give a fare: the ride waits for a supervisor
-    assert data["status"] == RideStatus.AWAITING_APPROVAL == ride.status
-    assert data["approval"]["reasons"][0]["code"] == "fare_unknown"
+    # the partner at 127.0.0.1:9 does not answer: the fare is asked for again at dispatch
+    assert data["status"] == RideStatus.REQUESTED == ride.status
+    assert data["approval"]["reasons"] == [] and ride.fare_check_at_dispatch
     assert data["case"] == adult_case.code
     assert data["fare"] == {
         "estimate": None,

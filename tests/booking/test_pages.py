@@ -112,7 +112,7 @@ def test_a_child_case_asks_for_an_escort_and_starts_with_two_passengers(
 # --- booking -----------------------------------------------------------------------------
 
 
-def test_booking_with_the_partner_unreachable_keeps_the_ride_for_approval(
+def test_booking_with_the_partner_unreachable_sends_the_ride_with_its_fare_checked_first(
     adult_case, caseworker, places, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks() as callbacks:
@@ -120,9 +120,9 @@ def test_booking_with_the_partner_unreachable_keeps_the_ride_for_approval(
     ride = Ride.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("rides:detail", kwargs={"reference": ride.reference})
-    assert ride.status == RideStatus.AWAITING_APPROVAL
-    assert [r["code"] for r in ride.approval_reasons] == ["fare_unknown"]
-    assert callbacks == []
+    assert ride.status == RideStatus.REQUESTED and ride.fare_check_at_dispatch
+    assert ride.approval_reasons == []
+    assert len(callbacks) == 1  # the dispatch, which asks for the fare first
 
 
 def test_errors_show_inline_and_everything_typed_is_kept(adult_case, caseworker, places):

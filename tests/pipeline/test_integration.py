@@ -37,8 +37,6 @@ FAST = {
     "PIPELINE_BACKOFF_BASE_SECONDS": "0.2",
     "PIPELINE_BACKOFF_MAX_SECONDS": "2",
     "PIPELINE_RECEIPT_DELAY_SECONDS": "0.2",
-    "PIPELINE_DISPATCH_MAX_ATTEMPTS": "30",
-    "PIPELINE_RECONCILE_MAX_ATTEMPTS": "30",
     "PARTNER_BREAKER_RESET_SECONDS": "1",
     "CELERY_VISIBILITY_TIMEOUT": "20",
 }
@@ -258,7 +256,7 @@ def test_a_partner_that_answers_5xx_429_garbage_and_too_slowly(
     ):
         sandbox.control.force_fault("create_trip", fault, after_commit=after_commit)
     account = make_partner_account(webhooks=True)
-    env = dict(FAST, PARTNER_READ_TIMEOUT="1", PARTNER_BREAKER_FAILURES="1000")
+    env = dict(FAST, PARTNER_READ_TIMEOUT="1", PARTNER_BREAKER_MIN_CALLS="1000")
     celery_worker_process(env=env, beat=True)
     rides = book(make_ride, account, count=8)
     wait_all(rides, {S.COMPLETED}, timeout=150)

@@ -1,0 +1,120 @@
+"""The pipeline against a partner that misbehaves while it still answers most calls.
+
+Services run in the test process against the sandbox over real HTTP. What each test
+holds: a partner that answers four calls out of five never costs a ride; the breaker
+opening is waited out within the ride's dispatch deadline instead of counted as failed
+attempts; failing receipts never stop dispatch, lookups or polling.
+"""
+
+import datetime as dt
+import time
+
+import pytest
+from django.utils import timezone
+
+from partners import errors
+from partners.adapter import breaker_state, client_for
+from rides.models import Alert, AlertKind, Ride, RideStatus
+from rides.polling import partner_account_poll
+from rides.services import (
+    ride_apply_partner_trip,
+    ride_dispatch,
+    ride_fetch_receipt,
+    ride_reconcile,
+)
+from tests.stack import trips_by_reference
+
+pytestmark = pytest.mark.django_db
+
+S = RideStatus
+
+
+def open_the_breaker(sandbox, account):
+    """Drives real failures until the account's breaker opens (list calls answered 503)."""
+    client = client_for(account)
+    sandbox.control.force_fault("list_trips", "503", count=200)
+    for _ in range(200):
+        if breaker_state(account) == "open":
+            break
+        try:
+            client.list_trips()
+        except errors.TemporaryPartnerError:
+            pass
+    sandbox.control.clear_faults()
+    assert breaker_state(account) == "open"
+
+
+def test_a_dispatch_the_breaker_holds_back_waits_until_its_deadline(
+    sandbox, partner_account, make_ride, settings
+):
+    settings.PARTNER_BREAKER_RESET_SECONDS = 600
+    ride = make_ride(partner_account)
+    open_the_breaker(sandbox, partner_account)
+    for _ in range(12):
+        assert ride_dispatch(ride_id=ride.pk) == "waiting"
+    ride.refresh_from_db()
+    assert ride.status == S.REQUESTED and ride.dispatch_attempts == 0
+    assert not ride.events.exists()  # no attempt was made: nothing for the trip log
+    assert not Alert.objects.filter(ride=ride).exists()
+    assert sandbox.control.calls("create_trip", partner_account.client_id) == []
+
+    # Only once the deadline has passed with the partner unreachable is a person asked.
+    Ride.objects.filter(pk=ride.pk).update(
+        dispatch_deadline_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+    assert ride_dispatch(ride_id=ride.pk) == "held"
+    ride.refresh_from_db()
+    assert ride.status == S.NEEDS_ATTENTION
+    assert "could not be reached for" in ride.status_reason
+    assert Alert.objects.filter(ride=ride, kind=AlertKind.NEEDS_ATTENTION).count() == 1
+
+
+def test_a_lookup_the_breaker_holds_back_is_tried_again_not_given_up(
+    sandbox, partner_account, make_ride, settings
+):
+    settings.PARTNER_BREAKER_RESET_SECONDS = 1
+    ride = make_ride(partner_account)
+    sandbox.control.force_fault("create_trip", "503", after_commit=True)
+    assert ride_dispatch(ride_id=ride.pk) == "unknown"
+    open_the_breaker(sandbox, partner_account)
+    for _ in range(12):
+        assert ride_reconcile(ride_id=ride.pk) == "retry_later"
+    ride.refresh_from_db()
+    assert ride.status == S.DISPATCH_UNKNOWN
+    time.sleep(1.1)  # the breaker half-opens: the lookup is its probe
+    assert ride_reconcile(ride_id=ride.pk) == "found"
+    ride.refresh_from_db()
+    assert ride.status in {S.SEARCHING, S.SCHEDULED}
+    assert trips_by_reference(sandbox, partner_account.client_id)[ride.reference] == 1
+
+
+def test_a_503_on_the_lookup_is_looked_up_again(sandbox, partner_account, make_ride):
+    ride = make_ride(partner_account)
+    sandbox.control.force_fault("create_trip", "503", after_commit=True)
+    assert ride_dispatch(ride_id=ride.pk) == "unknown"
+    sandbox.control.force_fault("list_trips", "503", count=2)
+    assert ride_reconcile(ride_id=ride.pk) == "retry_later"
+    assert ride_reconcile(ride_id=ride.pk) == "retry_later"
+    assert ride_reconcile(ride_id=ride.pk) == "found"
+    assert len(sandbox.control.calls("list_trips", partner_account.client_id)) == 3
+
+
+def test_failing_receipts_never_stop_polling(sandbox, partner_account, dispatched_ride):
+    done, riding = dispatched_ride(partner_account), dispatched_ride(partner_account)
+    sandbox.control.set_trip_status(done.partner_trip_id, "completed")
+    ride_apply_partner_trip(
+        ride_id=done.pk,
+        trip=client_for(partner_account).get_trip(done.partner_trip_id),
+        cause="poll",
+    )
+    sandbox.control.force_fault("receipt", "malformed", count=50)
+    for _ in range(8):
+        Ride.objects.filter(pk=done.pk).update(receipt_due_at=timezone.now())
+        ride_fetch_receipt(ride_id=done.pk)
+    assert breaker_state(partner_account) == "closed"
+
+    sandbox.control.set_trip_status(riding.partner_trip_id, "accepted")
+    summary = partner_account_poll(account_id=partner_account.pk)
+    assert summary.error == ""
+    riding.refresh_from_db()
+    assert riding.status == S.DRIVER_ASSIGNED and riding.driver_name

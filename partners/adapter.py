@@ -454,6 +454,7 @@ class PartnerClient:
             limit_per_minute=account.rate_limit_per_minute,
             headroom=float(settings.PARTNER_RATE_LIMIT_HEADROOM),
             low_reserve=float(settings.PARTNER_LOW_PRIORITY_RESERVE),
+            poll_reserve=float(settings.PARTNER_POLL_RESERVE),
         )
         # A probe lease outlives the longest call (connect, send, read).
         self._call_budget_seconds = connect + 2 * read + 1
@@ -924,6 +925,7 @@ def _client_fingerprint(account) -> str:
         settings.PARTNER_BREAKER_RESET_SECONDS,
         settings.PARTNER_RATE_LIMIT_HEADROOM,
         settings.PARTNER_LOW_PRIORITY_RESERVE,
+        settings.PARTNER_POLL_RESERVE,
         settings.REDIS_URL,
     )
     return "|".join(str(part) for part in parts)

@@ -9,9 +9,12 @@ its boundaries are.
 - The budget is the account's limit (or the partner's RateLimit-Limit when lower)
   less a headroom (PARTNER_RATE_LIMIT_HEADROOM, 10%), for clocks and other clients.
 - "high" calls (create, cancel, reconciling a trip, estimates a caseworker waits for)
-  may use the whole budget; "low" calls (polling, receipts) proceed only while more
-  than PARTNER_LOW_PRIORITY_RESERVE (25%) of the window's budget is left, so polling
-  can never starve a booking.
+  may use the budget less PARTNER_POLL_RESERVE (10%), which is kept for polling, so a
+  backlog of bookings after an outage can never starve the polls that keep every active
+  ride's status fresh; "poll" calls may use the whole budget (the poller paces itself to
+  its share); "low" calls (receipts, detail reads) proceed only while more than
+  PARTNER_LOW_PRIORITY_RESERVE (25%) of the window's budget is left, so they never
+  starve a booking or a poll.
 - The partner's own RateLimit-* headers are recorded from every response: when the
   partner says the window is spent, calls wait for its reset rather than draw a 429.
 - A 429 (or a 503 with Retry-After) blocks the account until the time it gives.
@@ -36,10 +39,10 @@ log = logging.getLogger("partners.ratelimit")
 WINDOW_MS = 60_000
 MAX_BLOCK_SECONDS = 3600.0
 
-PRIORITIES = ("high", "low")
+PRIORITIES = ("high", "poll", "low")
 
 # KEYS: window zset, blocked-until key, partner-state hash
-# ARGV: account limit, headroom, low reserve, priority, member
+# ARGV: account limit, headroom, low reserve, priority, member, poll reserve
 _ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -52,6 +55,8 @@ local limit = tonumber(ARGV[1])
 local headroom = tonumber(ARGV[2])
 local reserve = tonumber(ARGV[3])
 local low = ARGV[4] == 'low'
+local high = ARGV[4] == 'high'
+local poll_reserve = tonumber(ARGV[6])
 local server_limit = tonumber(redis.call('HGET', KEYS[3], 'limit') or '0')
 local server_remaining = tonumber(redis.call('HGET', KEYS[3], 'remaining') or '-1')
 local server_reset = tonumber(redis.call('HGET', KEYS[3], 'reset_at') or '0')
@@ -65,12 +70,17 @@ if server_reset > now and server_remaining >= 0 then
   if low and server_remaining <= server_limit * reserve then
     return {0, server_reset - now, 'partner_window_low'}
   end
+  if high and server_remaining <= server_limit * poll_reserve then
+    return {0, server_reset - now, 'partner_window_polls'}
+  end
 end
 local budget = math.max(1, math.floor(limit * (1 - headroom)))
 local count = redis.call('ZCARD', KEYS[1])
 local allowed = budget
 if low then
   allowed = budget * (1 - reserve)
+elseif high then
+  allowed = budget * (1 - poll_reserve)
 end
 if count >= allowed then
   local index = math.floor(count - allowed)
@@ -131,7 +141,8 @@ class RateLimitState:
 @dataclass(frozen=True)
 class Refusal:
     wait_seconds: float
-    reason: str  # retry_after | partner_window_spent | partner_window_low | budget
+    # retry_after | partner_window_spent | partner_window_low | partner_window_polls | budget
+    reason: str
 
 
 def _header_int(headers, name: str) -> int | None:
@@ -154,6 +165,7 @@ class RateLimiter:
         limit_per_minute: int,
         headroom: float,
         low_reserve: float,
+        poll_reserve: float = 0.0,
     ) -> None:
         self.redis = connection
         self.window_key = f"{namespace}:calls"
@@ -162,6 +174,7 @@ class RateLimiter:
         self.limit = max(1, int(limit_per_minute))
         self.headroom = headroom
         self.low_reserve = low_reserve
+        self.poll_reserve = poll_reserve
         self._acquire = connection.register_script(_ACQUIRE)
         self._block = connection.register_script(_BLOCK)
         self._record = connection.register_script(_RECORD)
@@ -173,7 +186,14 @@ class RateLimiter:
         try:
             allowed, wait_ms, reason = self._acquire(
                 keys=[self.window_key, self.blocked_key, self.state_key],
-                args=[self.limit, self.headroom, self.low_reserve, priority, uuid.uuid4().hex],
+                args=[
+                    self.limit,
+                    self.headroom,
+                    self.low_reserve,
+                    priority,
+                    uuid.uuid4().hex,
+                    self.poll_reserve,
+                ],
             )
         except redis.RedisError:
             log.warning("rate limiter unavailable (Redis); call let through", exc_info=True)

@@ -300,6 +300,7 @@ PARTNER_BREAKER_FAILURE_RATE = _optional("PARTNER_BREAKER_FAILURE_RATE", cast=fl
 PARTNER_BREAKER_RESET_SECONDS = _optional("PARTNER_BREAKER_RESET_SECONDS", cast=float, default=30.0)
 PARTNER_RATE_LIMIT_HEADROOM = _optional("PARTNER_RATE_LIMIT_HEADROOM", cast=float, default=0.1)
 PARTNER_LOW_PRIORITY_RESERVE = _optional("PARTNER_LOW_PRIORITY_RESERVE", cast=float, default=0.25)
+PARTNER_POLL_RESERVE = _optional("PARTNER_POLL_RESERVE", cast=float, default=0.1)
 for _name, _low, _high in (
     ("PARTNER_CONNECT_TIMEOUT", 0.05, 60),
     ("PARTNER_READ_TIMEOUT", 0.05, 300),
@@ -309,6 +310,7 @@ for _name, _low, _high in (
     ("PARTNER_BREAKER_RESET_SECONDS", 0.1, 3600),
     ("PARTNER_RATE_LIMIT_HEADROOM", 0, 0.9),
     ("PARTNER_LOW_PRIORITY_RESERVE", 0, 0.9),
+    ("PARTNER_POLL_RESERVE", 0, 0.5),
 ):
     if not _low <= globals()[_name] <= _high:
         raise ImproperlyConfigured(f"Setting {_name} is malformed: must be {_low} to {_high}.")

@@ -11,10 +11,11 @@ Pacing: an account with no active trips is not polled at all. Otherwise it is po
 every PIPELINE_POLL_INTERVAL seconds (the longer PIPELINE_POLL_INTERVAL_WITH_WEBHOOKS
 while verified webhooks keep arriving), and never faster than its share of the
 account's rate limit allows for the pages the last poll needed (many active trips →
-more pages → a longer gap). Polls run at low priority in the adapter, which holds them
-back when the per-minute budget runs low, so bookings and cancellations keep their room.
-A safety net reads single trips nobody heard of for PIPELINE_SAFETY_NET_SECONDS, a few
-per poll.
+more pages → a longer gap). Polls run at the adapter's "poll" priority: bookings and
+cancellations leave them a share of the per-minute budget (PARTNER_POLL_RESERVE), so a
+backlog of dispatches after an outage never leaves statuses stale; failed polls are
+asked again within seconds. A safety net reads single trips nobody heard of for
+PIPELINE_SAFETY_NET_SECONDS, a few per poll.
 """
 
 from __future__ import annotations
@@ -39,9 +40,6 @@ PAGE_SIZE = 100
 CLAIM_SECONDS = 60
 # A webhook within this many intervals counts as "webhooks are arriving".
 WEBHOOK_FRESH_INTERVALS = 2
-# Polls held back this many intervals in a row go out at high priority, so a ride's
-# status never trails its trip by much more than two intervals.
-STARVATION_INTERVALS = 2
 # Writing "a webhook arrived" at most this often per account (one row, many workers).
 WEBHOOK_NOTE_SECONDS = 5
 
@@ -162,7 +160,9 @@ def apply_trip_page(account: PartnerAccount, trips, now: dt.datetime | None = No
             continue
         seen.append(ride.pk)
         if _up_to_date(ride, trip) or (
-            ride.status in TERMINAL and ride.partner_status == trip.status
+            ride.status in TERMINAL
+            and ride.partner_status == trip.status
+            and (bool(ride.driver_name) or not trip.driver)
         ):
             continue
         if _only_moved(ride, trip):
@@ -337,13 +337,9 @@ def partner_account_poll(*, account_id: int) -> PollSummary:
     budget = poll_budget_per_minute(account)
     max_calls = max(1, int(budget * interval.total_seconds() / 60))
     client = client_for(account)
-    # Polling is low priority (bookings first), but never starved: after three intervals
-    # without a successful poll it asks at high priority.
-    starving = (
-        state.last_polled_at is not None
-        and now - state.last_polled_at > interval * STARVATION_INTERVALS
-    )
-    priority = "high" if starving else "low"
+    # Polls draw on a share of the budget that bookings leave them (partners/ratelimit.py):
+    # a backlog of dispatches never starves them.
+    priority = "poll"
     since = _start_since(account, state)
     cursor = state.cursor or None
     newest = state.watermark

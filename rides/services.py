@@ -40,6 +40,7 @@ from rides.models import (
     TERMINAL,
     AlertKind,
     Cause,
+    PollState,
     Ride,
     RideStatus,
     TransitionOutcome,
@@ -1363,7 +1364,13 @@ def _process_status_event(event: WebhookEvent, ride: Ride) -> str:
     if wants_trip:
         errors = _partner_errors()
         try:
-            trip = _client(event.account).get_trip(event.trip_id, kind="detail")
+            trip = _client(event.account).get_trip(
+                event.trip_id, priority="poll", kind="detail"
+            )
+        except errors.RateLimited:
+            # The budget is spent (a burst of bookings): one list call soon brings the
+            # details of every trip that changed, instead of a read per trip.
+            _poll_soon(event.account_id)
         except errors.PartnerError as exc:
             log.info("ride %s: trip read after webhook failed (%s); hint applied", ride.pk, exc)
             retry_after = float(exc.retry_after or 0) if exc.temporary else None
@@ -1385,6 +1392,19 @@ def _process_status_event(event: WebhookEvent, ride: Ride) -> str:
 
 
 # --- details the caseworker needs (driver, vehicle, fee) ------------------------------------
+
+POLL_SOON_SECONDS = 1.0
+
+
+def _poll_soon(account_id: int) -> None:
+    """Brings the account's next poll forward to a second from now (at most every two
+    seconds), unless a poll is running (claimed) or the budget keeps it further away."""
+    now = timezone.now()
+    soon = now + dt.timedelta(seconds=POLL_SOON_SECONDS)
+    longest = _seconds("PIPELINE_POLL_INTERVAL_WITH_WEBHOOKS") + dt.timedelta(seconds=1)
+    PollState.objects.filter(
+        account_id=account_id, next_poll_at__gt=soon, next_poll_at__lte=now + longest
+    ).exclude(last_polled_at__gt=now - dt.timedelta(seconds=2)).update(next_poll_at=soon)
 
 _DRIVER_STATES = frozenset({S.DRIVER_ASSIGNED, S.ARRIVING, S.ON_TRIP})
 DETAILS_MAX_ATTEMPTS = 20

@@ -14,6 +14,7 @@ from rides.models import (
     AlertKind,
     Ride,
     RideStatus,
+    TripEvent,
 )
 from tests.pipeline.test_integration import (
     FAST,
@@ -157,3 +158,60 @@ def test_an_outage_longer_than_the_deadline_hands_rides_to_a_person_once(
     current = Ride.objects.filter(pk__in=[r.pk for r in rides]).values_list("status", flat=True)
     assert set(current) == {S.NEEDS_ATTENTION}
     assert partner_down_alerts(account).count() == 1
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_quirky_answers_are_read_and_every_ride_completes_with_its_receipt(
+    sandbox, make_partner_account, make_ride, celery_worker_process
+):
+    """Every answer carries fields the contract does not name and leaves informational
+    fields null or out (null fees in receipts, null driver ratings): nothing of it is an
+    error, every ride completes with its final fare, and the breaker never opens."""
+    sandbox.control.set_config(time_scale=600.0, quirk_rate=1.0, seed=5)
+    account = make_partner_account(webhooks=True)
+    celery_worker_process(env=FAST, beat=True)
+    rides = book(make_ride, account, count=4)
+    wait_all(rides, {S.COMPLETED}, timeout=120)
+    ids = [ride.pk for ride in rides]
+    wait_until(
+        lambda: Ride.objects.filter(pk__in=ids, receipt__isnull=False).count() == len(ids),
+        timeout=60,
+        message="receipts not stored",
+    )
+    for ride in Ride.objects.filter(pk__in=ids):
+        assert ride.final_fare == ride.receipt["total_amount"] > 0
+        assert ride.unusable_answers == 0
+    assert not Alert.objects.filter(ride__in=ids).exists()
+    assert not partner_down_alerts(account).exists()
+    assert_no_lost_or_doubled_trips(sandbox, account, rides)
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_a_partner_that_answers_most_calls_never_blocks_a_dispatch(
+    sandbox, make_partner_account, make_ride, celery_worker_process
+):
+    """Eight answers in a row are 503 while rides are booked, polled and receipted, with
+    the production breaker (>= 50 % of >= 20 calls in 30 s): it cannot open on eight
+    failures, so no call is refused for it and every ride reaches the partner once."""
+    sandbox.control.set_config(time_scale=600.0)
+    account = make_partner_account(webhooks=True)
+    env = {
+        key: value
+        for key, value in FAST.items()
+        if not key.startswith("PARTNER_BREAKER")  # the production breaker
+    }
+    celery_worker_process(env=env, beat=True)
+    rides = book(make_ride, account, count=3)
+    sandbox.control.force_fault("*", "503", count=8)
+    rides += book(make_ride, account, count=3)
+    wait_all(rides, {S.COMPLETED}, timeout=150)
+    assert_no_lost_or_doubled_trips(sandbox, account, rides)
+    notes = " ".join(
+        TripEvent.objects.filter(ride__in=[r.pk for r in rides]).values_list("note", flat=True)
+    )
+    assert "partner_unreachable" not in notes
+    assert not partner_down_alerts(account).exists()
+    failed = [c for c in sandbox.control.calls(client_id=account.client_id) if c["fault"]]
+    assert len(failed) == 8  # the faults did happen

@@ -6,6 +6,8 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
+from partners import errors
+from partners.adapter import client_for
 from rides import polling
 from rides.models import PollState, Ride, RideStatus
 from rides.polling import partner_account_poll, polls_schedule
@@ -204,24 +206,18 @@ def test_a_moving_driver_is_refreshed_in_bulk_without_trip_log_rows(
     assert Ride.objects.get(pk=ride.pk).partner_updated_at == newer
 
 
-def test_polling_held_back_for_three_intervals_asks_at_high_priority(
-    sandbox, partner_account, dispatched_ride, monkeypatch
+def test_a_backlog_of_bookings_never_starves_polling(
+    sandbox, make_partner_account, dispatched_ride
 ):
-    from partners.adapter import PartnerClient
-
-    priorities = []
-    original = PartnerClient.list_trips
-
-    def spy(self, **kwargs):
-        priorities.append(kwargs.get("priority"))
-        return original(self, **kwargs)
-
-    monkeypatch.setattr(PartnerClient, "list_trips", spy)
-    dispatched_ride(partner_account)
-    partner_account_poll(account_id=partner_account.pk)
-    assert priorities == ["low"]
-    PollState.objects.filter(account=partner_account).update(
-        last_polled_at=timezone.now() - dt.timedelta(minutes=5), next_poll_at=timezone.now()
-    )
-    partner_account_poll(account_id=partner_account.pk)
-    assert priorities == ["low", "high"]
+    # 20 a minute less 10% headroom: 18 calls; bookings leave 10% of them to polls.
+    account = make_partner_account(rate_limit_per_minute=20)
+    ride = dispatched_ride(account)  # the token and the create
+    client = client_for(account)
+    with pytest.raises(errors.RateLimited) as held:
+        for _ in range(30):
+            client.find_trip_by_reference("RNOTHERE")  # bookings' priority
+    assert held.value.details["reason"] == "budget"
+    sandbox.control.set_trip_status(ride.partner_trip_id, "accepted")
+    summary = partner_account_poll(account_id=account.pk)
+    assert summary.error == "" and summary.applied == 1
+    assert Ride.objects.get(pk=ride.pk).status == S.DRIVER_ASSIGNED

@@ -1,7 +1,7 @@
 # The two commands of the README. Both need only Python 3.11+ on the machine.
 PYTHON ?= python3
 
-.PHONY: run test stop lint format
+.PHONY: run test stop lint format messages
 
 run:  ## the whole portal in the foreground; Ctrl-C stops everything
 	$(PYTHON) tools/dev.py run
@@ -19,3 +19,6 @@ lint:
 format:
 	.venv/bin/ruff check --fix .
 	.venv/bin/ruff format .
+
+messages:  ## extracts texts into locale/*/django.po; lists what needs Indonesian
+	.venv/bin/python tools/messages.py

@@ -142,6 +142,11 @@ def scenario_chaos(stack: Stack, args) -> dict:
     timer.join()
     settle = _settle(stack, account, rides, args.timeout)
     time.sleep(2 * float(settings.PIPELINE_POLL_INTERVAL))  # the last poll's chance
+    receipts_from = time.time()
+    charged = Ride.objects.filter(pk__in=rides, status="completed")
+    while charged.filter(receipt__isnull=True).exists() and time.time() - receipts_from < 600:
+        time.sleep(2)
+    receipts_wait = time.time() - receipts_from
 
     trips = stack.sandbox.control.trips(account.client_id)
     trips_per_reference = Counter(t["trip"]["external_reference"] for t in trips)
@@ -150,7 +155,7 @@ def scenario_chaos(stack: Stack, args) -> dict:
     outage_end = outage.get("ends_at") or 0.0
     table: dict[str, Counter] = defaultdict(Counter)
     mismatched, lost, stuck, people = [], [], [], []
-    to_final, staleness = [], []
+    to_final, staleness, stalest = [], [], []
     for ride in Ride.objects.filter(pk__in=rides).prefetch_related("events"):
         trip = trip_of.get(ride.reference)
         partner_status = trip["status"] if trip else "(no trip)"
@@ -172,7 +177,16 @@ def scenario_chaos(stack: Stack, args) -> dict:
             continue
         partner_at = parse_time(trip["updated_at"])
         known_from = outage_end if outage_start <= partner_at <= outage_end else partner_at
-        staleness.append(max(0.0, final_event.at.timestamp() - known_from))
+        stale = max(0.0, final_event.at.timestamp() - known_from)
+        staleness.append(stale)
+        stalest.append(
+            (
+                round(stale, 1),
+                ride.reference,
+                final_event.cause,
+                round(partner_at - burst_started, 1),
+            )
+        )
         to_final.append(final_event.at.timestamp() - booked[ride.reference]["booked_at"])
     doubled_rides = sum(
         1
@@ -202,6 +216,8 @@ def scenario_chaos(stack: Stack, args) -> dict:
         "rides_a_person_acted_on": people,
         "booking_to_final_s": summary(to_final),
         "final_state_staleness_s": summary(staleness),
+        # (seconds, reference, how the portal learned it, partner's end after the burst's start)
+        "stalest": sorted(stalest, reverse=True)[:8],
         "poll_interval_s": float(settings.PIPELINE_POLL_INTERVAL),
         "outage": {
             "seconds": args.outage_seconds,
@@ -216,6 +232,9 @@ def scenario_chaos(stack: Stack, args) -> dict:
             else None,
         },
         "settle_seconds": round(settle, 1),
+        "receipts_wait_seconds": round(receipts_wait, 1),
+        "completed_without_receipt": charged.filter(receipt__isnull=True).count(),
+        "completed_without_driver_details": charged.filter(driver_name="").count(),
         "partner_calls": len(calls),
         "calls_by_endpoint": dict(Counter(call["endpoint"] for call in calls)),
         "faults_injected": dict(

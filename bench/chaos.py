@@ -15,8 +15,8 @@ Printed: rides per final state next to the partner's final state of each trip; r
 person had to act on, and why; rides lost (no trip, not with a person), doubled (two
 trips for a reference or two rides on a trip) and stuck (not final at the end); time from
 booking to the final state; staleness of each ride's final state behind its trip's
-(counted from the end of the outage for trips that ended during it); partner calls per
-ride. Method and results: docs/benchmarks.md.
+(less the time the partner answered nothing); partner calls per ride. Method and results:
+docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -176,8 +176,11 @@ def scenario_chaos(stack: Stack, args) -> dict:
         if final_event is None:
             continue
         partner_at = parse_time(trip["updated_at"])
-        known_from = outage_end if outage_start <= partner_at <= outage_end else partner_at
-        stale = max(0.0, final_event.at.timestamp() - known_from)
+        learned_at = final_event.at.timestamp()
+        # The time the partner answered nothing does not count; the portal's own delay in
+        # noticing that it answers again (the breaker's next probe) does.
+        unreachable = max(0.0, min(learned_at, outage_end) - max(partner_at, outage_start))
+        stale = max(0.0, learned_at - partner_at - unreachable)
         staleness.append(stale)
         stalest.append(
             (
@@ -219,6 +222,7 @@ def scenario_chaos(stack: Stack, args) -> dict:
         # (seconds, reference, how the portal learned it, partner's end after the burst's start)
         "stalest": sorted(stalest, reverse=True)[:8],
         "poll_interval_s": float(settings.PIPELINE_POLL_INTERVAL),
+        "poll_interval_with_webhooks_s": float(settings.PIPELINE_POLL_INTERVAL_WITH_WEBHOOKS),
         "outage": {
             "seconds": args.outage_seconds,
             "started_after_burst_s": round(outage_start - burst_started, 1) if outage else None,
@@ -231,6 +235,12 @@ def scenario_chaos(stack: Stack, args) -> dict:
             if outage_end
             else None,
         },
+        # the list calls around the end of the outage: (seconds after it, status, fault)
+        "polls_after_outage": [
+            (round(c["at_unix"] - outage_end, 1), c["status"], c["fault"])
+            for c in calls
+            if c["endpoint"] == "list_trips" and outage_end - 15 <= c["at_unix"] <= outage_end + 60
+        ][:20],
         "settle_seconds": round(settle, 1),
         "receipts_wait_seconds": round(receipts_wait, 1),
         "completed_without_receipt": charged.filter(receipt__isnull=True).count(),

@@ -247,7 +247,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": _optional("CELERY_VISIBILITY_TIMEOUT", cast=int, default=300),
     # Lets several test runs share one Redis without taking each other's messages.
     "global_keyprefix": _optional("CELERY_KEY_PREFIX", default=""),
+    # Tasks carry a priority, 0 first (rides/tasks.py): when hundreds of dispatches wait
+    # (after an outage), the polls and webhooks that keep every ride's status fresh still
+    # run at once, and receipts wait their turn.
+    "priority_steps": list(range(10)),
+    "sep": ":",
+    "queue_order_strategy": "priority",
 }
+CELERY_TASK_DEFAULT_PRIORITY = 5
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "portal.worker_heartbeat", "schedule": 15.0},
@@ -297,7 +304,7 @@ PARTNER_BREAKER_WINDOW_SECONDS = _optional(
 )
 PARTNER_BREAKER_MIN_CALLS = _optional("PARTNER_BREAKER_MIN_CALLS", cast=int, default=20)
 PARTNER_BREAKER_FAILURE_RATE = _optional("PARTNER_BREAKER_FAILURE_RATE", cast=float, default=0.5)
-PARTNER_BREAKER_RESET_SECONDS = _optional("PARTNER_BREAKER_RESET_SECONDS", cast=float, default=30.0)
+PARTNER_BREAKER_RESET_SECONDS = _optional("PARTNER_BREAKER_RESET_SECONDS", cast=float, default=5.0)
 PARTNER_RATE_LIMIT_HEADROOM = _optional("PARTNER_RATE_LIMIT_HEADROOM", cast=float, default=0.1)
 PARTNER_LOW_PRIORITY_RESERVE = _optional("PARTNER_LOW_PRIORITY_RESERVE", cast=float, default=0.25)
 PARTNER_POLL_RESERVE = _optional("PARTNER_POLL_RESERVE", cast=float, default=0.1)
@@ -374,7 +381,7 @@ PIPELINE_RECEIPT_RATE_SHARE = _optional("PIPELINE_RECEIPT_RATE_SHARE", cast=floa
 # Polling: seconds between two polls of an account (with webhooks arriving: the longer one).
 PIPELINE_POLL_INTERVAL = _optional("PIPELINE_POLL_INTERVAL", cast=float, default=10.0)
 PIPELINE_POLL_INTERVAL_WITH_WEBHOOKS = _optional(
-    "PIPELINE_POLL_INTERVAL_WITH_WEBHOOKS", cast=float, default=30.0
+    "PIPELINE_POLL_INTERVAL_WITH_WEBHOOKS", cast=float, default=10.0
 )
 # Share of the account's per-minute limit polling may use.
 PIPELINE_POLL_RATE_SHARE = _optional("PIPELINE_POLL_RATE_SHARE", cast=float, default=0.5)

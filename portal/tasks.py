@@ -6,7 +6,7 @@ from celery.signals import worker_ready
 from django.conf import settings
 
 
-@shared_task(name="portal.worker_heartbeat", ignore_result=True)
+@shared_task(name="portal.worker_heartbeat", priority=2, ignore_result=True)
 def worker_heartbeat():
     """Run by beat every few seconds; /healthz reads its age to tell a worker is alive."""
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL)

@@ -1364,9 +1364,7 @@ def _process_status_event(event: WebhookEvent, ride: Ride) -> str:
     if wants_trip:
         errors = _partner_errors()
         try:
-            trip = _client(event.account).get_trip(
-                event.trip_id, priority="poll", kind="detail"
-            )
+            trip = _client(event.account).get_trip(event.trip_id, priority="poll", kind="detail")
         except errors.RateLimited:
             # The budget is spent (a burst of bookings): one list call soon brings the
             # details of every trip that changed, instead of a read per trip.
@@ -1405,6 +1403,7 @@ def _poll_soon(account_id: int) -> None:
     PollState.objects.filter(
         account_id=account_id, next_poll_at__gt=soon, next_poll_at__lte=now + longest
     ).exclude(last_polled_at__gt=now - dt.timedelta(seconds=2)).update(next_poll_at=soon)
+
 
 _DRIVER_STATES = frozenset({S.DRIVER_ASSIGNED, S.ARRIVING, S.ON_TRIP})
 DETAILS_MAX_ATTEMPTS = 20

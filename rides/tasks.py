@@ -4,6 +4,10 @@ Messages carry a ride, event or account id and nothing else; each task reloads w
 needs and calls a service (rides/services.py, rides/polling.py), which decides from the
 row itself whether there is anything left to do. The beat schedule (portal/settings.py)
 runs the sweeper and the poll scheduler.
+
+Priorities (0 runs first; the broker keeps one list per priority): polling, then webhook
+events, then the sweeper and outage watch, then dispatches, lookups and cancellations,
+then detail reads, then receipts. Without a backlog every task runs at once anyway.
 """
 
 from __future__ import annotations
@@ -21,38 +25,38 @@ log = logging.getLogger("rides.tasks")
 LIMITS = {"soft_time_limit": 120, "time_limit": 150, "ignore_result": True}
 
 
-@shared_task(name="rides.dispatch_ride", **LIMITS)
+@shared_task(name="rides.dispatch_ride", priority=3, **LIMITS)
 def dispatch_ride(ride_id: int) -> str:
     return services.ride_dispatch(ride_id=int(ride_id))
 
 
-@shared_task(name="rides.reconcile_ride", **LIMITS)
+@shared_task(name="rides.reconcile_ride", priority=3, **LIMITS)
 def reconcile_ride(ride_id: int) -> str:
     return services.ride_reconcile(ride_id=int(ride_id))
 
 
-@shared_task(name="rides.cancel_at_partner", **LIMITS)
+@shared_task(name="rides.cancel_at_partner", priority=3, **LIMITS)
 def cancel_at_partner(ride_id: int) -> str:
     return services.ride_cancel_at_partner(ride_id=int(ride_id))
 
 
-@shared_task(name="rides.fetch_receipt", **LIMITS)
+@shared_task(name="rides.fetch_receipt", priority=8, **LIMITS)
 def fetch_receipt(ride_id: int) -> str:
     return services.ride_fetch_receipt(ride_id=int(ride_id))
 
 
-@shared_task(name="rides.process_webhook_event", **LIMITS)
+@shared_task(name="rides.process_webhook_event", priority=1, **LIMITS)
 def process_webhook_event(event_id: int) -> str:
     return services.webhook_event_process(event_id=int(event_id))
 
 
-@shared_task(name="rides.refresh_trip_details", **LIMITS)
+@shared_task(name="rides.refresh_trip_details", priority=6, **LIMITS)
 def refresh_trip_details(ride_id: int, attempt: int = 1) -> str:
     """`attempt` is a counter, not data: messages still carry nothing about a person."""
     return services.ride_refresh_details(ride_id=int(ride_id), attempt=int(attempt))
 
 
-@shared_task(name="rides.poll_partner_account", **LIMITS)
+@shared_task(name="rides.poll_partner_account", priority=0, **LIMITS)
 def poll_partner_account(account_id: int) -> dict:
     from rides.polling import partner_account_poll
 
@@ -60,7 +64,7 @@ def poll_partner_account(account_id: int) -> dict:
     return {"calls": summary.calls, "trips": summary.trips, "applied": summary.applied}
 
 
-@shared_task(name="rides.schedule_polls", **LIMITS)
+@shared_task(name="rides.schedule_polls", priority=0, **LIMITS)
 def schedule_polls() -> int:
     from rides.polling import polls_schedule
 
@@ -70,18 +74,18 @@ def schedule_polls() -> int:
     return len(claimed)
 
 
-@shared_task(name="rides.sweep_dispatch_outbox", **LIMITS)
+@shared_task(name="rides.sweep_dispatch_outbox", priority=2, **LIMITS)
 def sweep_dispatch_outbox() -> dict:
     return services.outbox_sweep()
 
 
-@shared_task(name="rides.watch_partner_outages", **LIMITS)
+@shared_task(name="rides.watch_partner_outages", priority=2, **LIMITS)
 def watch_partner_outages() -> dict:
     from rides.alerts import partner_outages_watch
 
     return partner_outages_watch()
 
 
-@shared_task(name="rides.prune_webhook_events", **LIMITS)
+@shared_task(name="rides.prune_webhook_events", priority=9, **LIMITS)
 def prune_webhook_events() -> int:
     return services.webhook_events_prune()

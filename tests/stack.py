@@ -11,6 +11,8 @@
   `@pytest.mark.django_db(transaction=True)` (the worker only sees committed rows).
 - `wait_for_ride` / `wait_until`: wait for a state by polling the database (a wait with
   a timeout, never a timing assertion).
+- `counting_server`: a tiny partner of a test's own that answers every request with what
+  the test says (recorded payloads: answers the sandbox would never give).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -180,8 +183,9 @@ def purge_broker(redis_url: str, prefix: str) -> None:
     client = redis.Redis.from_url(redis_url, socket_connect_timeout=2)
     try:
         keys = list(client.scan_iter(match=f"{prefix}*", count=500)) if prefix else []
-        if not prefix:
-            keys = [b"celery", b"unacked", b"unacked_index"]
+        if not prefix:  # the default queue, one list per priority, and the unacked set
+            keys = list(client.scan_iter(match="celery*", count=500))
+            keys += [b"unacked", b"unacked_index"]
         if keys:
             client.delete(*keys)
     except redis.ConnectionError:
@@ -383,3 +387,58 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     setattr(item, f"rep_{report.when}", report)
+
+
+# --- a partner of the test's own --------------------------------------------------------
+
+
+class CountingServer:
+    """A tiny local HTTP server that counts requests and answers each with ``answer``."""
+
+    def __init__(self, answer):
+        self.requests: list[tuple[str, str]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _handle(self):
+                length = int(self.headers.get("content-length") or 0)
+                if length:
+                    self.rfile.read(length)
+                server.requests.append((self.command, self.path))
+                status, headers, body = answer(self)
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_DELETE = do_PUT = _handle
+
+            def log_message(self, *args):
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def counting_server():
+    servers = []
+
+    def make(answer=lambda handler: (404, {}, b"")):
+        server = CountingServer(answer)
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.close()

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import base64
 import secrets
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -101,55 +99,3 @@ def make_account(db, control, sandbox, partner_settings):
 @pytest.fixture
 def account(make_account):
     return make_account()
-
-
-class CountingServer:
-    """A tiny local HTTP server that counts requests and answers each with ``answer``."""
-
-    def __init__(self, answer):
-        self.requests: list[tuple[str, str]] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _handle(self):
-                length = int(self.headers.get("content-length") or 0)
-                if length:
-                    self.rfile.read(length)
-                server.requests.append((self.command, self.path))
-                status, headers, body = answer(self)
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = do_POST = do_DELETE = do_PUT = _handle
-
-            def log_message(self, *args):
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def counting_server():
-    servers = []
-
-    def make(answer=lambda handler: (404, {}, b"")):
-        server = CountingServer(answer)
-        servers.append(server)
-        return server
-
-    yield make
-    for server in servers:
-        server.close()

@@ -308,8 +308,9 @@ def test_broker_messages_carry_ids_only(
     """The real message a dispatch puts on the Redis queue, read back and decoded."""
     prefix = os.environ.get("CELERY_KEY_PREFIX", "")
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    queue = f"{prefix}celery"
-    client.delete(queue)
+    # the default queue: one list per task priority (celery, celery:1 ... celery:9)
+    queues = [f"{prefix}celery"] + [f"{prefix}celery:{step}" for step in range(1, 10)]
+    client.delete(*queues)
     try:
         with django_capture_on_commit_callbacks(execute=True):
             ride = make_ride(
@@ -319,8 +320,9 @@ def test_broker_messages_carry_ids_only(
                 escort_name="Ratna Wulandari",
                 note_for_driver="Jangan beri tahu siapa pun",
             )
-        raw = client.lrange(queue, 0, -1)
+        raw = [item for queue in queues for item in client.lrange(queue, 0, -1)]
         assert len(raw) == 1
+        assert client.llen(f"{prefix}celery:3") == 1  # a dispatch's priority
         message = json.loads(raw[0])
         assert message["headers"]["task"] == "rides.dispatch_ride"
         args, kwargs, _embed = json.loads(base64.b64decode(message["body"]))
@@ -346,4 +348,4 @@ def test_broker_messages_carry_ids_only(
         ):
             assert secret not in text, secret
     finally:
-        client.delete(queue)
+        client.delete(*queues)

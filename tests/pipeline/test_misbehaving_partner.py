@@ -118,3 +118,51 @@ def test_failing_receipts_never_stop_polling(sandbox, partner_account, dispatche
     assert summary.error == ""
     riding.refresh_from_db()
     assert riding.status == S.DRIVER_ASSIGNED and riding.driver_name
+
+
+def test_a_trip_whose_answers_stay_unusable_goes_to_a_person_not_the_breaker(
+    make_ride, counting_server, db, settings
+):
+    """The partner creates the trip, but every answer about it lacks its time: the ride
+    is looked up a few times, then handed to a person with an alert of its own; the
+    partner is never treated as down."""
+    import json
+
+    from partners.models import PartnerAccount
+    from sandbox.testing import generate_webhook_secret
+
+    settings.PARTNER_BREAKER_MIN_CALLS = 3
+    token = {"access_token": "t", "token_type": "Bearer", "expires_in": 3600, "scope": "trips"}
+    trip = {"trip_id": "trp_1", "external_reference": "", "status": "processing"}
+
+    def answer(handler):
+        if handler.path == "/oauth/token":
+            body = token
+        elif handler.command == "POST":
+            body = trip
+        else:
+            body = {"trips": [trip], "next_cursor": None}
+        return 200, {"content-type": "application/json"}, json.dumps(body).encode()
+
+    server = counting_server(answer)
+    account = PartnerAccount.objects.create(
+        name="Odd partner",
+        base_url=server.url,
+        client_id="odd",
+        client_secret="x",
+        webhook_secret=generate_webhook_secret(),
+    )
+    ride = make_ride(account)
+    trip["external_reference"] = ride.reference
+    assert ride_dispatch(ride_id=ride.pk) == "unknown"  # the create's answer is unusable
+    outcomes = [
+        ride_reconcile(ride_id=ride.pk) for _ in range(settings.PIPELINE_UNUSABLE_ANSWERS_MAX)
+    ]
+    assert outcomes[:-1] == ["retry_later"] * (len(outcomes) - 1) and outcomes[-1] == "held"
+    ride.refresh_from_db()
+    assert ride.status == S.NEEDS_ATTENTION
+    assert "cannot be read" in ride.status_reason
+    assert Alert.objects.filter(ride=ride, kind=AlertKind.PARTNER_DATA_UNUSABLE).count() == 1
+    assert breaker_state(account) == "closed"
+    creates = [r for r in server.requests if r[0] == "POST" and r[1] == "/v1/trips"]
+    assert len(creates) == 1  # looked up, never created again

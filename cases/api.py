@@ -11,45 +11,16 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import CursorPagination
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from accounts.models import Role
 from cases import selectors, services
 from cases.models import Case, Consent, Stage
+from portal.api import CaseRoles, NewestFirst, service_errors
 
 SURVIVOR_API_FIELDS = ["name", "phone", "birth_date", "addresses"]
-
-
-def service_errors(exc: DjangoValidationError) -> ValidationError:
-    """A service's errors as DRF's 400, dotted keys nested: survivor.phone → survivor/phone."""
-    if not hasattr(exc, "error_dict"):
-        return ValidationError({"non_field_errors": exc.messages})
-    nested: dict = {}
-    for key, messages in exc.message_dict.items():
-        node = nested
-        parts = key.split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):  # a message already sits at this level
-                break
-        else:
-            node.setdefault(parts[-1], []).extend(messages)
-    return ValidationError(nested)
-
-
-class CaseRoles(BasePermission):
-    """Cases are for caseworkers and supervisors; admins never see case contents."""
-
-    def has_permission(self, request, view):
-        return request.user.role in (Role.CASEWORKER, Role.SUPERVISOR)
-
-
-class NewestFirst(CursorPagination):
-    ordering = ("-created_at", "-id")
 
 
 class PlaceOrder(CursorPagination):

@@ -1,3 +1,5 @@
+"""The cases app: cases, survivors' protected data, consent, assignments, places."""
+
 from django.apps import AppConfig
 
 

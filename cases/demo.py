@@ -8,7 +8,7 @@ demo data must be, each with a neutral drop-off point a few hundred metres away.
 from __future__ import annotations
 
 from cases.models import PlaceKind
-from cases.services import place_ensure
+from cases.places import place_ensure
 
 K = PlaceKind
 

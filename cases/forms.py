@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, User
 from cases.models import Consent, ConsentScope, Stage, ViolenceType
+from portal.geo import ADDRESS_MAX_LENGTH
 
 
 def apply_service_errors(form: forms.Form, exc: ValidationError, field_map: dict | None = None):
@@ -100,7 +101,7 @@ class CaseCreateForm(CaseDetailsForm):
     address = forms.CharField(
         label=_("Address"),
         required=False,
-        max_length=500,
+        max_length=ADDRESS_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2, "autocomplete": "off"}),
         help_text=_("Optional. Saved encrypted; used as a pickup or drop-off point."),
     )
@@ -137,7 +138,7 @@ class AddressForm(PortalForm):
     )
     address = forms.CharField(
         label=_("Address"),
-        max_length=500,
+        max_length=ADDRESS_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2, "autocomplete": "off"}),
         error_messages={"required": _("Enter the address.")},
     )

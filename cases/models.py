@@ -1,3 +1,6 @@
+"""Cases and what they hold: the survivor's protected data (encrypted at rest), saved
+addresses, consent, assignments, protected places and the append-only access log."""
+
 import datetime as dt
 
 from django.conf import settings

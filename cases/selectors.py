@@ -115,14 +115,3 @@ def place_address_visible_to(user, place: Place) -> bool:
     if user.role != Role.SUPERVISOR or user.unit_id is None:
         return False
     return place.unit_id is None or place.unit_id == user.unit_id
-
-
-def case_rides(case: Case, *, limit: int = 20):
-    """The case's latest rides, without decrypting their points (the case page lists them)."""
-    from rides.models import Ride
-
-    return (
-        Ride.objects.filter(case=case)
-        .only("reference", "purpose", "status", "scheduled_pickup_at", "created_at", "case_id")
-        .order_by("-created_at", "-id")[:limit]
-    )

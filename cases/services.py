@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from decimal import Decimal, InvalidOperation
 
-import phonenumbers
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
@@ -24,80 +22,37 @@ from cases.models import (
     Case,
     Consent,
     ConsentScope,
-    Place,
     SavedAddress,
     Stage,
     Survivor,
     ViolenceType,
 )
+from cases.selectors import case_is_assigned_to
+from portal.geo import ADDRESS_MAX_LENGTH, indonesia_point
+from portal.phones import normalize_indonesian_phone
 
 CODE_PREFIX = "JKT"
 CODE_SEQUENCE = "cases_case_code_seq"
 OLDEST_PLAUSIBLE_AGE = 120
 NAME_MAX_LENGTH = 200
-ADDRESS_MAX_LENGTH = 500
 LABEL_MAX_LENGTH = 80
 OVERRIDE_REASON_MIN_LENGTH = 20
-# Indonesia's extent, with a margin: a point outside it is a typing or map mistake.
-LATITUDE_RANGE = (Decimal("-11.5"), Decimal("6.5"))
-LONGITUDE_RANGE = (Decimal("94.5"), Decimal("141.5"))
 
 
-# --- validation helpers (also used by the booking code) --------------------------------
+# --- validation helpers --------------------------------------------------------------
 
 
-def phone_to_e164(raw: str, *, field: str = "phone") -> str:
-    """An Indonesian phone number in E.164 (+62…), or ValidationError on `field`.
-
-    Accepts what people type: 0812-3456-7890, +62 812 3456 7890, 62812….
-    """
-    text = (raw or "").strip()
-    if not text:
-        raise ValidationError({field: _("Enter a phone number.")})
+def _clean_phone(raw) -> str:
+    """The survivor's phone as E.164, or "" for none. Any Indonesian number is kept here
+    (a landline too); booking asks for a mobile when the phone becomes the rider's."""
+    if not raw:
+        return ""
+    if not str(raw).strip():
+        raise ValidationError({"phone": _("Enter a phone number.")})
     try:
-        number = phonenumbers.parse(text, "ID")
-    except phonenumbers.NumberParseException:
-        number = None
-    if (
-        number is None
-        or not phonenumbers.is_valid_number(number)
-        or phonenumbers.region_code_for_number(number) != "ID"
-    ):
-        raise ValidationError(
-            {
-                field: _(
-                    "Enter a valid Indonesian phone number, for example 0812 3456 7890 "
-                    "or +62 812 3456 7890."
-                )
-            }
-        )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def coordinates_check(latitude, longitude, *, prefix: str = "") -> tuple[Decimal, Decimal]:
-    """Latitude and longitude as Decimals inside Indonesia, or ValidationError."""
-    errors = {}
-    values = []
-    for name, raw, (low, high) in (
-        ("latitude", latitude, LATITUDE_RANGE),
-        ("longitude", longitude, LONGITUDE_RANGE),
-    ):
-        try:
-            value = Decimal(str(raw).strip())
-            if not value.is_finite():
-                raise InvalidOperation
-        except (InvalidOperation, ValueError):
-            errors[prefix + name] = _("Enter a number, or pick the point on the map.")
-            continue
-        if not low <= value <= high:
-            errors[prefix + name] = _(
-                "This point is outside Indonesia. Check the number or pick the point on the map."
-            )
-            continue
-        values.append(value.quantize(Decimal("0.000001")))
-    if errors:
-        raise ValidationError(errors)
-    return values[0], values[1]
+        return normalize_indonesian_phone(raw, mobile_only=False)
+    except ValidationError as exc:
+        raise ValidationError({"phone": exc.messages[0]}) from None
 
 
 def _clean_name(raw) -> str:
@@ -177,8 +132,6 @@ def _next_code() -> str:
 
 def _require_case_writer(*, user, case: Case) -> None:
     """Writes to a case: a caseworker assigned to it or a supervisor of its unit."""
-    from cases.selectors import case_is_assigned_to
-
     if user.role == Role.SUPERVISOR and user.unit_id == case.unit_id:
         return
     if user.role == Role.CASEWORKER and case_is_assigned_to(user=user, case=case):
@@ -212,7 +165,7 @@ def case_create(
     cleaned = {}
     for key, clean in (
         ("name", lambda: _clean_name(survivor.get("name"))),
-        ("phone", lambda: phone_to_e164(survivor["phone"]) if survivor.get("phone") else ""),
+        ("phone", lambda: _clean_phone(survivor.get("phone"))),
         ("birth_date", lambda: _clean_birth_date(survivor.get("birth_date"))),
     ):
         try:
@@ -292,7 +245,7 @@ def case_update(
             if key == "name":
                 person_changes["name"] = _clean_name(value)
             elif key == "phone":
-                person_changes["phone"] = phone_to_e164(value) if value else ""
+                person_changes["phone"] = _clean_phone(value)
             elif key == "birth_date":
                 person_changes["birth_date"] = _clean_birth_date(value)
             else:
@@ -448,7 +401,7 @@ def _clean_address(data: dict) -> dict:
             ]
         else:
             try:
-                lat, lon = coordinates_check(latitude, longitude)
+                lat, lon = indonesia_point(latitude, longitude)
                 lat_text, lon_text = str(lat), str(lon)
             except ValidationError as exc:
                 _merge(errors, exc)
@@ -467,12 +420,6 @@ def saved_address_add(
     )
     with transaction.atomic():
         return SavedAddress.objects.create(survivor=case.survivor, **cleaned)
-
-
-def saved_address_remove(*, user, address: SavedAddress) -> None:
-    _require_case_writer(user=user, case=address.survivor.case)
-    with transaction.atomic():
-        address.delete()
 
 
 # --- access log -------------------------------------------------------------------------
@@ -505,85 +452,3 @@ def access_log_record(
         channel=channel,
         view=view[:80],
     )
-
-
-# --- places -----------------------------------------------------------------------------
-
-# A safe house's drop-off point must be a short walk away, but never the house itself.
-NEUTRAL_POINT_MIN_METRES = 150
-NEUTRAL_POINT_MAX_METRES = 2000
-
-
-def distance_metres(lat1, lon1, lat2, lon2) -> float:
-    """Great-circle distance (haversine), good to a few metres at city scale."""
-    from math import asin, cos, radians, sin, sqrt
-
-    p1, p2 = radians(float(lat1)), radians(float(lat2))
-    dp, dl = p2 - p1, radians(float(lon2) - float(lon1))
-    a = sin(dp / 2) ** 2 + cos(p1) * cos(p2) * sin(dl / 2) ** 2
-    return 2 * 6_371_000 * asin(sqrt(a))
-
-
-def place_ensure(
-    *,
-    name: str,
-    kind: str,
-    address: str,
-    latitude,
-    longitude,
-    is_protected: bool = False,
-    neutral_address: str = "",
-    neutral_latitude=None,
-    neutral_longitude=None,
-    unit=None,
-    is_demo: bool = False,
-) -> tuple[Place, bool]:
-    """Creates the active place of this name unless it exists (then it is left as it is)."""
-    from cases.models import PlaceKind
-
-    errors: dict[str, list] = {}
-    if kind not in PlaceKind.values:
-        errors["kind"] = [_("Choose a kind of place.")]
-    try:
-        latitude, longitude = coordinates_check(latitude, longitude)
-    except ValidationError as exc:
-        _merge(errors, exc)
-    if is_protected:
-        if not neutral_address.strip():
-            errors["neutral_address"] = [_("A protected place needs a neutral drop-off point.")]
-        try:
-            neutral_latitude, neutral_longitude = coordinates_check(
-                neutral_latitude, neutral_longitude, prefix="neutral_"
-            )
-        except ValidationError as exc:
-            _merge(errors, exc)
-        if not errors:
-            gap = distance_metres(latitude, longitude, neutral_latitude, neutral_longitude)
-            if not NEUTRAL_POINT_MIN_METRES <= gap <= NEUTRAL_POINT_MAX_METRES:
-                errors["neutral_latitude"] = [
-                    _(
-                        "The neutral drop-off point must be between %(low)d and %(high)d metres "
-                        "from the protected place."
-                    )
-                    % {"low": NEUTRAL_POINT_MIN_METRES, "high": NEUTRAL_POINT_MAX_METRES}
-                ]
-    if errors:
-        raise ValidationError(errors)
-    with transaction.atomic():
-        existing = Place.objects.filter(name=name, is_active=True).first()
-        if existing is not None:
-            return existing, False
-        place = Place.objects.create(
-            name=name,
-            kind=kind,
-            address=address,
-            latitude=latitude,
-            longitude=longitude,
-            is_protected=is_protected,
-            neutral_address=neutral_address if is_protected else "",
-            neutral_latitude=neutral_latitude if is_protected else None,
-            neutral_longitude=neutral_longitude if is_protected else None,
-            unit=unit,
-            is_demo=is_demo,
-        )
-        return place, True

@@ -1,3 +1,5 @@
+"""The case pages' URLs (mounted at /cases/); a case is named by its code."""
+
 from django.urls import path, register_converter
 
 from cases import views

@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -102,21 +102,6 @@ def _map_settings() -> dict:
     }
 
 
-def _ride_links(case) -> dict:
-    """Links into the booking pages, when the rides app provides them."""
-    links = {}
-    try:
-        links["book"] = reverse("rides:book") + f"?case={case.code}"
-    except NoReverseMatch:
-        links["book"] = None
-    try:
-        reverse("rides:detail", kwargs={"reference": "R0"})
-        links["ride_detail"] = True
-    except NoReverseMatch:
-        links["ride_detail"] = False
-    return links
-
-
 def _detail_context(request, case, *, consent_form=None, assign_form=None) -> dict:
     user = request.user
     is_unit_supervisor = user.role == Role.SUPERVISOR and user.unit_id == case.unit_id
@@ -132,9 +117,7 @@ def _detail_context(request, case, *, consent_form=None, assign_form=None) -> di
         "is_unit_supervisor": is_unit_supervisor,
         "assign_form": assign_form or (AssignForm(case=case) if is_unit_supervisor else None),
         "access_log": list(selectors.case_access_log(case)) if is_unit_supervisor else None,
-        "rides": list(selectors.case_rides(case)),
         "can_book": selectors.case_can_book(user=user, case=case),
-        "ride_links": _ride_links(case),
     }
 
 

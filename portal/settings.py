@@ -14,6 +14,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from portal.hours import parse_service_hours
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -322,7 +324,7 @@ for _name, _low, _high in (
     if not _low <= globals()[_name] <= _high:
         raise ImproperlyConfigured(f"Setting {_name} is malformed: must be {_low} to {_high}.")
 
-# --- booking SOP (rides/booking.py) -----------------------------------------------------
+# --- booking SOP (rides/booking/) --------------------------------------------------------
 # A ride whose estimated fare (rupiah) is above this waits for a supervisor's approval.
 BOOKING_FARE_CEILING = _optional("BOOKING_FARE_CEILING", cast=int, default=250_000)
 # Pickups outside these hours (Asia/Jakarta, "HH:MM-HH:MM"; may run over midnight; equal
@@ -331,10 +333,7 @@ BOOKING_SERVICE_HOURS = _optional("BOOKING_SERVICE_HOURS", default="06:00-21:00"
 if BOOKING_FARE_CEILING < 0:
     raise ImproperlyConfigured("Setting BOOKING_FARE_CEILING is malformed: must be 0 or more.")
 try:
-    import datetime as _dt
-
-    _start, _sep, _end = BOOKING_SERVICE_HOURS.partition("-")
-    _dt.time.fromisoformat(_start.strip()), _dt.time.fromisoformat(_end.strip())
+    parse_service_hours(BOOKING_SERVICE_HOURS)
 except ValueError as exc:
     raise ImproperlyConfigured(
         "Setting BOOKING_SERVICE_HOURS is malformed: write it like 06:00-21:00."

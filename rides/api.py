@@ -1,4 +1,4 @@
-"""REST API v1 for rides: thin views over the booking services (rides/booking.py) and the
+"""REST API v1 for rides: thin views over the booking services (rides/booking/) and the
 pipeline's cancel (rides/services.py), so the API obeys the same SOP as the pages.
 
 - Input serializers check shapes and types only; the rules and their messages are the
@@ -21,12 +21,19 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from accounts.models import Role
-from cases.api import CaseRoles, NewestFirst, service_errors
 from cases.services import access_log_record
-from partners.errors import OutsideServiceArea, PartnerError
-from rides import booking
-from rides.booking_selectors import LIST_RELATED, ride_get_for_user, rides_visible_to
+from portal.api import CaseRoles, NewestFirst, service_errors
+from portal.geo import ADDRESS_MAX_LENGTH
+from rides.booking.services import (
+    TripRefused,
+    ride_approve,
+    ride_book,
+    ride_rebook,
+    ride_reject,
+)
 from rides.models import Purpose, RideStatus
+from rides.selectors import LIST_RELATED, ride_get_for_user, rides_visible_to
+from rides.services import ride_cancel
 
 RIDE_DETAIL_FIELDS = ["ride.pickup", "ride.dropoff", "ride.escort", "ride.rider_phone"]
 # Service error keys → where the caller put the value.
@@ -56,7 +63,7 @@ class PointIn(serializers.Serializer):
     saved_address = serializers.IntegerField(required=False, allow_null=True)
     latitude = serializers.FloatField(required=False, allow_null=True)
     longitude = serializers.FloatField(required=False, allow_null=True)
-    address = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    address = serializers.CharField(required=False, allow_blank=True, max_length=ADDRESS_MAX_LENGTH)
 
     def to_internal_value(self, data):
         values = super().to_internal_value(data)
@@ -262,25 +269,11 @@ class RideListApi(RideApiView):
             "partner_account_id": data["partner_account"],
         }
         try:
-            plan = booking.booking_check(user=request.user, **args)
+            ride = ride_book(user=request.user, **args)
         except DjangoValidationError as exc:
             raise ride_service_errors(exc) from exc
-        # The fare, outside any transaction: a partner that does not answer just now is
-        # asked again at dispatch; one that refuses (no car, credentials) leaves the fare
-        # unknown for a supervisor; one that serves neither point refuses the booking.
-        unavailable = False
-        try:
-            quote = booking.booking_estimate(plan)
-        except OutsideServiceArea as exc:
-            raise ValidationError({"non_field_errors": [exc.user_message]}) from exc
-        except PartnerError as exc:
-            quote, unavailable = None, exc.temporary
-        try:
-            ride = booking.ride_book(
-                user=request.user, quote=quote, fare_unavailable=unavailable, **args
-            )
-        except DjangoValidationError as exc:
-            raise ride_service_errors(exc) from exc
+        except TripRefused as refused:
+            raise ValidationError({"non_field_errors": [refused.user_message]}) from refused
         ride = self.ride(ride.reference)
         return Response(RideOut(ride).data, status=status.HTTP_201_CREATED)
 
@@ -301,8 +294,6 @@ class RideCancelApi(RideApiView):
 
     @extend_schema(request=CancelIn, responses=RideDetailOut)
     def post(self, request, reference):
-        from rides.services import ride_cancel
-
         ride = self.ride(reference)
         incoming = CancelIn(data=request.data)
         incoming.is_valid(raise_exception=True)
@@ -324,7 +315,7 @@ class RideRebookApi(RideApiView):
     def post(self, request, reference):
         ride = self.ride(reference)
         try:
-            new = booking.ride_rebook(ride_id=ride.pk, user=request.user)
+            new = ride_rebook(ride_id=ride.pk, user=request.user)
         except DjangoValidationError as exc:
             raise ride_service_errors(exc) from exc
         return Response(RideOut(self.ride(new.reference)).data, status=status.HTTP_201_CREATED)
@@ -344,7 +335,7 @@ class RideApproveApi(SupervisorDecisionApi):
         self.check_supervisor()
         ride = self.ride(reference)
         try:
-            booking.ride_approve(ride_id=ride.pk, user=request.user)
+            ride_approve(ride_id=ride.pk, user=request.user)
         except DjangoValidationError as exc:
             raise ride_service_errors(exc) from exc
         return Response(RideOut(self.ride(reference)).data)
@@ -360,7 +351,7 @@ class RideRejectApi(SupervisorDecisionApi):
         incoming = RejectIn(data=request.data)
         incoming.is_valid(raise_exception=True)
         try:
-            booking.ride_reject(
+            ride_reject(
                 ride_id=ride.pk, user=request.user, reason=incoming.validated_data["reason"]
             )
         except DjangoValidationError as exc:

@@ -1,21 +1,20 @@
-"""Booking forms: they only parse what was typed; the SOP rules live in rides/booking.py.
+"""Booking forms: they only parse what was typed; the SOP rules live in rides/booking/.
 
 `BookingForm.booking_args()` turns the form into the arguments of
-`rides.booking.ride_book`; the service's field-keyed errors come back onto the form with
-`apply_booking_errors`, so each message shows next to what it is about and nothing
-typed is lost.
+`rides.booking.services.ride_book`; the service's field-keyed errors come back onto the
+form with `apply_booking_errors`, so each message shows next to what it is about and
+nothing typed is lost.
 """
 
 from __future__ import annotations
-
-import datetime as dt
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from rides.booking import MAX_PASSENGERS
+from portal.geo import ADDRESS_MAX_LENGTH
+from rides.booking.rules import MAX_PASSENGERS
 from rides.models import Purpose
 
 POINT_SOURCES = [
@@ -63,7 +62,7 @@ def _address_field():
     return forms.CharField(
         label=_("Address"),
         required=False,
-        max_length=255,
+        max_length=ADDRESS_MAX_LENGTH,
         help_text=_("Street, number and a landmark, so the driver finds it."),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
@@ -249,7 +248,3 @@ class CancelForm(forms.Form):
         max_length=200,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
-
-
-def local_input_value(moment: dt.datetime | None) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M") if moment else ""

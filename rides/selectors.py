@@ -1,15 +1,137 @@
-"""Reads of the booking pipeline's state (for supervisors' pages and monitoring)."""
+"""Every read of rides, with need-to-know in one place: a caseworker sees the rides of
+their cases, a supervisor their unit's, nobody else any. Each list costs a fixed number
+of queries, whatever its length.
+
+- the booking pages and the rides API: one ride, today's rides, the approval queue, the
+  actions a ride page offers;
+- the case page: a case's latest rides;
+- supervisors' monitoring: open alerts and whether the pipeline keeps up.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
 from django.utils import timezone
 
-from rides.models import ACTIVE_WITH_PARTNER, Alert, PollState, Ride, RideStatus, WebhookRejection
+from accounts.models import Role
+from rides.booking.rules import rebook_refusal, retry_refusal
+from rides.models import (
+    ACTIVE_WITH_PARTNER,
+    TERMINAL,
+    Alert,
+    PollState,
+    Ride,
+    RideStatus,
+    TripEvent,
+    WebhookRejection,
+)
 
 S = RideStatus
+
+LIST_RELATED = ("case", "unit", "booked_by", "pickup_place", "dropoff_place")
+
+
+def rides_visible_to(user) -> QuerySet[Ride]:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Ride.objects.none()
+    return Ride.objects.visible_to(user)
+
+
+def ride_get_for_user(*, user, reference: str, with_events: bool = False) -> Ride:
+    """The ride if `user` may see it; Http404 otherwise (missing and hidden look alike)."""
+    rides = rides_visible_to(user).select_related(
+        *LIST_RELATED, "partner_account", "decided_by", "rebooked_from"
+    )
+    if with_events:
+        rides = rides.prefetch_related(
+            Prefetch(
+                "events", queryset=TripEvent.objects.select_related("actor").order_by("at", "id")
+            ),
+            Prefetch(
+                "rebookings", queryset=Ride.objects.only("id", "reference", "rebooked_from_id")
+            ),
+        )
+    ride = rides.filter(reference=str(reference).strip().upper()).first()
+    if ride is None:
+        raise Http404("No such ride.")
+    return ride
+
+
+def _start_of_today() -> dt.datetime:
+    today = timezone.localdate()
+    return timezone.make_aware(dt.datetime.combine(today, dt.time.min))
+
+
+def rides_today_for(user) -> QuerySet[Ride]:
+    """ "My rides today": every ride still going on, and those booked for or created
+    today (Jakarta), newest first. A supervisor sees the unit's."""
+    start = _start_of_today()
+    end = start + dt.timedelta(days=1)
+    ongoing = ~Q(status__in=TERMINAL)
+    return (
+        rides_visible_to(user)
+        .filter(
+            ongoing
+            | Q(created_at__gte=start, created_at__lt=end)
+            | Q(scheduled_pickup_at__gte=start, scheduled_pickup_at__lt=end)
+        )
+        .select_related(*LIST_RELATED)
+        .order_by("-created_at", "-id")
+    )
+
+
+def rides_awaiting_approval_for(user) -> QuerySet[Ride]:
+    """The approval queue of a supervisor's unit, oldest first (first come, first decided)."""
+    if getattr(user, "role", None) != Role.SUPERVISOR or user.unit_id is None:
+        return Ride.objects.none()
+    return (
+        Ride.objects.filter(unit_id=user.unit_id, status=RideStatus.AWAITING_APPROVAL)
+        .select_related(*LIST_RELATED)
+        .order_by("created_at", "id")
+    )
+
+
+def ride_is_live(ride: Ride) -> bool:
+    """Whether the ride page keeps refreshing itself (until the ride is final)."""
+    return ride.status not in TERMINAL
+
+
+@dataclass(frozen=True)
+class RideActions:
+    """What the ride page offers on a ride; the services decide the same way when asked."""
+
+    cancel: bool
+    rebook: bool
+    retry: bool
+    decide: bool  # approve or reject: a supervisor of the ride's unit
+
+
+def ride_actions_for(user, ride: Ride, *, rebooking: Ride | None) -> RideActions:
+    """`rebooking`: the ride that replaced this one, if any (ride_get_for_user prefetches
+    it with the events)."""
+    return RideActions(
+        cancel=ride.can_cancel and ride.cancel_requested_at is None,
+        rebook=rebook_refusal(ride, rebooked_as=rebooking) is None,
+        retry=retry_refusal(ride) is None,
+        decide=user.role == Role.SUPERVISOR and user.unit_id == ride.unit_id,
+    )
+
+
+def case_rides(case, *, limit: int = 20) -> QuerySet[Ride]:
+    """A case's latest rides for the case page, without decrypting their points (only
+    those who may see the case see the page)."""
+    return (
+        Ride.objects.filter(case=case)
+        .only("reference", "purpose", "status", "scheduled_pickup_at", "created_at", "case_id")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+# --- monitoring ---------------------------------------------------------------------------
 
 
 def alerts_open_for(user, *, limit: int = 100):

@@ -312,7 +312,7 @@ def ride_dispatch(*, ride_id: int) -> str:
 def _check_fare_first(ride_id: int, account, points: dict, passengers: int) -> str:
     """The partner could not give a fare when the ride was booked: ask for it now (outside
     any transaction), then apply the fare ceiling before the ride is sent."""
-    from rides.booking import fare_check_at_dispatch_apply
+    from rides.booking.fare import fare_check_at_dispatch_apply
 
     errors = _partner_errors()
     try:

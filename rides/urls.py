@@ -1,6 +1,8 @@
+"""The booking and ride pages' URLs (mounted at /rides/); a ride is named by its reference."""
+
 from django.urls import path, register_converter
 
-from rides import views
+from rides.views import book, lists, ride
 
 
 class RideReferenceConverter:
@@ -20,15 +22,15 @@ register_converter(RideReferenceConverter, "rideref")
 app_name = "rides"
 
 urlpatterns = [
-    path("", views.ride_list, name="list"),
-    path("book/", views.ride_new, name="book"),
-    path("book/estimate/", views.ride_estimate, name="estimate"),
-    path("approvals/", views.approval_queue, name="approvals"),
-    path("<rideref:reference>/", views.ride_detail, name="detail"),
-    path("<rideref:reference>/live/", views.ride_live, name="live"),
-    path("<rideref:reference>/cancel/", views.ride_cancel, name="cancel"),
-    path("<rideref:reference>/rebook/", views.ride_rebook, name="rebook"),
-    path("<rideref:reference>/retry/", views.ride_retry, name="retry"),
-    path("<rideref:reference>/approve/", views.ride_approve, name="approve"),
-    path("<rideref:reference>/reject/", views.ride_reject, name="reject"),
+    path("", lists.ride_list, name="list"),
+    path("book/", book.ride_new, name="book"),
+    path("book/estimate/", book.ride_estimate, name="estimate"),
+    path("approvals/", lists.approval_queue, name="approvals"),
+    path("<rideref:reference>/", ride.ride_detail, name="detail"),
+    path("<rideref:reference>/live/", ride.ride_live, name="live"),
+    path("<rideref:reference>/cancel/", ride.ride_cancel, name="cancel"),
+    path("<rideref:reference>/rebook/", ride.ride_rebook, name="rebook"),
+    path("<rideref:reference>/retry/", ride.ride_retry, name="retry"),
+    path("<rideref:reference>/approve/", lists.ride_approve, name="approve"),
+    path("<rideref:reference>/reject/", lists.ride_reject, name="reject"),
 ]

@@ -1,3 +1,5 @@
+"""Template filters that show a ride: its status badge, an ETA in minutes, the car."""
+
 from django import template
 from django.utils.translation import gettext, ngettext
 

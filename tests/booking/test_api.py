@@ -9,7 +9,8 @@ from rest_framework.test import APIClient
 
 from accounts.services import api_token_issue
 from cases.models import AccessLog
-from rides.booking import FareQuote, ride_book
+from rides.booking.rules import FareQuote
+from rides.booking.services import ride_book
 from rides.models import Ride, RideStatus
 from tests.booking.conftest import CHEAP, HOME_POINT, booking_args
 

@@ -9,7 +9,8 @@ from django.utils import timezone, translation
 
 from accounts.models import Role
 from cases.models import Consent
-from rides.booking import FareQuote, ride_approve, ride_book, ride_rebook, ride_reject
+from rides.booking.rules import FareQuote
+from rides.booking.services import ride_approve, ride_book, ride_rebook, ride_reject
 from rides.models import Cause, Ride, RideStatus
 from tests.booking.conftest import CHEAP, booking_args
 

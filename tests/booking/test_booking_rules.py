@@ -8,18 +8,18 @@ from django.http import Http404
 from django.utils import timezone, translation
 
 from cases.models import Consent
-from rides.booking import (
+from portal.geo import service_area_point as check_coordinates
+from portal.hours import within_service_hours
+from portal.phones import normalize_indonesian_phone
+from rides.booking.rules import (
     FARE_ABOVE_CEILING,
     FARE_UNKNOWN,
     OUTSIDE_SERVICE_HOURS,
     FareQuote,
-    check_coordinates,
-    normalize_indonesian_phone,
     product_for,
     quote_from_estimates,
-    ride_book,
-    within_service_hours,
 )
+from rides.booking.services import ride_book
 from rides.models import Cause, Ride, RideStatus, TripEvent
 from tests.booking.conftest import CHEAP, HOME_POINT, booking_args
 

@@ -329,7 +329,7 @@ def test_list_query_counts(make_case, caseworker, unit, django_assert_num_querie
 
 
 def test_cursor_pagination_walks_all_cases(make_case, caseworker, monkeypatch):
-    from cases.api import NewestFirst
+    from portal.api import NewestFirst
 
     codes = {make_case(caseworker).code for _ in range(3)}
     monkeypatch.setattr(NewestFirst, "page_size", 2)

@@ -7,8 +7,9 @@ from django.test import override_settings
 from accounts.models import Role
 from cases.demo import PUBLIC_PLACES, SAFE_HOUSES, demo_places_ensure
 from cases.models import Place, PlaceKind
+from cases.places import place_ensure
 from cases.selectors import place_address_visible_to, places_for
-from cases.services import distance_metres, place_ensure
+from portal.geo import distance_metres
 
 pytestmark = pytest.mark.django_db
 

@@ -1,0 +1,102 @@
+"""Fares: asking the partner for the SOP's product, keeping an estimate for the booking,
+and the ceiling applied at dispatch when the partner gave no fare at booking.
+
+Only coordinates go out for an estimate: it needs no address.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from django.conf import settings
+
+from partners.adapter import client_for
+from partners.errors import PartnerError
+from rides.booking.rules import (
+    BookingPlan,
+    FareQuote,
+    approval_reason_text,
+    approval_reasons_for,
+    fare_reason,
+    quote_from_estimates,
+)
+from rides.models import Cause, Ride, RideStatus
+
+
+class QuoteStore(Protocol):
+    """Where a page keeps the estimates it showed, so booking right after reuses one."""
+
+    def kept(self, plan: BookingPlan) -> FareQuote | None: ...
+
+    def keep(self, plan: BookingPlan, quote: FareQuote) -> None: ...
+
+
+@dataclass(frozen=True)
+class FareEstimate:
+    """What asking for the fare gave: a quote, or the partner's error, or neither (the
+    partner offers no car for this trip)."""
+
+    plan: BookingPlan
+    quote: FareQuote | None
+    error: PartnerError | None = None
+
+    @property
+    def unavailable(self) -> bool:
+        """The partner did not answer just now: the fare is asked for again at dispatch."""
+        return self.error is not None and self.error.temporary
+
+    def approval_reason_texts(self) -> list[str]:
+        """Why the ride would wait for a supervisor, as the pages say it."""
+        reasons = approval_reasons_for(
+            self.plan, quote=self.quote, fare_unavailable=self.unavailable
+        )
+        return [approval_reason_text(reason) for reason in reasons]
+
+
+def fare_estimate(
+    plan: BookingPlan, *, quotes: QuoteStore | None = None, reuse: bool = True
+) -> FareEstimate:
+    """The fare for the plan, outside any transaction: a kept estimate when `reuse` and
+    one is fresh, else the partner's (then kept). A partner error is returned, not raised."""
+    if quotes is not None and reuse:
+        kept = quotes.kept(plan)
+        if kept is not None:
+            return FareEstimate(plan, kept)
+    try:
+        estimates = client_for(plan.partner_account).estimate(
+            pickup={"latitude": plan.pickup.latitude, "longitude": plan.pickup.longitude},
+            dropoff={"latitude": plan.dropoff.latitude, "longitude": plan.dropoff.longitude},
+            passenger_count=plan.passenger_count,
+        )
+    except PartnerError as exc:
+        return FareEstimate(plan, None, exc)
+    quote = quote_from_estimates(estimates, product_id=plan.product_id)
+    if quote is not None and quotes is not None:
+        quotes.keep(plan, quote)
+    return FareEstimate(plan, quote)
+
+
+def fare_check_at_dispatch_apply(*, ride: Ride, estimates) -> bool:
+    """The fare asked for at dispatch (the partner could not give one at booking), applied
+    to the locked ride with the same ceiling rule as at booking. True: the ride may be sent
+    (the fare and its locked fare id kept). False: it now waits for a supervisor."""
+    quote = quote_from_estimates(estimates, product_id=ride.product_id)
+    reason = fare_reason(quote, ceiling=settings.BOOKING_FARE_CEILING)
+    ride.fare_check_at_dispatch = False
+    if reason is None:
+        ride.estimate_fare = quote.fare_amount
+        ride.estimate_pickup_eta_seconds = quote.pickup_eta_seconds
+        ride.fare_id = quote.fare_id
+        ride.fare_expires_at = quote.expires_at if quote.fare_id else None
+        ride.save()
+        return True
+    if quote is not None:
+        ride.estimate_fare = quote.fare_amount
+    ride.approval_reasons = [reason]
+    ride.dispatch_due_at = None
+    ride.dispatch_deadline_at = None
+    ride.apply_transition(
+        RideStatus.AWAITING_APPROVAL, cause=Cause.DISPATCH, reason=approval_reason_text(reason)
+    )
+    return False

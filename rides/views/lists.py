@@ -1,0 +1,95 @@
+"""Lists of rides: "my rides today" (a supervisor: the unit's), and the supervisor's
+approval queue with its approve and reject buttons."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from rides.booking.rules import approval_reason_text
+from rides.booking.services import ride_approve as approve
+from rides.booking.services import ride_reject as reject
+from rides.forms import RejectForm
+from rides.selectors import ride_get_for_user, rides_awaiting_approval_for, rides_today_for
+from rides.views.common import is_htmx, require_booking_role, require_supervisor, show_errors
+
+
+@require_GET
+def ride_list(request):
+    """ "My rides today" (a supervisor: the unit's)."""
+    require_booking_role(request.user)
+    rides = list(rides_today_for(request.user))
+    template = "rides/_ride_rows.html" if is_htmx(request) else "rides/list.html"
+    response = render(request, template, {"rides": rides})
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@require_GET
+def approval_queue(request):
+    require_supervisor(request.user)
+    return _render_queue(request)
+
+
+def _render_queue(request, *, reject_forms=None, status=200):
+    rides = list(rides_awaiting_approval_for(request.user))
+    reject_forms = reject_forms or {}
+    rows = [
+        {
+            "ride": ride,
+            "reasons": [approval_reason_text(r) for r in ride.approval_reasons],
+            "reject_form": reject_forms.get(ride.pk) or RejectForm(prefix=f"r{ride.pk}"),
+        }
+        for ride in rides
+    ]
+    return render(request, "rides/approvals.html", {"rows": rows}, status=status)
+
+
+def _next_url(request, fallback: str) -> str:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+@require_POST
+def ride_approve(request, reference):
+    require_supervisor(request.user)
+    ride = ride_get_for_user(user=request.user, reference=reference)
+    try:
+        approve(ride_id=ride.pk, user=request.user)
+    except ValidationError as exc:
+        show_errors(request, exc)
+    else:
+        messages.success(
+            request, _("Ride %(ref)s approved and sent to the partner.") % {"ref": ride.reference}
+        )
+    return redirect(_next_url(request, reverse("rides:approvals")))
+
+
+@require_POST
+def ride_reject(request, reference):
+    require_supervisor(request.user)
+    ride = ride_get_for_user(user=request.user, reference=reference)
+    form = RejectForm(request.POST, prefix=f"r{ride.pk}")
+    if form.is_valid():
+        try:
+            reject(ride_id=ride.pk, user=request.user, reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict") and "reason" in exc.message_dict:
+                form.add_error("reason", exc.message_dict["reason"])
+            else:
+                show_errors(request, exc)
+                return redirect(_next_url(request, reverse("rides:approvals")))
+        else:
+            messages.success(request, _("Ride %(ref)s rejected.") % {"ref": ride.reference})
+            return redirect(_next_url(request, reverse("rides:approvals")))
+    return _render_queue(request, reject_forms={ride.pk: form}, status=400)

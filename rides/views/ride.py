@@ -1,0 +1,144 @@
+"""The ride page and what a person does on it: watch, cancel, rebook, send again.
+
+The page refreshes itself (htmx) while the ride is active. The buttons it shows are the
+ones rides.selectors.ride_actions_for allows, decided as the services decide.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from cases.selectors import place_address_visible_to
+from cases.services import access_log_record
+from rides.booking.rules import approval_reason_text
+from rides.booking.services import ride_rebook as rebook
+from rides.forms import CancelForm, RejectForm
+from rides.models import TERMINAL, RideStatus
+from rides.selectors import ride_actions_for, ride_get_for_user, ride_is_live
+from rides.services import ride_cancel as cancel
+from rides.services import ride_retry as retry
+from rides.views.common import require_booking_role, show_errors
+
+# The ride page shows these protected values (typed points may be a survivor's home).
+RIDE_PAGE_FIELDS = ["ride.pickup", "ride.dropoff", "ride.escort", "ride.rider_phone"]
+
+
+def _point_label(user, place, point) -> dict:
+    """What the page shows for a point: a place by name (a protected one's address only
+    to those who may see it; its neutral point otherwise), a typed point by its address."""
+    point = point or {}
+    if place is None:
+        return {"name": "", "address": point.get("address", "")}
+    if place.is_protected and not place_address_visible_to(user, place):
+        return {
+            "name": place.name,
+            "address": _("Meeting point: %(point)s") % {"point": place.neutral_address},
+        }
+    return {"name": place.name, "address": place.address}
+
+
+def _ride_context(request, ride, **extra) -> dict:
+    rebooking = next(iter(ride.rebookings.all()), None)
+    actions = ride_actions_for(request.user, ride, rebooking=rebooking)
+    return {
+        "ride": ride,
+        "live": ride_is_live(ride),
+        "events": list(ride.events.all()),
+        "rebooking": rebooking,
+        "is_supervisor_of_unit": actions.decide,
+        "pickup_label": _point_label(request.user, ride.pickup_place, ride.pickup),
+        "dropoff_label": _point_label(request.user, ride.dropoff_place, ride.dropoff),
+        "approval_reasons": [approval_reason_text(r) for r in ride.approval_reasons],
+        "cancel_form": CancelForm(),
+        "reject_form": RejectForm(prefix=f"r{ride.pk}"),
+        "terminal": ride.status in TERMINAL,
+        "show_cancel": actions.cancel,
+        "can_rebook": actions.rebook,
+        "can_retry": actions.retry,
+        **extra,
+    }
+
+
+@require_GET
+def ride_detail(request, reference):
+    require_booking_role(request.user)
+    ride = ride_get_for_user(user=request.user, reference=reference, with_events=True)
+    access_log_record(
+        user=request.user,
+        case=ride.case,
+        fields=RIDE_PAGE_FIELDS,
+        request=request,
+        view="rides:detail",
+    )
+    return render(request, "rides/detail.html", _ride_context(request, ride))
+
+
+@require_GET
+def ride_live(request, reference):
+    """htmx partial: status, driver, vehicle, ETA and the trip log (no protected data)."""
+    require_booking_role(request.user)
+    ride = ride_get_for_user(user=request.user, reference=reference, with_events=True)
+    response = render(request, "rides/_live.html", _ride_context(request, ride, partial=True))
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _back_to_ride(ride_reference):
+    return redirect("rides:detail", reference=ride_reference)
+
+
+@require_POST
+def ride_cancel(request, reference):
+    require_booking_role(request.user)
+    ride = ride_get_for_user(user=request.user, reference=reference)
+    form = CancelForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    try:
+        ride = cancel(ride_id=ride.pk, user=request.user, reason=reason)
+    except ValidationError as exc:
+        show_errors(request, exc)
+    else:
+        if ride.status == RideStatus.CANCELLED:
+            messages.success(request, _("The ride is cancelled."))
+        else:
+            messages.info(
+                request,
+                _("Cancellation requested. The page shows it once the partner confirms."),
+            )
+    return _back_to_ride(ride.reference)
+
+
+@require_POST
+def ride_rebook(request, reference):
+    require_booking_role(request.user)
+    ride = ride_get_for_user(user=request.user, reference=reference)
+    try:
+        new = rebook(ride_id=ride.pk, user=request.user)
+    except ValidationError as exc:
+        show_errors(request, exc)
+        return _back_to_ride(ride.reference)
+    if new.status == RideStatus.AWAITING_APPROVAL:
+        messages.warning(
+            request, _("Rebooked. The new ride is waiting for a supervisor's approval.")
+        )
+    else:
+        messages.success(request, _("Rebooked. The partner is looking for a driver."))
+    return _back_to_ride(new.reference)
+
+
+@require_POST
+def ride_retry(request, reference):
+    require_booking_role(request.user)
+    ride = ride_get_for_user(user=request.user, reference=reference)
+    try:
+        retry(ride_id=ride.pk, user=request.user)
+    except ValidationError as exc:
+        show_errors(request, exc)
+    else:
+        messages.success(request, _("Sent to the partner again."))
+    return _back_to_ride(ride.reference)

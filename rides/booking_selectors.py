@@ -11,7 +11,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Role
-from rides.models import HELD, TERMINAL, Ride, RideStatus, TripEvent
+from rides.models import Ride, RideStatus, TripEvent
+from rides.models.states import HELD, TERMINAL
 
 LIST_RELATED = ("case", "unit", "booked_by", "pickup_place", "dropoff_place")
 

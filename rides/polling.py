@@ -30,7 +30,8 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from partners.models import PartnerAccount
-from rides.models import ACTIVE_WITH_PARTNER, TERMINAL, Cause, PollState, Ride
+from rides.models import Cause, PollState, Ride
+from rides.models.states import ACTIVE_WITH_PARTNER, TERMINAL
 from rides.services import ride_apply_partner_trip, ride_note_unusable
 
 log = logging.getLogger("rides.polling")

@@ -7,7 +7,8 @@ import datetime as dt
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from rides.models import ACTIVE_WITH_PARTNER, Alert, PollState, Ride, RideStatus, WebhookRejection
+from rides.models import Alert, PollState, Ride, RideStatus, WebhookRejection
+from rides.models.states import ACTIVE_WITH_PARTNER
 
 S = RideStatus
 

@@ -33,18 +33,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from rides.alerts import alert_raise, alerts_resolve_for_ride
-from rides.models import (
+from rides.models import AlertKind, Cause, PollState, Ride, RideStatus, WebhookEvent
+from rides.models.states import (
     ACTIVE_WITH_PARTNER,
     BEFORE_PARTNER,
     PARTNER_STATUS_MAP,
     TERMINAL,
-    AlertKind,
-    Cause,
-    PollState,
-    Ride,
-    RideStatus,
     TransitionOutcome,
-    WebhookEvent,
 )
 from rides.partner_payload import PayloadRefused, build_trip_request, fare_is_fresh
 

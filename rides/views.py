@@ -47,7 +47,8 @@ from rides.forms import (
     RejectForm,
     apply_booking_errors,
 )
-from rides.models import TERMINAL, RideStatus
+from rides.models import RideStatus
+from rides.models.states import TERMINAL
 
 # A kept estimate is reused for the booking while it is this fresh (seconds).
 QUOTE_MAX_AGE = 300

@@ -310,7 +310,7 @@ class World:
         from django.db import transaction
 
         from rides.models import Ride, RideStatus
-        from rides.services import ride_request_dispatch
+        from rides.pipeline.common import ride_request_dispatch
 
         pickup = random.choice(PICKUPS)
         dropoff = random.choice(DROPOFFS)

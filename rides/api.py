@@ -301,7 +301,7 @@ class RideCancelApi(RideApiView):
 
     @extend_schema(request=CancelIn, responses=RideDetailOut)
     def post(self, request, reference):
-        from rides.services import ride_cancel
+        from rides.pipeline.cancel import ride_cancel
 
         ride = self.ride(reference)
         incoming = CancelIn(data=request.data)

@@ -44,6 +44,8 @@ from cases.selectors import (
 )
 from partners.models import PartnerAccount
 from rides.models import Cause, Purpose, Ride, RideStatus, TripEvent
+from rides.pipeline.alerts import alerts_resolve_for_ride
+from rides.pipeline.common import ride_request_dispatch
 
 # Jabodetabek, the partner's service area, as a rough box (WGS84 degrees).
 SERVICE_AREA = {"lat_min": -6.8, "lat_max": -5.9, "lon_min": 106.3, "lon_max": 107.3}
@@ -645,8 +647,6 @@ def booking_estimate(plan: BookingPlan) -> FareQuote | None:
 
 
 def _write_ride(*, plan: BookingPlan, user, quote: FareQuote | None, rebooked_from=None) -> Ride:
-    from rides.services import ride_request_dispatch
-
     status = RideStatus.AWAITING_APPROVAL if plan.needs_approval else RideStatus.REQUESTED
     quoted = quote is not None and quote.product_id == plan.product_id
     ride = Ride.objects.create(
@@ -780,8 +780,6 @@ def ride_rebook(*, ride_id, user, quote: FareQuote | None = None) -> Ride:
         )
         ride = _write_ride(plan=plan, user=user, quote=quote, rebooked_from=old)
         if old.status == RideStatus.NEEDS_ATTENTION:
-            from rides.alerts import alerts_resolve_for_ride
-
             # So nobody retries the old one as well: one survivor, one ride.
             alerts_resolve_for_ride(ride=old, user=user)
             old.apply_transition(
@@ -841,8 +839,6 @@ def ride_approve(*, ride_id, user) -> Ride:
         ride.decided_at = now
         # apply_transition saves the whole row, the decision with it.
         ride.apply_transition(RideStatus.REQUESTED, cause=Cause.USER, actor=user, note=note)
-        from rides.services import ride_request_dispatch
-
         ride_request_dispatch(ride=ride)
         return ride
 

@@ -395,7 +395,7 @@ def _show_errors(request, exc: ValidationError) -> None:
 
 @require_POST
 def ride_cancel(request, reference):
-    from rides.services import ride_cancel as cancel
+    from rides.pipeline.cancel import ride_cancel as cancel
 
     _require_booking_role(request.user)
     ride = ride_get_for_user(user=request.user, reference=reference)
@@ -436,7 +436,7 @@ def ride_rebook(request, reference):
 
 @require_POST
 def ride_retry(request, reference):
-    from rides.services import ride_retry as retry
+    from rides.pipeline.dispatch import ride_retry as retry
 
     _require_booking_role(request.user)
     ride = ride_get_for_user(user=request.user, reference=reference)

@@ -1,8 +1,8 @@
 """The ride: what was booked, where it stands, and what the partner said about it.
 
 The ride row is the dispatch outbox: it is written with its intent (status `requested`,
-`dispatch_due_at`) in the booking transaction, and the pipeline (rides/services.py,
-rides/tasks.py) carries it to the partner. Every status change goes through
+`dispatch_due_at`) in the booking transaction, and the pipeline (rides/pipeline/,
+driven by rides/tasks.py) carries it to the partner. Every status change goes through
 `Ride.apply_transition`, on a row locked with select_for_update, by the rules of
 rides/models/states.py, and is written as an append-only TripEvent.
 """
@@ -98,7 +98,7 @@ class Ride(models.Model):
     purpose_note = EncryptedTextField(blank=True)
 
     # Where the survivor really is / goes. A protected place is referenced, never copied
-    # into what the partner receives (see rides/partner_payload.py).
+    # into what the partner receives (see rides/pipeline/payload.py).
     pickup_place = models.ForeignKey(
         "cases.Place", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

@@ -92,7 +92,8 @@ def _book_burst(stack: Stack, world: World, token: str, count: int) -> list[dict
 def _settle(stack: Stack, account, rides: list[int], timeout: float) -> float:
     """Waits until every trip at the partner has ended and every ride is final or with a
     person; returns the seconds it took."""
-    from rides.models import HELD, TERMINAL, Ride
+    from rides.models import Ride
+    from rides.models.states import HELD, TERMINAL
 
     started = time.time()
     last = 0.0
@@ -115,7 +116,8 @@ def _settle(stack: Stack, account, rides: list[int], timeout: float) -> float:
 def scenario_chaos(stack: Stack, args) -> dict:
     from django.conf import settings
 
-    from rides.models import HELD, PARTNER_STATUS_MAP, TERMINAL, Alert, AlertKind, Ride
+    from rides.models import Alert, AlertKind, Ride
+    from rides.models.states import HELD, PARTNER_STATUS_MAP, TERMINAL
 
     stack.env["BOOKING_SERVICE_HOURS"] = "00:00-00:00"  # the clock must not decide
     # The profile's own outage is replaced by one placed in the burst's aftermath.

@@ -310,7 +310,7 @@ class World:
         from django.db import transaction
 
         from rides.models import Ride, RideStatus
-        from rides.services import ride_request_dispatch
+        from rides.pipeline.common import ride_request_dispatch
 
         pickup = random.choice(PICKUPS)
         dropoff = random.choice(DROPOFFS)
@@ -460,7 +460,8 @@ def scenario_b(stack: Stack, args) -> dict:
     """Partner status change → portal state, with webhooks and with polling only."""
     from django.conf import settings
 
-    from rides.models import ACTIVE_WITH_PARTNER, Ride
+    from rides.models import Ride
+    from rides.models.states import ACTIVE_WITH_PARTNER
 
     stack.start_sandbox(paused=True)
     stack.start_web()
@@ -532,7 +533,8 @@ def _webhook_answer_times(stack: Stack, account, count: int = 300) -> dict:
 
 def scenario_c(stack: Stack, args) -> dict:
     """A burst of bookings, webhooks on, the default 300 requests a minute."""
-    from rides.models import TERMINAL, Ride
+    from rides.models import Ride
+    from rides.models.states import TERMINAL
 
     stack.start_sandbox(time_scale=args.time_scale, seed=7)
     stack.start_web()
@@ -606,7 +608,8 @@ def scenario_d(stack: Stack, args) -> dict:
     Ground truth: the sandbox also sends its webhooks to a recorder in this process (not
     to the portal), so every partner status change and its time is known.
     """
-    from rides.models import ACTIVE_WITH_PARTNER, PARTNER_STATUS_MAP, TERMINAL, Ride, TripEvent
+    from rides.models import Ride, TripEvent
+    from rides.models.states import ACTIVE_WITH_PARTNER, PARTNER_STATUS_MAP, TERMINAL
     from sandbox.testing import WebhookReceiver
 
     receiver = WebhookReceiver()

@@ -344,7 +344,7 @@ except ValueError as exc:
 MAP_TILE_URL = _optional("MAP_TILE_URL", default="")
 MAP_TILE_ATTRIBUTION = _optional("MAP_TILE_ATTRIBUTION", default="")
 
-# --- booking pipeline (rides/services.py, rides/polling.py, rides/webhooks.py) ----------
+# --- booking pipeline (rides/pipeline/) -------------------------------------------------
 # The name the rider's SMS shows as the sender: neutral, never the agency's.
 PARTNER_SENDER_NAME = _optional("PARTNER_SENDER_NAME", default="Layanan Antar")
 # A dispatch holds its ride this long; a worker that died mid-call is noticed after it.

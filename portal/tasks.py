@@ -1,3 +1,5 @@
+"""The portal's own Celery task: the worker heartbeat that /healthz reads."""
+
 import time
 
 import redis

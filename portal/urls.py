@@ -3,7 +3,7 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from portal import views
-from rides.webhooks import partner_webhook
+from rides.webhook_view import partner_webhook
 
 urlpatterns = [
     path("", views.home, name="home"),

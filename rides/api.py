@@ -1,5 +1,5 @@
 """REST API v1 for rides: thin views over the booking services (rides/booking/) and the
-pipeline's cancel (rides/services.py), so the API obeys the same SOP as the pages.
+pipeline's cancel (rides/pipeline/cancel.py), so the API obeys the same SOP as the pages.
 
 - Input serializers check shapes and types only; the rules and their messages are the
   services'. A service's ValidationError becomes 400 with messages per field, nested like
@@ -32,8 +32,8 @@ from rides.booking.services import (
     ride_reject,
 )
 from rides.models import Purpose, RideStatus
+from rides.pipeline.cancel import ride_cancel
 from rides.selectors import LIST_RELATED, ride_get_for_user, rides_visible_to
-from rides.services import ride_cancel
 
 RIDE_DETAIL_FIELDS = ["ride.pickup", "ride.dropoff", "ride.escort", "ride.rider_phone"]
 # Service error keys → where the caller put the value.

@@ -14,8 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.geo import ADDRESS_MAX_LENGTH
-from rides.booking.rules import MAX_PASSENGERS
 from rides.models import Purpose
+from rides.rules import MAX_PASSENGERS
 
 POINT_SOURCES = [
     ("place", _("A place from the list")),

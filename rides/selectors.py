@@ -18,17 +18,9 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Role
-from rides.booking.rules import rebook_refusal, retry_refusal
-from rides.models import (
-    ACTIVE_WITH_PARTNER,
-    TERMINAL,
-    Alert,
-    PollState,
-    Ride,
-    RideStatus,
-    TripEvent,
-    WebhookRejection,
-)
+from rides.models import Alert, PollState, Ride, RideStatus, TripEvent, WebhookRejection
+from rides.models.states import ACTIVE_WITH_PARTNER, TERMINAL
+from rides.rules import rebook_refusal, retry_refusal
 
 S = RideStatus
 

@@ -1,9 +1,10 @@
 """Celery tasks of the booking pipeline: thin, ids only, safe to run twice.
 
 Messages carry a ride, event or account id and nothing else; each task reloads what it
-needs and calls a service (rides/services.py, rides/polling.py), which decides from the
-row itself whether there is anything left to do. The beat schedule (portal/settings.py)
-runs the sweeper and the poll scheduler.
+needs and calls the pipeline (rides/pipeline/), which decides from the row itself
+whether there is anything left to do. The pipeline enqueues these tasks by their names
+(portal/queue.py), never by importing this module. The beat schedule
+(portal/settings.py) runs the sweeper, the poll scheduler and the outage watch.
 
 Priorities (0 runs first; the broker keeps one list per priority): polling, then webhook
 events, then the sweeper and outage watch, then dispatches, lookups and cancellations,
@@ -12,62 +13,63 @@ then detail reads, then receipts. Without a backlog every task runs at once anyw
 
 from __future__ import annotations
 
-import logging
-
 from celery import shared_task
 
-from rides import services
-
-log = logging.getLogger("rides.tasks")
+from rides.pipeline import common
+from rides.pipeline.alerts import partner_outages_watch
+from rides.pipeline.cancel import ride_cancel_at_partner
+from rides.pipeline.details import ride_refresh_details
+from rides.pipeline.dispatch import ride_dispatch
+from rides.pipeline.polling import partner_account_poll, polls_schedule
+from rides.pipeline.receipts import ride_fetch_receipt
+from rides.pipeline.reconcile import ride_reconcile
+from rides.pipeline.sweeper import outbox_sweep
+from rides.pipeline.webhooks import webhook_event_process, webhook_events_prune
 
 # Partner calls are bounded by the adapter's timeouts; these limits only stop a task that
 # hangs for another reason (the visibility timeout, 300 s by default, is longer).
 LIMITS = {"soft_time_limit": 120, "time_limit": 150, "ignore_result": True}
 
 
-@shared_task(name="rides.dispatch_ride", priority=3, **LIMITS)
+@shared_task(name=common.DISPATCH_RIDE, priority=3, **LIMITS)
 def dispatch_ride(ride_id: int) -> str:
-    return services.ride_dispatch(ride_id=int(ride_id))
+    return ride_dispatch(ride_id=int(ride_id))
 
 
-@shared_task(name="rides.reconcile_ride", priority=3, **LIMITS)
+@shared_task(name=common.RECONCILE_RIDE, priority=3, **LIMITS)
 def reconcile_ride(ride_id: int) -> str:
-    return services.ride_reconcile(ride_id=int(ride_id))
+    return ride_reconcile(ride_id=int(ride_id))
 
 
-@shared_task(name="rides.cancel_at_partner", priority=3, **LIMITS)
+@shared_task(name=common.CANCEL_AT_PARTNER, priority=3, **LIMITS)
 def cancel_at_partner(ride_id: int) -> str:
-    return services.ride_cancel_at_partner(ride_id=int(ride_id))
+    return ride_cancel_at_partner(ride_id=int(ride_id))
 
 
-@shared_task(name="rides.fetch_receipt", priority=8, **LIMITS)
+@shared_task(name=common.FETCH_RECEIPT, priority=8, **LIMITS)
 def fetch_receipt(ride_id: int) -> str:
-    return services.ride_fetch_receipt(ride_id=int(ride_id))
+    return ride_fetch_receipt(ride_id=int(ride_id))
 
 
-@shared_task(name="rides.process_webhook_event", priority=1, **LIMITS)
+@shared_task(name=common.PROCESS_WEBHOOK_EVENT, priority=1, **LIMITS)
 def process_webhook_event(event_id: int) -> str:
-    return services.webhook_event_process(event_id=int(event_id))
+    return webhook_event_process(event_id=int(event_id))
 
 
-@shared_task(name="rides.refresh_trip_details", priority=6, **LIMITS)
+@shared_task(name=common.REFRESH_TRIP_DETAILS, priority=6, **LIMITS)
 def refresh_trip_details(ride_id: int, attempt: int = 1) -> str:
     """`attempt` is a counter, not data: messages still carry nothing about a person."""
-    return services.ride_refresh_details(ride_id=int(ride_id), attempt=int(attempt))
+    return ride_refresh_details(ride_id=int(ride_id), attempt=int(attempt))
 
 
 @shared_task(name="rides.poll_partner_account", priority=0, **LIMITS)
 def poll_partner_account(account_id: int) -> dict:
-    from rides.polling import partner_account_poll
-
     summary = partner_account_poll(account_id=int(account_id))
     return {"calls": summary.calls, "trips": summary.trips, "applied": summary.applied}
 
 
 @shared_task(name="rides.schedule_polls", priority=0, **LIMITS)
 def schedule_polls() -> int:
-    from rides.polling import polls_schedule
-
     claimed = polls_schedule()
     for account_id in claimed:
         poll_partner_account.delay(account_id)
@@ -76,16 +78,14 @@ def schedule_polls() -> int:
 
 @shared_task(name="rides.sweep_dispatch_outbox", priority=2, **LIMITS)
 def sweep_dispatch_outbox() -> dict:
-    return services.outbox_sweep()
+    return outbox_sweep()
 
 
 @shared_task(name="rides.watch_partner_outages", priority=2, **LIMITS)
 def watch_partner_outages() -> dict:
-    from rides.alerts import partner_outages_watch
-
     return partner_outages_watch()
 
 
 @shared_task(name="rides.prune_webhook_events", priority=9, **LIMITS)
 def prune_webhook_events() -> int:
-    return services.webhook_events_prune()
+    return webhook_events_prune()

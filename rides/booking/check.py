@@ -27,7 +27,7 @@ from cases.selectors import (
 from partners.models import PartnerAccount
 from partners.selectors import default_partner_account_for
 from portal.geo import ADDRESS_MAX_LENGTH, service_area_point
-from rides.booking.rules import (
+from rides.rules import (
     DEFAULT_ALIAS,
     BookingErrors,
     BookingPlan,

@@ -1,5 +1,6 @@
 """Fares: asking the partner for the SOP's product, keeping an estimate for the booking,
-and the ceiling applied at dispatch when the partner gave no fare at booking.
+(the same ceiling at dispatch, when the partner gave no fare at booking, is the
+pipeline's: rides/pipeline/dispatch.py).
 
 Only coordinates go out for an estimate: it needs no address.
 """
@@ -9,19 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from django.conf import settings
-
 from partners.adapter import client_for
 from partners.errors import PartnerError
-from rides.booking.rules import (
+from rides.rules import (
     BookingPlan,
     FareQuote,
     approval_reason_text,
     approval_reasons_for,
-    fare_reason,
     quote_from_estimates,
 )
-from rides.models import Cause, Ride, RideStatus
 
 
 class QuoteStore(Protocol):
@@ -75,28 +72,3 @@ def fare_estimate(
     if quote is not None and quotes is not None:
         quotes.keep(plan, quote)
     return FareEstimate(plan, quote)
-
-
-def fare_check_at_dispatch_apply(*, ride: Ride, estimates) -> bool:
-    """The fare asked for at dispatch (the partner could not give one at booking), applied
-    to the locked ride with the same ceiling rule as at booking. True: the ride may be sent
-    (the fare and its locked fare id kept). False: it now waits for a supervisor."""
-    quote = quote_from_estimates(estimates, product_id=ride.product_id)
-    reason = fare_reason(quote, ceiling=settings.BOOKING_FARE_CEILING)
-    ride.fare_check_at_dispatch = False
-    if reason is None:
-        ride.estimate_fare = quote.fare_amount
-        ride.estimate_pickup_eta_seconds = quote.pickup_eta_seconds
-        ride.fare_id = quote.fare_id
-        ride.fare_expires_at = quote.expires_at if quote.fare_id else None
-        ride.save()
-        return True
-    if quote is not None:
-        ride.estimate_fare = quote.fare_amount
-    ride.approval_reasons = [reason]
-    ride.dispatch_due_at = None
-    ride.dispatch_deadline_at = None
-    ride.apply_transition(
-        RideStatus.AWAITING_APPROVAL, cause=Cause.DISPATCH, reason=approval_reason_text(reason)
-    )
-    return False

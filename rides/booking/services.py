@@ -16,18 +16,18 @@ from django.utils.translation import gettext as _
 from accounts.models import Role
 from cases.selectors import consent_for_transport
 from partners.errors import OutsideServiceArea, PartnerError
-from rides.alerts import alerts_resolve_for_ride
 from rides.booking.check import booking_check
 from rides.booking.fare import FareEstimate, QuoteStore, fare_estimate
-from rides.booking.rules import (
+from rides.models import Cause, Ride, RideStatus, TripEvent
+from rides.pipeline.alerts import alerts_resolve_for_ride
+from rides.pipeline.common import ride_request_dispatch
+from rides.rules import (
     PURPOSE_NOTE_MAX_LENGTH,
     SCHEDULE_MIN_LEAD,
     BookingPlan,
     FareQuote,
     rebook_refusal,
 )
-from rides.models import Cause, Ride, RideStatus, TripEvent
-from rides.services import ride_request_dispatch
 
 # `ride_book(quote=ASK_PARTNER)`: ask the partner for the fare (or reuse a kept one).
 ASK_PARTNER = object()

@@ -31,10 +31,10 @@ from cases.selectors import (
 from cases.services import access_log_record
 from portal.geo import SERVICE_AREA
 from rides.booking.fare import FareEstimate
-from rides.booking.rules import BookingPlan, FareQuote
 from rides.booking.services import TripRefused, booking_estimate, ride_book
 from rides.forms import BookingForm, CaseFinderForm, apply_booking_errors
 from rides.models import RideStatus
+from rides.rules import BookingPlan, FareQuote
 from rides.views.common import require_booking_role
 
 # A kept estimate is reused for the booking while it is this fresh (seconds).

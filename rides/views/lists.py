@@ -12,10 +12,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from rides.booking.rules import approval_reason_text
 from rides.booking.services import ride_approve as approve
 from rides.booking.services import ride_reject as reject
 from rides.forms import RejectForm
+from rides.rules import approval_reason_text
 from rides.selectors import ride_get_for_user, rides_awaiting_approval_for, rides_today_for
 from rides.views.common import is_htmx, require_booking_role, require_supervisor, show_errors
 

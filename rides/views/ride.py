@@ -15,13 +15,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from cases.selectors import place_address_visible_to
 from cases.services import access_log_record
-from rides.booking.rules import approval_reason_text
 from rides.booking.services import ride_rebook as rebook
 from rides.forms import CancelForm, RejectForm
-from rides.models import TERMINAL, RideStatus
+from rides.models import RideStatus
+from rides.models.states import TERMINAL
+from rides.pipeline.cancel import ride_cancel as cancel
+from rides.pipeline.dispatch import ride_retry as retry
+from rides.rules import approval_reason_text
 from rides.selectors import ride_actions_for, ride_get_for_user, ride_is_live
-from rides.services import ride_cancel as cancel
-from rides.services import ride_retry as retry
 from rides.views.common import require_booking_role, show_errors
 
 # The ride page shows these protected values (typed points may be a survivor's home).

@@ -9,7 +9,7 @@ from django.utils import timezone
 from cases.models import Consent, Place, PlaceKind, SavedAddress
 from cases.services import case_create
 from partners.models import PartnerAccount, UnitDefaultPartner
-from rides.booking.rules import FareQuote
+from rides.rules import FareQuote
 
 ADULT_BIRTH_DATE = dt.date(1990, 4, 17)
 # Real Jakarta points (demo): a hospital, a police station, a home in Jakarta Timur.

@@ -21,13 +21,10 @@ from cases.services import case_create
 from partners.adapter import forget_partner_state
 from partners.models import UnitDefaultPartner
 from rides.models import Ride, RideStatus
-from rides.polling import partner_account_poll
-from rides.services import (
-    ride_cancel,
-    ride_cancel_at_partner,
-    ride_dispatch,
-    ride_fetch_receipt,
-)
+from rides.pipeline.cancel import ride_cancel, ride_cancel_at_partner
+from rides.pipeline.dispatch import ride_dispatch
+from rides.pipeline.polling import partner_account_poll
+from rides.pipeline.receipts import ride_fetch_receipt
 from tests.booking.test_api import RIDES, api
 from tests.booking.test_pages import BOOK, ESTIMATE, english
 

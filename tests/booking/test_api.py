@@ -9,9 +9,9 @@ from rest_framework.test import APIClient
 
 from accounts.services import api_token_issue
 from cases.models import AccessLog
-from rides.booking.rules import FareQuote
 from rides.booking.services import ride_book
 from rides.models import Ride, RideStatus
+from rides.rules import FareQuote
 from tests.booking.conftest import CHEAP, HOME_POINT, booking_args
 
 pytestmark = [pytest.mark.django_db]

@@ -9,9 +9,9 @@ from django.utils import timezone, translation
 
 from accounts.models import Role
 from cases.models import Consent
-from rides.booking.rules import FareQuote
 from rides.booking.services import ride_approve, ride_book, ride_rebook, ride_reject
 from rides.models import Cause, Ride, RideStatus
+from rides.rules import FareQuote
 from tests.booking.conftest import CHEAP, booking_args
 
 pytestmark = [pytest.mark.django_db]

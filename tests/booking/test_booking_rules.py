@@ -11,7 +11,9 @@ from cases.models import Consent
 from portal.geo import service_area_point as check_coordinates
 from portal.hours import within_service_hours
 from portal.phones import normalize_indonesian_phone
-from rides.booking.rules import (
+from rides.booking.services import ride_book
+from rides.models import Cause, Ride, RideStatus, TripEvent
+from rides.rules import (
     FARE_ABOVE_CEILING,
     FARE_UNKNOWN,
     OUTSIDE_SERVICE_HOURS,
@@ -19,8 +21,6 @@ from rides.booking.rules import (
     product_for,
     quote_from_estimates,
 )
-from rides.booking.services import ride_book
-from rides.models import Cause, Ride, RideStatus, TripEvent
 from tests.booking.conftest import CHEAP, HOME_POINT, booking_args
 
 pytestmark = [pytest.mark.django_db]

@@ -9,9 +9,9 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from cases.models import AccessLog
-from rides.booking.rules import FareQuote
 from rides.booking.services import ride_book
 from rides.models import Ride, RideStatus
+from rides.rules import FareQuote
 from tests.booking.conftest import CHEAP, booking_args
 from tests.conftest import logged_in_client
 

@@ -88,7 +88,7 @@ def make_ride(pipeline_case, pipeline_caseworker):
         with transaction.atomic():
             ride = Ride.objects.create(**values)
             if dispatch:
-                from rides.services import ride_request_dispatch
+                from rides.pipeline.common import ride_request_dispatch
 
                 ride_request_dispatch(ride=ride)
             else:
@@ -106,7 +106,7 @@ def later(seconds: float) -> dt.datetime:
 @pytest.fixture
 def dispatched_ride(make_ride):
     """dispatched_ride(account, **fields) -> a ride the sandbox holds (dispatched in-process)."""
-    from rides.services import ride_dispatch
+    from rides.pipeline.dispatch import ride_dispatch
 
     def make(account, **fields):
         ride = make_ride(account, **fields)

@@ -6,17 +6,13 @@ from django.test import override_settings
 
 from accounts.models import Role
 from partners.adapter import client_for
-from rides.alerts import alert_raise, alert_resolve
 from rides.models import Alert, AlertKind, Ride, RideStatus
-from rides.partner_payload import build_trip_request
-from rides.services import (
-    ride_apply_partner_trip,
-    ride_cancel,
-    ride_cancel_at_partner,
-    ride_dispatch,
-    ride_fetch_receipt,
-    ride_retry,
-)
+from rides.pipeline.alerts import alert_raise, alert_resolve
+from rides.pipeline.apply import ride_apply_partner_trip
+from rides.pipeline.cancel import ride_cancel, ride_cancel_at_partner
+from rides.pipeline.dispatch import ride_dispatch, ride_retry
+from rides.pipeline.payload import build_trip_request
+from rides.pipeline.receipts import ride_fetch_receipt
 from tests.stack import trips_by_reference
 
 pytestmark = pytest.mark.django_db

@@ -13,12 +13,10 @@ from django.utils import timezone
 
 from partners.adapter import client_for
 from rides.models import Alert, AlertKind, Ride, RideStatus, TripEvent
-from rides.services import (
-    ride_apply_partner_trip,
-    ride_cancel_at_partner,
-    ride_dispatch,
-    ride_reconcile,
-)
+from rides.pipeline.apply import ride_apply_partner_trip
+from rides.pipeline.cancel import ride_cancel_at_partner
+from rides.pipeline.dispatch import ride_dispatch
+from rides.pipeline.reconcile import ride_reconcile
 from tests.stack import trips_by_reference
 
 pytestmark = pytest.mark.django_db
@@ -72,7 +70,7 @@ def test_dispatch_twice_sends_once(sandbox, partner_account, make_ride):
 
 
 def test_a_reference_the_partner_already_holds_is_adopted(sandbox, partner_account, make_ride):
-    from rides.partner_payload import build_trip_request
+    from rides.pipeline.payload import build_trip_request
 
     ride = make_ride(partner_account)
     existing = client_for(partner_account).create_trip(
@@ -247,7 +245,7 @@ def test_reconcile_of_a_ride_whose_worker_is_still_within_its_lease_waits(
 def test_a_cancel_requested_during_dispatch_cancels_the_partner_trip_once_known(
     sandbox, partner_account, make_ride, pipeline_caseworker, django_capture_on_commit_callbacks
 ):
-    from rides.services import ride_cancel
+    from rides.pipeline.cancel import ride_cancel
 
     ride = make_ride(partner_account)
     sandbox.control.force_fault("create_trip", "503", after_commit=True)

@@ -18,8 +18,9 @@ import redis
 from django.conf import settings
 from django.db import transaction
 
-from rides.models import TERMINAL, Ride, RideStatus, WebhookEvent
-from rides.services import ride_request_dispatch
+from rides.models import Ride, RideStatus, WebhookEvent
+from rides.models.states import TERMINAL
+from rides.pipeline.common import ride_request_dispatch
 from sandbox.testing import free_port
 from tests.stack import trips_by_reference, wait_until
 

@@ -7,15 +7,8 @@ import time
 
 import pytest
 
-from rides.models import (
-    ACTIVE_WITH_PARTNER,
-    PARTNER_STATUS_MAP,
-    Alert,
-    AlertKind,
-    Ride,
-    RideStatus,
-    TripEvent,
-)
+from rides.models import Alert, AlertKind, Ride, RideStatus, TripEvent
+from rides.models.states import ACTIVE_WITH_PARTNER, PARTNER_STATUS_MAP
 from tests.pipeline.test_integration import (
     FAST,
     assert_no_lost_or_doubled_trips,

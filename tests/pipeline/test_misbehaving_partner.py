@@ -15,13 +15,11 @@ from django.utils import timezone
 from partners import errors
 from partners.adapter import breaker_state, client_for
 from rides.models import Alert, AlertKind, Ride, RideStatus
-from rides.polling import partner_account_poll
-from rides.services import (
-    ride_apply_partner_trip,
-    ride_dispatch,
-    ride_fetch_receipt,
-    ride_reconcile,
-)
+from rides.pipeline.apply import ride_apply_partner_trip
+from rides.pipeline.dispatch import ride_dispatch
+from rides.pipeline.polling import partner_account_poll
+from rides.pipeline.receipts import ride_fetch_receipt
+from rides.pipeline.reconcile import ride_reconcile
 from tests.stack import trips_by_reference
 
 pytestmark = pytest.mark.django_db

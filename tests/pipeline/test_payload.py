@@ -8,7 +8,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from partners.models import PartnerAccount
-from rides.partner_payload import (
+from rides.pipeline.payload import (
     NEUTRAL_ALIAS,
     PayloadRefused,
     assert_partner_safe,

@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from partners import errors
 from partners.adapter import client_for
-from rides import polling
 from rides.models import PollState, Ride, RideStatus
-from rides.polling import partner_account_poll, polls_schedule
+from rides.pipeline import polling
+from rides.pipeline.polling import partner_account_poll, polls_schedule
 
 pytestmark = pytest.mark.django_db
 
@@ -183,7 +183,7 @@ def test_a_moving_driver_is_refreshed_in_bulk_without_trip_log_rows(
     import time
 
     from partners.adapter import client_for
-    from rides.polling import refresh_in_bulk
+    from rides.pipeline.polling import refresh_in_bulk
 
     sandbox.control.set_config(location_update_seconds=0.2)
     ride = dispatched_ride(partner_account)

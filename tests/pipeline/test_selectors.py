@@ -2,8 +2,8 @@ import pytest
 
 from accounts.models import Role
 from partners.models import PartnerAccount
-from rides.alerts import alert_raise
 from rides.models import AlertKind, PollState, RideStatus, WebhookRejection
+from rides.pipeline.alerts import alert_raise
 from rides.selectors import alerts_open_for, pipeline_overview
 
 pytestmark = pytest.mark.django_db

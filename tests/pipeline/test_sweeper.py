@@ -8,7 +8,8 @@ from django.utils import timezone
 from partners.models import PartnerAccount
 from rides import tasks
 from rides.models import Cause, Ride, RideStatus, WebhookEvent
-from rides.services import outbox_sweep, webhook_events_prune
+from rides.pipeline.sweeper import outbox_sweep
+from rides.pipeline.webhooks import webhook_events_prune
 
 pytestmark = pytest.mark.django_db
 

@@ -25,17 +25,14 @@ from hypothesis.stateful import (
 )
 
 from partners.models import PartnerAccount
-from rides.models import (
+from rides.models import Cause, Ride, RideStatus, TripEvent
+from rides.models.states import (
     ALLOWED,
     BACKWARD_ALLOWED,
     PARTNER_STATUS_MAP,
     RANK,
     TERMINAL,
-    Cause,
-    Ride,
-    RideStatus,
     TransitionOutcome,
-    TripEvent,
 )
 
 S = RideStatus

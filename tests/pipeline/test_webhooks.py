@@ -11,7 +11,7 @@ from django.utils import timezone
 from partners.adapter import client_for
 from partners.models import PartnerAccount
 from rides.models import RideStatus, TripEvent, WebhookEvent, WebhookRejection
-from rides.services import webhook_event_process
+from rides.pipeline.webhooks import webhook_event_process
 from tests.pipeline.conftest import sign_webhook
 
 pytestmark = pytest.mark.django_db
@@ -249,7 +249,7 @@ def test_a_completed_event_applies_the_hint_and_asks_for_the_receipt(
     ride = dispatched_ride(partner_account)
     sandbox.control.set_trip_status(ride.partner_trip_id, "accepted")
     client = client_for(partner_account)
-    from rides.services import ride_apply_partner_trip
+    from rides.pipeline.apply import ride_apply_partner_trip
 
     ride_apply_partner_trip(
         ride_id=ride.pk, trip=client.get_trip(ride.partner_trip_id), cause="poll"
@@ -283,7 +283,7 @@ def test_details_a_failed_read_missed_are_read_again(
     sandbox, partner_account, dispatched_ride, monkeypatch
 ):
     from rides import tasks
-    from rides.services import ride_refresh_details
+    from rides.pipeline.details import ride_refresh_details
 
     scheduled = []
     monkeypatch.setattr(

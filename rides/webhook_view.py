@@ -1,11 +1,11 @@
-"""The partners' webhook endpoint: verify, deduplicate, record ids, answer at once.
+"""The partners' webhook endpoint (an HTTP view): verify, record ids, answer at once.
 
 `POST /webhooks/partners/<token>/` (one URL per partner account; the token tells the
 accounts apart and says nothing of the others). Standard Webhooks: the signature over
 "{id}.{timestamp}.{body}" with the account's `whsec_` secret, the timestamp within
 PIPELINE_WEBHOOK_TOLERANCE_SECONDS of now, the event id seen once (a WebhookEvent row,
-INSERT … ON CONFLICT DO NOTHING). Only ids, the status and its time are kept; the
-work happens in `rides.process_webhook_event`, enqueued on commit. A refused request is
+recorded by rides/pipeline/webhooks.py). Only ids, the status and its time are kept;
+the work happens in `rides.process_webhook_event`, enqueued on commit. A refused request is
 answered 400/401, logged as a warning with the reason, the account and the webhook id
 (never the body), and counted per account, day and reason.
 """
@@ -19,9 +19,7 @@ import logging
 import time
 
 from django.conf import settings
-from django.db import connection, transaction
 from django.http import HttpResponse
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -29,10 +27,14 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from partners.models import PartnerAccount
 from portal.views import public
 from rides.models import WebhookRejectionReason
+from rides.pipeline.webhooks import (
+    STATUS_CHANGED,
+    webhook_event_receive,
+    webhook_rejection_record,
+)
 
 log = logging.getLogger("rides.webhooks")
 
-EVENT_TYPES = ("trip.status_changed", "trip.receipt_ready", "trip.driver_location")
 MAX_BODY = 64 * 1024
 
 
@@ -96,7 +98,7 @@ def _parse_event(body: bytes) -> dict:
     updated_at = _parse_time(data.get("updated_at"))
     if not isinstance(status, str) or not isinstance(reference, str):
         raise Rejected(WebhookRejectionReason.MALFORMED, 400)
-    if event_type == "trip.status_changed" and (not status or updated_at is None):
+    if event_type == STATUS_CHANGED and (not status or updated_at is None):
         raise Rejected(WebhookRejectionReason.MALFORMED, 400)
     return {
         "event_type": event_type[:40],
@@ -105,52 +107,6 @@ def _parse_event(body: bytes) -> dict:
         "partner_status": status[:40],
         "partner_updated_at": updated_at,
     }
-
-
-_INSERT = """
-INSERT INTO rides_webhookevent
-    (account_id, event_id, event_type, trip_id, external_reference, partner_status,
-     partner_updated_at, received_at, outcome)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, '')
-ON CONFLICT (account_id, event_id) DO NOTHING
-RETURNING id
-"""
-
-
-def webhook_event_record(*, account_id: int, event_id: str, event: dict) -> int | None:
-    """Stores a verified event once; returns its row id, or None for a duplicate."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _INSERT,
-            [
-                account_id,
-                event_id,
-                event["event_type"],
-                event["trip_id"],
-                event["external_reference"],
-                event["partner_status"],
-                event["partner_updated_at"],
-                timezone.now(),
-            ],
-        )
-        row = cursor.fetchone()
-    return row[0] if row else None
-
-
-_COUNT = """
-INSERT INTO rides_webhookrejection
-    (account_id, day, reason, count, last_at, last_webhook_id)
-VALUES (%s, %s, %s, 1, %s, %s)
-ON CONFLICT (account_id, day, reason)
-DO UPDATE SET count = rides_webhookrejection.count + 1,
-              last_at = EXCLUDED.last_at, last_webhook_id = EXCLUDED.last_webhook_id
-"""
-
-
-def webhook_rejection_record(*, account_id: int, reason: str, webhook_id: str) -> None:
-    now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(_COUNT, [account_id, timezone.localdate(now), reason, now, webhook_id])
 
 
 @csrf_exempt
@@ -188,20 +144,7 @@ def partner_webhook(request, token):
         )
         return HttpResponse(status=rejected.status)
 
-    from rides.tasks import process_webhook_event
-
     # One statement (autocommit): the task is enqueued once the row is committed.
-    row_id = webhook_event_record(account_id=account.pk, event_id=webhook_id, event=event)
-    if row_id is not None:
-        transaction.on_commit(lambda: _enqueue(process_webhook_event, row_id))
-    if row_id is None:
+    if not webhook_event_receive(account_id=account.pk, event_id=webhook_id, event=event):
         log.info("webhook duplicate ignored: account=%s webhook_id=%s", account.pk, webhook_id)
     return HttpResponse(status=204)
-
-
-def _enqueue(task, row_id: int) -> None:
-    try:
-        task.delay(row_id)
-    except Exception:  # noqa: BLE001 - broker down: the event stays unprocessed, and the
-        # poller brings the trip's status anyway (webhooks are a hint).
-        log.warning("could not enqueue webhook event %s", row_id)

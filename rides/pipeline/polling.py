@@ -29,9 +29,12 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from partners.adapter import client_for
+from partners.errors import PartnerError, PartnerUnavailable, RateLimited, UnusableAnswer
 from partners.models import PartnerAccount
-from rides.models import ACTIVE_WITH_PARTNER, TERMINAL, Cause, PollState, Ride
-from rides.services import ride_apply_partner_trip, ride_note_unusable
+from rides.models import Cause, PollState, Ride
+from rides.models.states import ACTIVE_WITH_PARTNER, TERMINAL
+from rides.pipeline.apply import ride_apply_partner_trip, ride_note_unusable
 
 log = logging.getLogger("rides.polling")
 
@@ -42,6 +45,8 @@ CLAIM_SECONDS = 60
 WEBHOOK_FRESH_INTERVALS = 2
 # Writing "a webhook arrived" at most this often per account (one row, many workers).
 WEBHOOK_NOTE_SECONDS = 5
+# How soon a poll brought forward runs (a webhook whose details could not be read).
+POLL_SOON_SECONDS = 1.0
 
 
 @dataclass
@@ -72,6 +77,17 @@ def note_trip_seen(account_id: int, *, webhook: bool = False) -> None:
     )
     if not updated and not PollState.objects.filter(account_id=account_id).exists():
         PollState.objects.get_or_create(account_id=account_id, defaults={"last_webhook_at": now})
+
+
+def poll_soon(account_id: int) -> None:
+    """Brings the account's next poll forward to a second from now (at most every two
+    seconds), unless a poll is running (claimed) or the budget keeps it further away."""
+    now = timezone.now()
+    soon = now + _seconds(POLL_SOON_SECONDS)
+    longest = _seconds(settings.PIPELINE_POLL_INTERVAL_WITH_WEBHOOKS) + dt.timedelta(seconds=1)
+    PollState.objects.filter(
+        account_id=account_id, next_poll_at__gt=soon, next_poll_at__lte=now + longest
+    ).exclude(last_polled_at__gt=now - dt.timedelta(seconds=2)).update(next_poll_at=soon)
 
 
 def poll_interval(state: PollState, now: dt.datetime) -> dt.timedelta:
@@ -239,8 +255,6 @@ def _safety_net(account: PartnerAccount, client, now: dt.datetime, limit: int) -
     """Reads, one by one, the few active trips nobody heard of for too long."""
     if limit <= 0:
         return 0
-    from partners.errors import PartnerError, UnusableAnswer
-
     cutoff = now - _seconds(settings.PIPELINE_SAFETY_NET_SECONDS)
     quiet = (
         Ride.objects.filter(partner_account=account, status__in=ACTIVE_WITH_PARTNER)
@@ -290,8 +304,6 @@ def _wait_after_error(failure, retry_after, interval: dt.timedelta) -> dt.timede
     the budget): when the refusal says. A failure at the partner: again within a second or
     two (its Retry-After honoured), never later than the regular interval — one lost
     answer must not leave every ride a whole interval further behind."""
-    from partners.errors import PartnerUnavailable, RateLimited
-
     wait = float(retry_after or 0)
     if isinstance(failure, PartnerUnavailable | RateLimited):
         return _seconds(max(wait, 0.5))
@@ -315,9 +327,6 @@ def _start_since(account: PartnerAccount, state: PollState) -> dt.datetime | Non
 def partner_account_poll(*, account_id: int) -> PollSummary:
     """One poll of one account: list calls with `updated_since`, paged, inside the
     account's polling budget; then the safety net; then the next poll is planned."""
-    from partners.adapter import client_for
-    from partners.errors import PartnerError
-
     summary = PollSummary(account_id=account_id)
     account = PartnerAccount.objects.filter(pk=account_id).first()
     if account is None:

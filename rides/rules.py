@@ -56,7 +56,7 @@ class FareQuote:
     pickup_eta_seconds: int | None = None
     currency: str = "IDR"
     # The partner locks the fare for a short while; the dispatch sends the id only
-    # while it is still fresh (rides/partner_payload.py).
+    # while it is still fresh (rides/pipeline/payload.py).
     fare_id: str = ""
     expires_at: dt.datetime | None = None
 

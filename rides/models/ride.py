@@ -1,0 +1,315 @@
+"""The ride: what was booked, where it stands, and what the partner said about it.
+
+The ride row is the dispatch outbox: it is written with its intent (status `requested`,
+`dispatch_due_at`) in the booking transaction, and the pipeline (rides/pipeline/,
+driven by rides/tasks.py) carries it to the partner. Every status change goes through
+`Ride.apply_transition`, on a row locked with select_for_update, by the rules of
+rides/models/states.py, and is written as an append-only TripEvent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from portal.crypto import EncryptedJSONField, EncryptedTextField
+from rides.models.states import (
+    ALLOWED,
+    BEFORE_PARTNER,
+    CANCELLABLE,
+    HELD,
+    REBOOKABLE,
+    TERMINAL,
+    RideStatus,
+    TransitionOutcome,
+)
+from rides.models.trip_log import TripEvent
+
+S = RideStatus
+
+
+class Purpose(models.TextChoices):
+    MEDICAL_EXAM = "medical_exam", _("Medical examination (visum)")
+    POLICE_REPORT = "police_report", _("Police report")
+    COURT_HEARING = "court_hearing", _("Court hearing")
+    COUNSELLING = "counselling", _("Counselling")
+    SAFE_HOUSE_TRANSFER = "safe_house_transfer", _("Safe-house transfer")
+    RETURN_HOME = "return_home", _("Return home")
+    OTHER = "other", _("Other")
+
+
+@dataclass(frozen=True)
+class TransitionResult:
+    outcome: str
+    previous: str
+    current: str
+    event: TripEvent | None = None
+
+    @property
+    def applied(self) -> bool:
+        return self.outcome == TransitionOutcome.APPLIED
+
+
+def new_reference() -> str:
+    """Opaque, unguessable, says nothing about the case: sent to the partner as-is."""
+    # No vowels: a random reference can never spell a word ("PPA", "KORBAN") that tells
+    # the partner what the ride is about. 28 symbols ** 15 leaves ~72 bits of randomness.
+    alphabet = "BCDFGHJKLMNPQRSTVWXZ23456789"
+    return "R" + "".join(secrets.choice(alphabet) for _ in range(15))
+
+
+class RideQuerySet(models.QuerySet):
+    def dispatch_overdue(self, now: dt.datetime):
+        return self.filter(
+            status__in=BEFORE_PARTNER,
+            dispatch_due_at__lte=now,
+        )
+
+    def visible_to(self, user):
+        """Need to know: a caseworker's own cases, a supervisor's unit, nobody else."""
+        if user.role == "supervisor":
+            return self.filter(unit_id=user.unit_id)
+        if user.role == "caseworker":
+            return self.filter(case__assigned_caseworkers=user)
+        return self.none()
+
+
+class Ride(models.Model):
+    reference = models.CharField(max_length=32, unique=True, default=new_reference, editable=False)
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="rides")
+    unit = models.ForeignKey("accounts.Unit", on_delete=models.PROTECT, related_name="rides")
+    partner_account = models.ForeignKey(
+        "partners.PartnerAccount", on_delete=models.PROTECT, related_name="rides"
+    )
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="booked_rides"
+    )
+    rebooked_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="rebookings"
+    )
+
+    purpose = models.CharField(max_length=30, choices=Purpose.choices)
+    purpose_note = EncryptedTextField(blank=True)
+
+    # Where the survivor really is / goes. A protected place is referenced, never copied
+    # into what the partner receives (see rides/pipeline/payload.py).
+    pickup_place = models.ForeignKey(
+        "cases.Place", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    pickup = EncryptedJSONField()  # {"latitude", "longitude", "address"}
+    dropoff_place = models.ForeignKey(
+        "cases.Place", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    dropoff = EncryptedJSONField()
+    scheduled_pickup_at = models.DateTimeField(null=True, blank=True)
+    passenger_count = models.PositiveSmallIntegerField(default=1)
+    escort_name = EncryptedTextField(blank=True)
+    escort_phone = EncryptedTextField(blank=True)
+    rider_phone = EncryptedTextField()  # E.164; the survivor's or the escort's
+    rider_alias = models.CharField(max_length=26)
+    product_id = models.CharField(max_length=20, default="car")
+    note_for_driver = EncryptedTextField(blank=True)
+
+    estimate_fare = models.PositiveIntegerField(null=True, blank=True)
+    estimate_pickup_eta_seconds = models.PositiveIntegerField(null=True, blank=True)
+    # The partner could not give a fare at booking: the dispatch asks for it first and
+    # applies the fare ceiling then.
+    fare_check_at_dispatch = models.BooleanField(default=False)
+
+    # Approval (SOP: fare ceiling, service hours)
+    approval_reasons = models.JSONField(default=list, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.TextField(blank=True)
+
+    # State
+    status = models.CharField(
+        max_length=20, choices=RideStatus.choices, default=S.REQUESTED, db_index=True
+    )
+    status_reason = models.TextField(blank=True)  # readable by the caseworker
+    status_changed_at = models.DateTimeField(default=timezone.now)
+
+    # Dispatch (outbox)
+    idempotency_key = models.CharField(max_length=80, blank=True)
+    dispatch_attempts = models.PositiveSmallIntegerField(default=0)
+    dispatch_due_at = models.DateTimeField(null=True, blank=True)
+    # By when the ride must have reached the partner: until then temporary failures are
+    # retried (SOP: 5 minutes); only after it is a ride the partner never answered for
+    # handed to a person.
+    dispatch_deadline_at = models.DateTimeField(null=True, blank=True)
+    last_dispatch_error = models.TextField(blank=True)
+
+    # What the partner told us
+    partner_trip_id = models.CharField(max_length=100, blank=True, db_index=True)
+    partner_status = models.CharField(max_length=40, blank=True)
+    partner_status_detail = models.CharField(max_length=80, blank=True)
+    partner_updated_at = models.DateTimeField(null=True, blank=True)
+    driver_name = models.CharField(max_length=80, blank=True)
+    driver_phone_masked = models.CharField(max_length=40, blank=True)
+    driver_rating = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
+    vehicle_make = models.CharField(max_length=40, blank=True)
+    vehicle_model = models.CharField(max_length=40, blank=True)
+    vehicle_color = models.CharField(max_length=40, blank=True)
+    vehicle_plate = models.CharField(max_length=20, blank=True)
+    driver_latitude = models.FloatField(null=True, blank=True)
+    driver_longitude = models.FloatField(null=True, blank=True)
+    pickup_eta_seconds = models.PositiveIntegerField(null=True, blank=True)
+    fare_amount = models.PositiveIntegerField(null=True, blank=True)
+    fare_type = models.CharField(max_length=10, blank=True)  # estimate | final
+    final_fare = models.PositiveIntegerField(null=True, blank=True)
+    cancellation_fee = models.PositiveIntegerField(null=True, blank=True)
+    distance_meters = models.PositiveIntegerField(null=True, blank=True)
+    duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+    receipt = models.JSONField(null=True, blank=True)
+    receipt_due_at = models.DateTimeField(null=True, blank=True)
+    receipt_attempts = models.PositiveSmallIntegerField(default=0)
+
+    # The fare the partner locked for this ride's estimate (sent only while fresh).
+    fare_id = models.CharField(max_length=100, blank=True)
+    fare_expires_at = models.DateTimeField(null=True, blank=True)
+    # A new generation (a person's retry) gets a new idempotency key; automatic retries
+    # and reconciliation keep the key, so the partner can recognise a repeat.
+    dispatch_generation = models.PositiveSmallIntegerField(default=0)
+    reconcile_attempts = models.PositiveSmallIntegerField(default=0)
+    # When the portal last had the partner's word on this trip (create, poll, webhook, GET).
+    partner_seen_at = models.DateTimeField(null=True, blank=True)
+    # Answers about this trip in a row that lacked what the portal needs (reset by a
+    # usable one); past PIPELINE_UNUSABLE_ANSWERS_MAX the supervisors are alerted.
+    unusable_answers = models.PositiveSmallIntegerField(default=0)
+
+    # Cancellation outbox: the request is recorded first; the partner is told by a task.
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    cancel_reason = models.CharField(max_length=200, blank=True)
+    cancel_due_at = models.DateTimeField(null=True, blank=True)
+    cancel_attempts = models.PositiveSmallIntegerField(default=0)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RideQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["unit", "-created_at"]),
+            models.Index(fields=["partner_account", "status"]),
+            models.Index(
+                fields=["dispatch_due_at"],
+                name="ride_dispatch_outbox",
+                condition=models.Q(status__in=["requested", "dispatching", "dispatch_unknown"]),
+            ),
+            models.Index(
+                fields=["receipt_due_at"],
+                name="ride_receipt_due",
+                condition=models.Q(receipt__isnull=True, receipt_due_at__isnull=False),
+            ),
+            models.Index(
+                fields=["cancel_due_at"],
+                name="ride_cancel_due",
+                condition=models.Q(cancel_due_at__isnull=False),
+            ),
+            models.Index(
+                fields=["partner_account", "partner_seen_at"],
+                name="ride_active_partner_seen",
+                condition=models.Q(
+                    status__in=["scheduled", "searching", "driver_assigned", "arriving", "on_trip"]
+                ),
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner_account", "partner_trip_id"],
+                condition=~models.Q(partner_trip_id=""),
+                name="one_ride_per_partner_trip",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(passenger_count__gte=1, passenger_count__lte=6),
+                name="passenger_count_1_to_6",
+            ),
+        ]
+
+    def __str__(self):
+        return self.reference
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def is_active(self) -> bool:
+        return self.status not in TERMINAL and self.status not in HELD
+
+    @property
+    def can_cancel(self) -> bool:
+        return self.status in CANCELLABLE
+
+    @property
+    def can_rebook(self) -> bool:
+        return self.status in REBOOKABLE
+
+    def apply_transition(
+        self,
+        new_status: str,
+        *,
+        cause: str,
+        actor=None,
+        partner_status: str = "",
+        partner_updated_at: dt.datetime | None = None,
+        reason: str = "",
+        note: str = "",
+    ) -> TransitionResult:
+        """The one way a ride's status changes. Call on a row locked with select_for_update.
+
+        - partner data older than (or as old as) what we hold is ignored (stale);
+        - the same state again is ignored (repeat), though newer partner data is kept;
+        - a move not in ALLOWED is refused and changes nothing;
+        - an applied move writes one TripEvent.
+        Saving the other fields of the ride stays with the caller, in the same transaction.
+        """
+        previous = self.status
+        if (
+            partner_updated_at is not None
+            and self.partner_updated_at is not None
+            and partner_updated_at <= self.partner_updated_at
+        ):
+            return TransitionResult(TransitionOutcome.STALE, previous, previous)
+        if new_status == previous:
+            if partner_updated_at is not None:
+                self.partner_updated_at = partner_updated_at
+                self.partner_status = partner_status or self.partner_status
+            return TransitionResult(TransitionOutcome.REPEAT, previous, previous)
+        if new_status not in ALLOWED[previous]:
+            return TransitionResult(TransitionOutcome.REFUSED, previous, previous)
+        now = timezone.now()
+        self.status = new_status
+        self.status_changed_at = now
+        if reason or new_status not in HELD:
+            self.status_reason = reason
+        if partner_updated_at is not None:
+            self.partner_updated_at = partner_updated_at
+        if partner_status:
+            self.partner_status = partner_status
+        self.save()
+        event = TripEvent.objects.create(
+            ride=self,
+            at=now,
+            cause=cause,
+            actor=actor,
+            previous_status=previous,
+            new_status=new_status,
+            partner_status=partner_status,
+            partner_updated_at=partner_updated_at,
+            note=(reason or note)[:500],
+        )
+        return TransitionResult(TransitionOutcome.APPLIED, previous, new_status, event)

@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from accounts.models import Role
 from cases.api import CaseRoles, NewestFirst, service_errors
 from cases.services import access_log_record
-from partners.errors import OutsideServiceArea, PartnerError
+from partners.client.errors import OutsideServiceArea, PartnerError
 from rides import booking
 from rides.booking_selectors import LIST_RELATED, ride_get_for_user, rides_visible_to
 from rides.models import Purpose, RideStatus

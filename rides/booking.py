@@ -631,7 +631,7 @@ def booking_estimate(plan: BookingPlan) -> FareQuote | None:
     """Asks the partner for a fare (outside any transaction). Only coordinates go out:
     the estimate needs no address. Partner errors (partners.errors) propagate so the
     caller can show them; None when the partner offers no car for this trip."""
-    from partners.adapter import client_for
+    from partners.client.registry import client_for
 
     estimates = client_for(plan.partner_account).estimate(
         pickup={"latitude": plan.pickup.latitude, "longitude": plan.pickup.longitude},

@@ -239,7 +239,7 @@ def _safety_net(account: PartnerAccount, client, now: dt.datetime, limit: int) -
     """Reads, one by one, the few active trips nobody heard of for too long."""
     if limit <= 0:
         return 0
-    from partners.errors import PartnerError, UnusableAnswer
+    from partners.client.errors import PartnerError, UnusableAnswer
 
     cutoff = now - _seconds(settings.PIPELINE_SAFETY_NET_SECONDS)
     quiet = (
@@ -290,7 +290,7 @@ def _wait_after_error(failure, retry_after, interval: dt.timedelta) -> dt.timede
     the budget): when the refusal says. A failure at the partner: again within a second or
     two (its Retry-After honoured), never later than the regular interval — one lost
     answer must not leave every ride a whole interval further behind."""
-    from partners.errors import PartnerUnavailable, RateLimited
+    from partners.client.errors import PartnerUnavailable, RateLimited
 
     wait = float(retry_after or 0)
     if isinstance(failure, PartnerUnavailable | RateLimited):
@@ -315,8 +315,8 @@ def _start_since(account: PartnerAccount, state: PollState) -> dt.datetime | Non
 def partner_account_poll(*, account_id: int) -> PollSummary:
     """One poll of one account: list calls with `updated_since`, paged, inside the
     account's polling budget; then the safety net; then the next poll is planned."""
-    from partners.adapter import client_for
-    from partners.errors import PartnerError
+    from partners.client.errors import PartnerError
+    from partners.client.registry import client_for
 
     summary = PollSummary(account_id=account_id)
     account = PartnerAccount.objects.filter(pk=account_id).first()

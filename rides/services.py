@@ -110,13 +110,13 @@ def _on_commit(task, *args, countdown: float | None = None) -> None:
 
 
 def _client(account):
-    from partners.adapter import client_for
+    from partners.client.registry import client_for
 
     return client_for(account)
 
 
 def _partner_errors():
-    from partners import errors
+    from partners.client import errors
 
     return errors
 
@@ -1254,7 +1254,7 @@ def _receipt_slot_wait(account) -> float:
     """Receipts may use at most PIPELINE_RECEIPT_RATE_SHARE of the account's requests a
     minute (counted in Redis across workers); beyond it they wait for the next minute.
     After a burst of trips, polling keeps its room and receipts follow at their pace."""
-    from partners.adapter import shared_redis
+    from partners.client.store import shared_redis
 
     cap = max(1, int(account.rate_limit_per_minute * settings.PIPELINE_RECEIPT_RATE_SHARE))
     now = time.time()

@@ -32,7 +32,7 @@ from cases.selectors import (
     places_for,
 )
 from cases.services import access_log_record
-from partners.errors import OutsideServiceArea, PartnerError
+from partners.client.errors import OutsideServiceArea, PartnerError
 from rides import booking
 from rides.booking_selectors import (
     ride_get_for_user,

@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import override_settings
 
 from accounts.models import Role
-from partners.adapter import client_for
+from partners.client.registry import client_for
 from rides.alerts import alert_raise, alert_resolve
 from rides.models import Alert, AlertKind, Ride, RideStatus
 from rides.partner_payload import build_trip_request

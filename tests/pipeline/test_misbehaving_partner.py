@@ -12,8 +12,8 @@ import time
 import pytest
 from django.utils import timezone
 
-from partners import errors
-from partners.adapter import breaker_state, client_for
+from partners.client import errors
+from partners.client.registry import breaker_state, client_for
 from rides.models import Alert, AlertKind, Ride, RideStatus
 from rides.polling import partner_account_poll
 from rides.services import (

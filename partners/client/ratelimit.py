@@ -27,12 +27,14 @@ partner's limit still holds and its 429s are still honoured by the caller's back
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import redis
+from django.conf import settings
+
+from partners.client.store import account_namespace
 
 log = logging.getLogger("partners.ratelimit")
 
@@ -239,13 +241,14 @@ class RateLimiter:
             reset_at=datetime.fromtimestamp(reset_ms / 1000, tz=UTC),
         )
 
-    def calls_in_window(self) -> int:
-        """How many calls the local log holds for the last 60 s (for monitoring)."""
-        now_ms = int(time.time() * 1000)
-        try:
-            return int(self.redis.zcount(self.window_key, now_ms - WINDOW_MS, "+inf"))
-        except redis.RedisError:
-            return 0
 
-    def clear(self) -> None:
-        self.redis.delete(self.window_key, self.blocked_key, self.state_key)
+def account_limiter(connection: redis.Redis, account) -> RateLimiter:
+    """The request budget of one partner account, tuned by the PARTNER_* settings."""
+    return RateLimiter(
+        connection,
+        account_namespace(account),
+        limit_per_minute=account.rate_limit_per_minute,
+        headroom=float(settings.PARTNER_RATE_LIMIT_HEADROOM),
+        low_reserve=float(settings.PARTNER_LOW_PRIORITY_RESERVE),
+        poll_reserve=float(settings.PARTNER_POLL_RESERVE),
+    )

@@ -22,7 +22,6 @@ import datetime as dt
 import logging
 import math
 import random
-import time
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
@@ -32,6 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from partners.client.ratelimit import budget_wait
 from rides.alerts import alert_raise, alerts_resolve_for_ride
 from rides.models import (
     ACTIVE_WITH_PARTNER,
@@ -462,16 +462,8 @@ def _wait_for_partner(ride: Ride, wait: float, now: dt.datetime) -> str:
 def _window_spent_wait(account) -> float:
     """Seconds until the partner's rate-limit window resets, when what it said is left
     of the window is within the portal's safety margin (a call would be held back);
-    else 0. Reads the state the adapter recorded from the partner's last answer."""
-    try:
-        state = _client(account).rate_limit_state()
-    except Exception:  # noqa: BLE001 - unknown: just try
-        return 0.0
-    if state.limit is None or state.remaining is None or state.reset_at is None:
-        return 0.0
-    left = (state.reset_at - timezone.now()).total_seconds()
-    margin = max(1, math.ceil(state.limit * float(settings.PARTNER_RATE_LIMIT_HEADROOM)))
-    return left if left > 0 and state.remaining <= margin else 0.0
+    else 0. A dispatch may use the whole minute."""
+    return budget_wait(account, 1.0)
 
 
 def _paced_delay(ride: Ride, retry_after) -> float:
@@ -1231,45 +1223,18 @@ def ride_fetch_receipt(*, ride_id: int) -> str:
     return "stored"
 
 
-# Receipts can wait: while less than this share of the partner's minute is left, they
-# leave it to polling (which keeps statuses fresh) and to bookings.
-RECEIPT_BUDGET_SHARE = 0.5
-
-
 def _receipt_budget_wait(client) -> float:
-    """Seconds to hold a receipt back for, by what the partner said of its budget."""
-    try:
-        state = client.rate_limit_state()
-    except Exception:  # noqa: BLE001 - no state known: ask
-        return 0.0
-    if state.limit is None or state.remaining is None or state.reset_at is None:
-        return 0.0
-    left = (state.reset_at - timezone.now()).total_seconds()
-    if left <= 0 or state.remaining >= state.limit * RECEIPT_BUDGET_SHARE:
-        return 0.0
-    return left + random.uniform(0, 5)  # noqa: S311 - spread the waiting receipts
+    """Nothing of its own: `_receipt_slot_wait` asks the budget for both (less than half
+    of the partner's window left, and the receipts' share of the minute)."""
+    return 0.0
 
 
 def _receipt_slot_wait(account) -> float:
     """Receipts may use at most PIPELINE_RECEIPT_RATE_SHARE of the account's requests a
-    minute (counted in Redis across workers); beyond it they wait for the next minute.
-    After a burst of trips, polling keeps its room and receipts follow at their pace."""
-    from partners.client.store import shared_redis
-
-    cap = max(1, int(account.rate_limit_per_minute * settings.PIPELINE_RECEIPT_RATE_SHARE))
-    now = time.time()
-    minute = int(now // 60)
-    key = f"rides:receipts:{account.pk}:{account.webhook_token}:{minute}"
-    try:
-        connection = shared_redis()
-        used = connection.incr(key)
-        if used == 1:
-            connection.expire(key, 120)
-    except Exception:  # noqa: BLE001 - Redis down: the adapter's limiter still holds
-        return 0.0
-    if used <= cap:
-        return 0.0
-    return (minute + 1) * 60 - now + random.uniform(0, 30)  # noqa: S311
+    minute, and leave the partner's window to polling and bookings while less than half
+    of it is left. After a burst of trips, polling keeps its room and receipts follow at
+    their pace."""
+    return budget_wait(account, settings.PIPELINE_RECEIPT_RATE_SHARE)
 
 
 def _receipt_later(

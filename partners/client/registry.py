@@ -7,6 +7,8 @@ process knows of it.
 - `breaker_episode` / `breaker_state`: the account's circuit breaker as every process sees
   it (the "partner down" alert reads it).
 - `forget_partner_state`: drops the account's token, budget and breaker state.
+
+The budget that pipeline pacing asks about is `ratelimit.budget_wait(account, share)`.
 """
 
 from __future__ import annotations

@@ -298,7 +298,7 @@ LOGGING = {
 PORTAL_BASE_URL = _optional("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 DEMO_PASSWORD = _optional("DEMO_PASSWORD", default="")
 
-# --- transport partners (partners/adapter.py) -----------------------------------------
+# --- transport partners (partners/client/) --------------------------------------------
 PARTNER_CONNECT_TIMEOUT = _optional("PARTNER_CONNECT_TIMEOUT", cast=float, default=2.0)
 PARTNER_READ_TIMEOUT = _optional("PARTNER_READ_TIMEOUT", cast=float, default=5.0)
 PARTNER_BREAKER_WINDOW_SECONDS = _optional(

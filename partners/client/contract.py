@@ -125,10 +125,6 @@ class Trip:
     duration_seconds: int | None = None
     cancellation_fee: int | None = None
 
-    @property
-    def is_terminal(self) -> bool:
-        return self.status in TERMINAL_TRIP_STATUSES
-
 
 @dataclass(frozen=True)
 class UnusableTrip:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from partners.adapter import client_for
-from partners.errors import PartnerError
+from partners.client.errors import PartnerError
+from partners.client.registry import client_for
 from rides.rules import (
     BookingPlan,
     FareQuote,

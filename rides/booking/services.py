@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Role
 from cases.selectors import consent_for_transport
-from partners.errors import OutsideServiceArea, PartnerError
+from partners.client.errors import OutsideServiceArea, PartnerError
 from rides.booking.check import booking_check
 from rides.booking.fare import FareEstimate, QuoteStore, fare_estimate
 from rides.models import Cause, Ride, RideStatus, TripEvent

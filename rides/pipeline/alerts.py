@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from partners.adapter import breaker_episode
+from partners.client.registry import breaker_episode
 from partners.models import PartnerAccount
 from rides.models import Alert, AlertKind, Ride
 

@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from partners import errors
+from partners.client import errors
 from portal.queue import enqueue_on_commit
 from rides.models import AlertKind, Cause, Ride, RideStatus
 from rides.pipeline.alerts import alert_raise

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 
-from partners import errors
-from partners.adapter import client_for
+from partners.client import errors
 from partners.client.contract import CANCELED_STATUSES
+from partners.client.registry import client_for
 from portal.queue import MAX_COUNTDOWN_SECONDS, enqueue
 from rides.models import Cause, Ride, RideStatus
 from rides.pipeline.apply import ride_apply_partner_trip, ride_note_unusable

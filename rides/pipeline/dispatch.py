@@ -22,13 +22,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from partners import errors
-from partners.adapter import client_for
+from partners.client import errors
+from partners.client.ratelimit import budget_wait
+from partners.client.registry import client_for
 from portal.queue import enqueue_on_commit
 from rides.models import AlertKind, Cause, Ride, RideStatus
 from rides.pipeline.alerts import alerts_resolve_for_ride
 from rides.pipeline.apply import ride_apply_partner_trip
-from rides.pipeline.budget import _window_spent_wait
 from rides.pipeline.common import (
     DISPATCH_RIDE,
     RECONCILE_RIDE,
@@ -89,7 +89,7 @@ def ride_dispatch(*, ride_id: int) -> str:
             # The partner is down (the breaker is open): wait for the breaker's probe
             # without an attempt or a trip-log row, until the deadline.
             return _wait_for_partner(ride, wait, now)
-        wait = _window_spent_wait(account)
+        wait = budget_wait(account, 1.0)  # a dispatch may use the whole minute
         if wait:
             # The partner's minute is spent: wait for its turn without a trip-log row
             # for an attempt that would only be held back.

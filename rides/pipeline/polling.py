@@ -29,8 +29,8 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from partners.adapter import client_for
-from partners.errors import PartnerError, PartnerUnavailable, RateLimited, UnusableAnswer
+from partners.client.errors import PartnerError, PartnerUnavailable, RateLimited, UnusableAnswer
+from partners.client.registry import client_for
 from partners.models import PartnerAccount
 from rides.models import Cause, PollState, Ride
 from rides.models.states import ACTIVE_WITH_PARTNER, TERMINAL

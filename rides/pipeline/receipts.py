@@ -1,8 +1,8 @@
 """The receipt of an ended trip: asked for once the trip ends, stored with the final fare.
 
 Receipts can wait: they leave the partner's minute to polling and bookings
-(rides/pipeline/budget.py), and a receipt held back that way uses up no attempt.
-Failures are retried with backoff, up to PIPELINE_RECEIPT_MAX_ATTEMPTS; a receipt the
+(`partners.client.ratelimit.budget_wait`), and a receipt held back that way uses up no
+attempt. Failures are retried with backoff, up to PIPELINE_RECEIPT_MAX_ATTEMPTS; a receipt the
 partner refuses is not asked for again.
 """
 
@@ -16,11 +16,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from partners import errors
-from partners.adapter import client_for
+from partners.client import errors
+from partners.client.ratelimit import budget_wait
+from partners.client.registry import client_for
 from portal.queue import enqueue_on_commit
 from rides.models import Ride
-from rides.pipeline.budget import _receipt_budget_wait, _receipt_slot_wait
 from rides.pipeline.common import FETCH_RECEIPT, backoff_seconds, locked_ride, relocked, seconds
 
 log = logging.getLogger("rides.pipeline")
@@ -44,7 +44,7 @@ def ride_fetch_receipt(*, ride_id: int) -> str:
 
     client = client_for(account)
     still_waiting = _still_waiting(attempt)
-    wait = _receipt_budget_wait(client) or _receipt_slot_wait(account)
+    wait = budget_wait(account, settings.PIPELINE_RECEIPT_RATE_SHARE)
     if wait:
         return relocked(
             ride_id, still_waiting, _receipt_later, "budget kept for polling", wait, True

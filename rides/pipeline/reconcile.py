@@ -17,8 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from partners import errors
-from partners.adapter import client_for
+from partners.client import errors
+from partners.client.registry import client_for
 from portal.queue import enqueue_on_commit
 from rides.models import AlertKind, Cause, Ride, RideStatus
 from rides.pipeline.apply import ride_apply_partner_trip

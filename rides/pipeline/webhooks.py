@@ -17,8 +17,8 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from partners import errors
-from partners.adapter import client_for
+from partners.client import errors
+from partners.client.registry import client_for
 from portal.queue import enqueue, enqueue_on_commit
 from rides.models import Cause, Ride, RideStatus, WebhookEvent
 from rides.models.states import PARTNER_STATUS_MAP, TERMINAL

@@ -18,7 +18,7 @@ from django.utils import translation
 
 from cases.models import Consent, Place, PlaceKind, SavedAddress, Survivor
 from cases.services import case_create
-from partners.adapter import forget_partner_state
+from partners.client.registry import forget_partner_state
 from partners.models import UnitDefaultPartner
 from rides.models import Ride, RideStatus
 from rides.pipeline.cancel import ride_cancel, ride_cancel_at_partner

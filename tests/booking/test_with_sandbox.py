@@ -6,7 +6,7 @@ import re
 import pytest
 from django.utils import translation
 
-from partners.adapter import forget_partner_state
+from partners.client.registry import forget_partner_state
 from partners.models import UnitDefaultPartner
 from rides.models import Ride, RideStatus
 from tests.booking.test_api import RIDES, api

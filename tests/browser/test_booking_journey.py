@@ -27,7 +27,7 @@ from django.utils import timezone, translation
 from accounts.models import Role
 from cases.models import Consent, Place, PlaceKind, Survivor
 from cases.services import case_create
-from partners.adapter import forget_partner_state
+from partners.client.registry import forget_partner_state
 from partners.models import UnitDefaultPartner
 from rides.models import Ride, RideStatus
 

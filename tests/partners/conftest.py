@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from partners.adapter import forget_partner_state
+from partners.client.registry import forget_partner_state
 from partners.models import PartnerAccount
 from sandbox.testing import start_sandbox
 

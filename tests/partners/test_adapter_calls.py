@@ -9,17 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from partners import errors
-from partners.adapter import (
-    CreateResult,
-    Estimate,
-    PartnerClient,
-    Point,
-    Receipt,
-    Trip,
-    TripPage,
-    client_for,
-)
+from partners.client import errors
+from partners.client.contract import CreateResult, Estimate, Point, Receipt, Trip, TripPage
+from partners.client.http import PartnerClient
+from partners.client.registry import client_for
 from sandbox import contract
 
 from .conftest import BANDUNG, BLOK_M, MONAS, trip_body

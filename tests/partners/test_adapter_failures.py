@@ -12,8 +12,9 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from partners import errors
-from partners.adapter import PartnerClient, breaker_state, client_for
+from partners.client import errors
+from partners.client.http import PartnerClient
+from partners.client.registry import breaker_state, client_for
 from sandbox.testing import free_port
 
 from .conftest import trip_body

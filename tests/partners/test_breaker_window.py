@@ -9,8 +9,9 @@ import uuid
 
 import pytest
 
-from partners import errors
-from partners.adapter import PartnerClient, breaker_state
+from partners.client import errors
+from partners.client.http import PartnerClient
+from partners.client.registry import breaker_state
 
 from .conftest import trip_body
 

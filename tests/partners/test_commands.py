@@ -9,7 +9,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from partners.adapter import PartnerClient, forget_partner_state
+from partners.client.http import PartnerClient
+from partners.client.registry import forget_partner_state
 from partners.models import PartnerAccount, UnitDefaultPartner
 from partners.selectors import default_partner_account_for
 from partners.services import DEMO_ACCOUNT_NAME

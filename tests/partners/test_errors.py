@@ -4,7 +4,7 @@ import pickle
 
 import pytest
 
-from partners import errors
+from partners.client import errors
 
 
 @pytest.mark.parametrize("code", sorted(errors.PERMANENT_BY_CODE))

@@ -11,8 +11,9 @@ import logging
 
 import pytest
 
-from partners import errors
-from partners.adapter import PartnerClient, breaker_state
+from partners.client import errors
+from partners.client.http import PartnerClient
+from partners.client.registry import breaker_state
 
 TOKEN = b'{"access_token": "t", "token_type": "Bearer", "expires_in": 3600, "scope": "trips"}'
 

@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import override_settings
 
 from accounts.models import Role
-from partners.adapter import client_for
+from partners.client.registry import client_for
 from rides.models import Alert, AlertKind, Ride, RideStatus
 from rides.pipeline.alerts import alert_raise, alert_resolve
 from rides.pipeline.apply import ride_apply_partner_trip

@@ -11,7 +11,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from partners.adapter import client_for
+from partners.client.registry import client_for
 from rides.models import Alert, AlertKind, Ride, RideStatus, TripEvent
 from rides.pipeline.apply import ride_apply_partner_trip
 from rides.pipeline.cancel import ride_cancel_at_partner
@@ -121,7 +121,7 @@ def test_429_waits_for_retry_after_then_sends_again(sandbox, partner_account, ma
     # Retry-After is honoured: the next attempt is not due before 30 s from now.
     assert (ride.dispatch_due_at - ride.updated_at).total_seconds() >= 30
     sandbox.control.reset()  # the partner's window is over
-    from partners.adapter import forget_partner_state
+    from partners.client.registry import forget_partner_state
 
     forget_partner_state(partner_account)
     assert ride_dispatch(ride_id=ride.pk) == "created"

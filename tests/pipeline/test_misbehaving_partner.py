@@ -12,8 +12,8 @@ import time
 import pytest
 from django.utils import timezone
 
-from partners import errors
-from partners.adapter import breaker_state, client_for
+from partners.client import errors
+from partners.client.registry import breaker_state, client_for
 from rides.models import Alert, AlertKind, Ride, RideStatus
 from rides.pipeline.apply import ride_apply_partner_trip
 from rides.pipeline.dispatch import ride_dispatch

@@ -6,8 +6,8 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from partners import errors
-from partners.adapter import client_for
+from partners.client import errors
+from partners.client.registry import client_for
 from rides.models import PollState, Ride, RideStatus
 from rides.pipeline import polling
 from rides.pipeline.polling import partner_account_poll, polls_schedule
@@ -182,7 +182,7 @@ def test_a_moving_driver_is_refreshed_in_bulk_without_trip_log_rows(
 ):
     import time
 
-    from partners.adapter import client_for
+    from partners.client.registry import client_for
     from rides.pipeline.polling import refresh_in_bulk
 
     sandbox.control.set_config(location_update_seconds=0.2)

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from partners.adapter import client_for
+from partners.client.registry import client_for
 from partners.models import PartnerAccount
 from rides.models import RideStatus, TripEvent, WebhookEvent, WebhookRejection
 from rides.pipeline.webhooks import webhook_event_process

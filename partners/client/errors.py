@@ -4,7 +4,7 @@ Two kinds, as the contract's error table says:
 
 - TemporaryPartnerError: timeouts, connection failures, 5xx, 429, redirects and any
   answer that is cut off or not JSON. The caller retries with backoff (honouring
-  ``retry_after``); the adapter itself never retries.
+  ``retry_after``); the client itself never retries.
   - UnusableAnswer: a well-formed answer that lacks something the portal needs about
     one trip (its id, status, times, points, fare). The partner is there; this trip's
     data is not usable. Retried a bounded number of times, then a person is asked; it

@@ -18,6 +18,12 @@ its boundaries are.
 - The partner's own RateLimit-* headers are recorded from every response: when the
   partner says the window is spent, calls wait for its reset rather than draw a 429.
 - A 429 (or a 503 with Retry-After) blocks the account until the time it gives.
+- `budget_wait(account, share)` is for kinds of calls the pipeline paces itself, before
+  it spends anything on them: a kind that may use the whole minute (a dispatch) waits
+  only while the partner says its window is spent; a kind held to a part of it (receipts:
+  PIPELINE_RECEIPT_RATE_SHARE) also waits while less than half of the partner's window
+  is left, and beyond its share of the account's requests this minute (counted across
+  processes), for the next minute.
 
 Every decision runs in one Lua script against Redis's clock, so processes on several
 hosts agree. If Redis is unreachable the limiter lets calls through (logged): the
@@ -27,12 +33,17 @@ partner's limit still holds and its 429s are still honoured by the caller's back
 from __future__ import annotations
 
 import logging
+import math
+import random
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import redis
+from django.conf import settings
+
+from partners.client.store import account_namespace, shared_redis
 
 log = logging.getLogger("partners.ratelimit")
 
@@ -40,6 +51,10 @@ WINDOW_MS = 60_000
 MAX_BLOCK_SECONDS = 3600.0
 
 PRIORITIES = ("high", "poll", "low")
+
+# A kind held to a part of the minute can wait: while the partner says less than this
+# share of its window is left, it leaves the rest to polls and bookings.
+THIN_WINDOW_SHARE = 0.5
 
 # KEYS: window zset, blocked-until key, partner-state hash
 # ARGV: account limit, headroom, low reserve, priority, member, poll reserve
@@ -129,6 +144,24 @@ return remaining
 """.replace("__WINDOW_MS__", str(WINDOW_MS))
 
 
+# KEYS: the kind's counter (hash); ARGV: the calls the kind may make in a minute
+# → 0 when this call may go (it is counted), else ms until the next minute
+_SHARE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local minute = math.floor(now / __WINDOW_MS__)
+if tonumber(redis.call('HGET', KEYS[1], 'minute') or '-1') ~= minute then
+  redis.call('HSET', KEYS[1], 'minute', minute, 'used', 0)
+end
+local used = redis.call('HINCRBY', KEYS[1], 'used', 1)
+redis.call('PEXPIRE', KEYS[1], 2 * __WINDOW_MS__)
+if used <= tonumber(ARGV[1]) then
+  return 0
+end
+return (minute + 1) * __WINDOW_MS__ - now
+""".replace("__WINDOW_MS__", str(WINDOW_MS))
+
+
 @dataclass(frozen=True)
 class RateLimitState:
     """What the partner last said about the account's budget (None: not seen yet)."""
@@ -178,6 +211,8 @@ class RateLimiter:
         self._acquire = connection.register_script(_ACQUIRE)
         self._block = connection.register_script(_BLOCK)
         self._record = connection.register_script(_RECORD)
+        self._share = connection.register_script(_SHARE)
+        self.namespace = namespace
 
     def acquire(self, priority: str) -> Refusal | None:
         """Takes one call from the budget; a Refusal says how long to wait instead."""
@@ -239,13 +274,43 @@ class RateLimiter:
             reset_at=datetime.fromtimestamp(reset_ms / 1000, tz=UTC),
         )
 
-    def calls_in_window(self) -> int:
-        """How many calls the local log holds for the last 60 s (for monitoring)."""
-        now_ms = int(time.time() * 1000)
+    def share_wait(self, share: float) -> float:
+        """Seconds before a call of a kind that may use at most ``share`` of the minute may
+        go; 0 when it may go now (a kind held to a part of the minute is then counted)."""
+        state = self.state()  # all three known, or none
+        left = state.reset_at.timestamp() - time.time() if state.reset_at else 0.0
+        if share >= 1:
+            # The whole minute: wait while what the partner says is left of its window is
+            # within the headroom (the call would only be held back).
+            if left > 0 and state.remaining <= max(1, math.ceil(state.limit * self.headroom)):
+                return left
+            return 0.0
+        if left > 0 and state.remaining < state.limit * THIN_WINDOW_SHARE:
+            return left + random.uniform(0, 5)  # noqa: S311 - spread the waiting calls
+        cap = max(1, int(self.limit * share))
         try:
-            return int(self.redis.zcount(self.window_key, now_ms - WINDOW_MS, "+inf"))
+            wait_ms = int(self._share(keys=[f"{self.namespace}:share:{share:g}"], args=[cap]))
         except redis.RedisError:
-            return 0
+            return 0.0  # the limiter itself still holds each call to the budget
+        if wait_ms <= 0:
+            return 0.0
+        return wait_ms / 1000 + random.uniform(0, 30)  # noqa: S311
 
-    def clear(self) -> None:
-        self.redis.delete(self.window_key, self.blocked_key, self.state_key)
+
+def account_limiter(connection: redis.Redis, account) -> RateLimiter:
+    """The request budget of one partner account, tuned by the PARTNER_* settings."""
+    return RateLimiter(
+        connection,
+        account_namespace(account),
+        limit_per_minute=account.rate_limit_per_minute,
+        headroom=float(settings.PARTNER_RATE_LIMIT_HEADROOM),
+        low_reserve=float(settings.PARTNER_LOW_PRIORITY_RESERVE),
+        poll_reserve=float(settings.PARTNER_POLL_RESERVE),
+    )
+
+
+def budget_wait(account, share: float) -> float:
+    """Seconds to wait before a call of a kind that may use at most ``share`` (0 to 1) of
+    the account's per-minute budget may go; 0 when it may go now. Asking for a share
+    below 1 counts the call against that share when the answer is 0."""
+    return account_limiter(shared_redis(), account).share_wait(share)

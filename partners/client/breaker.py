@@ -26,7 +26,7 @@ and a well-formed answer about one trip that the portal cannot use.
 Each decision is one Lua script, run against Redis's clock so hosts agree on time. The
 hash also keeps when the current outage began and when the last one ended, for the
 "partner down" alert. If Redis is unreachable the breaker lets calls through (logged):
-the adapter's timeouts still bound every call.
+the client's timeouts still bound every call.
 
 Why not pybreaker's CircuitRedisStorage: its ``CircuitBreaker.call`` holds one
 process-wide lock over the whole guarded call, it counts consecutive failures rather than
@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import redis
+from django.conf import settings
 
 log = logging.getLogger("partners.breaker")
 
@@ -359,5 +360,18 @@ class CircuitBreaker:
     def state(self) -> str:
         return self.episode().state
 
-    def reset(self) -> None:
-        self.redis.delete(*self.keys)
+
+def account_breaker(
+    connection: redis.Redis, namespace: str, *, probe_seconds: float
+) -> CircuitBreaker:
+    """The breaker of the account whose Redis keys start with ``namespace``, tuned by the
+    PARTNER_BREAKER_* settings."""
+    return CircuitBreaker(
+        connection,
+        namespace,
+        window_seconds=float(settings.PARTNER_BREAKER_WINDOW_SECONDS),
+        min_calls=int(settings.PARTNER_BREAKER_MIN_CALLS),
+        failure_rate=float(settings.PARTNER_BREAKER_FAILURE_RATE),
+        reset_seconds=float(settings.PARTNER_BREAKER_RESET_SECONDS),
+        probe_seconds=probe_seconds,
+    )

@@ -1,3 +1,5 @@
+"""The accounts app: users, their roles and units, API tokens."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

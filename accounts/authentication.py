@@ -1,3 +1,5 @@
+"""REST API authentication by bearer token (`Authorization: Bearer …`), hashed at rest."""
+
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions

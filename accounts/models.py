@@ -1,3 +1,5 @@
+"""Units (service offices), users with their role, and API tokens (only a hash stored)."""
+
 import hashlib
 import secrets
 

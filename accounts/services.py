@@ -1,3 +1,5 @@
+"""Writes to units, users and API tokens (the demo seed and the token command use these)."""
+
 from django.db import transaction
 
 from accounts.models import ApiToken, Role, Unit, User, hash_token

@@ -1,3 +1,5 @@
+"""The partners app: partner accounts and the client that talks to a partner (client/)."""
+
 from django.apps import AppConfig
 
 

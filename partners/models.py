@@ -1,3 +1,6 @@
+"""Partner accounts (where to call a partner, its secrets encrypted at rest, its limits)
+and each unit's default account."""
+
 import uuid
 
 from django.db import models

@@ -1,3 +1,5 @@
+"""The Celery app: configured from Django's settings (CELERY_*), tasks autodiscovered."""
+
 import os
 
 from celery import Celery

@@ -1,3 +1,5 @@
+"""What every template gets from the portal: whether DEBUG is on."""
+
 from django.conf import settings
 
 

@@ -1,3 +1,5 @@
+"""The root URLconf: pages, login, API v1, the partner webhook endpoint."""
+
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.i18n import set_language

@@ -1,3 +1,5 @@
+"""The portal's own pages: home, /healthz (database, Redis, worker heartbeat), errors."""
+
 import time
 
 from django.conf import settings

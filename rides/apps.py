@@ -1,3 +1,5 @@
+"""The rides app: booking, the pipeline to the partner, the trip log and alerts."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,5 @@
+"""Template filters every page uses to show money the Indonesian way."""
+
 from decimal import Decimal, InvalidOperation
 
 from django import template

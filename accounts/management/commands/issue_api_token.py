@@ -1,3 +1,5 @@
+"""`manage.py issue_api_token USERNAME`: a bearer token for an integration, printed once."""
+
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User

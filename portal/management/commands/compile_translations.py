@@ -1,3 +1,5 @@
+"""`manage.py compile_translations`: .po to .mo without GNU gettext."""
+
 from pathlib import Path
 
 from babel.messages.mofile import write_mo

@@ -1,3 +1,5 @@
+"""`manage.py seed_demo`: the demo's units, users and places (development only)."""
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction

@@ -1,4 +1,4 @@
-"""The portal's own pages: home, /healthz (database, Redis, worker heartbeat), errors."""
+"""The portal's own pages: home and /healthz (database, Redis, the worker's heartbeat)."""
 
 import time
 

@@ -43,14 +43,14 @@ OVERRIDE_REASON_MIN_LENGTH = 20
 
 
 def _clean_phone(raw) -> str:
-    """The survivor's phone as E.164, or "" for none. Any Indonesian number is kept here
-    (a landline too); booking asks for a mobile when the phone becomes the rider's."""
+    """The survivor's phone as E.164, or "" for none. It must be a mobile (portal.phones):
+    it becomes the rider's phone, which the driver calls or texts."""
     if not raw:
         return ""
     if not str(raw).strip():
         raise ValidationError({"phone": _("Enter a phone number.")})
     try:
-        return normalize_indonesian_phone(raw, mobile_only=False)
+        return normalize_indonesian_phone(raw)
     except ValidationError as exc:
         raise ValidationError({"phone": exc.messages[0]}) from None
 

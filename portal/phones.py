@@ -1,9 +1,9 @@
 """Phone numbers: what a rider's phone may be, and how every number is stored (E.164).
 
-One parser for every Indonesian number the portal stores. The rider's phone (the
-survivor's, or the escort's) must be a mobile: the driver calls it or sends an SMS, which
-a landline cannot take. A survivor's number on a case may still be any Indonesian number
-(`mobile_only=False`); booking refuses a landline when it would become the rider's phone.
+One parser for every Indonesian number the portal stores, and one rule: a phone that may
+become the rider's (the survivor's on a case, an escort's at booking) must be a mobile,
+because the driver calls it or sends an SMS, which a landline cannot take. The rule is
+applied when a case is saved and again at booking (for numbers saved before it).
 """
 
 from __future__ import annotations
@@ -32,24 +32,17 @@ def _indonesian_number(text: str) -> phonenumbers.PhoneNumber | None:
     return number
 
 
-def normalize_indonesian_phone(raw: str, *, mobile_only: bool = True) -> str:
-    """A valid Indonesian number as E.164 (+62…); ValidationError with an example otherwise.
-
-    With `mobile_only` (what a rider's phone must be) a landline is refused too."""
-    if mobile_only:
-        message = _(
-            "Enter a valid Indonesian mobile number, for example 0812 3456 7890 or "
-            "+62 812 3456 7890."
-        )
-    else:
-        message = _(
-            "Enter a valid Indonesian phone number, for example 0812 3456 7890 "
-            "or +62 812 3456 7890."
-        )
+def normalize_indonesian_phone(raw: str) -> str:
+    """A valid Indonesian mobile number as E.164 (+62…); ValidationError with an example
+    otherwise (a landline, a foreign number, too few digits)."""
+    message = _(
+        "Enter a valid Indonesian mobile number, for example 0812 3456 7890 or "
+        "+62 812 3456 7890."
+    )
     text = (raw or "").strip()
     number = _indonesian_number(text) if text else None
     if number is None:
         raise ValidationError(message)
-    if mobile_only and phonenumbers.number_type(number) not in MOBILE_TYPES:
+    if phonenumbers.number_type(number) not in MOBILE_TYPES:
         raise ValidationError(message)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -90,7 +90,7 @@ def test_create_with_an_address_and_its_point(caseworker):
                 "survivor": {
                     "name": ["Enter the survivor's name."],
                     "phone": [
-                        "Enter a valid Indonesian phone number, for example 0812 3456 7890 or "
+                        "Enter a valid Indonesian mobile number, for example 0812 3456 7890 or "
                         "+62 812 3456 7890."
                     ],
                 }

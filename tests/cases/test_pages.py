@@ -104,7 +104,7 @@ def test_errors_are_shown_inline_and_nothing_typed_is_lost(caseworker):
     )
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Enter a valid Indonesian phone number" in html
+    assert "Enter a valid Indonesian mobile number" in html
     assert "cannot be in the future" in html
     assert "outside Indonesia" in html
     for typed in (

@@ -80,7 +80,7 @@ def test_codes_are_unique_and_increasing(make_case, caseworker):
             ["physical"],
             "intake",
             "survivor.phone",
-            "valid Indonesian phone number",
+            "valid Indonesian mobile number",
         ),
         # a valid number, but not Indonesian
         (
@@ -88,7 +88,7 @@ def test_codes_are_unique_and_increasing(make_case, caseworker):
             ["physical"],
             "intake",
             "survivor.phone",
-            "valid Indonesian phone number",
+            "valid Indonesian mobile number",
         ),
         (
             {"name": "A", "birth_date": timezone.localdate() + dt.timedelta(days=1)},
@@ -172,14 +172,30 @@ def test_admins_cannot_open_cases(admin_user):
 def test_update_by_others_is_refused(case, caseworker_other_unit, supervisor, caseworker):
     with pytest.raises(ValidationError):
         case_update(user=caseworker_other_unit, case=case, stage="closed")
-    case_update(user=supervisor, case=case, stage="recovery", survivor={"phone": "+62 21 8093581"})
+    case_update(
+        user=supervisor, case=case, stage="recovery", survivor={"phone": "+62 813 8093 5811"}
+    )
     case.refresh_from_db()
     assert case.stage == "recovery"
-    assert case.survivor.phone == "+62218093581"
+    assert case.survivor.phone == "+6281380935811"
     with pytest.raises(ValidationError) as exc_info:
         case_update(user=caseworker, case=case, survivor={"phone": "0000"})
     assert "survivor.phone" in _errors(exc_info)
-    assert Survivor.objects.get(case=case).phone == "+62218093581"
+    assert Survivor.objects.get(case=case).phone == "+6281380935811"
+
+
+def test_a_landline_is_refused_when_the_case_is_saved_not_later_at_booking(
+    make_case, case, caseworker
+):
+    """The rider's phone is the survivor's unless an escort rides along, and the driver
+    calls or texts it: a number booking would refuse is refused when the case is saved."""
+    with pytest.raises(ValidationError) as exc_info:
+        make_case(caseworker, phone="021 555 1234")
+    assert "mobile" in _errors(exc_info)["survivor.phone"][0]
+    with pytest.raises(ValidationError) as exc_info:
+        case_update(user=caseworker, case=case, survivor={"phone": "+62 21 8093581"})
+    assert "mobile" in _errors(exc_info)["survivor.phone"][0]
+    assert Survivor.objects.get(case=case).phone == "+6281234567890"
 
 
 def test_assignment_only_by_a_supervisor_within_the_unit(

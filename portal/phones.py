@@ -36,8 +36,7 @@ def normalize_indonesian_phone(raw: str) -> str:
     """A valid Indonesian mobile number as E.164 (+62…); ValidationError with an example
     otherwise (a landline, a foreign number, too few digits)."""
     message = _(
-        "Enter a valid Indonesian mobile number, for example 0812 3456 7890 or "
-        "+62 812 3456 7890."
+        "Enter a valid Indonesian mobile number, for example 0812 3456 7890 or +62 812 3456 7890."
     )
     text = (raw or "").strip()
     number = _indonesian_number(text) if text else None

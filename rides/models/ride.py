@@ -243,10 +243,6 @@ class Ride(models.Model):
         return self.reference
 
     @property
-    def is_terminal(self) -> bool:
-        return self.status in TERMINAL
-
-    @property
     def is_active(self) -> bool:
         return self.status not in TERMINAL and self.status not in HELD
 

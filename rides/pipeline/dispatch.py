@@ -46,7 +46,7 @@ from rides.pipeline.common import (
     visible_or_denied,
 )
 from rides.pipeline.payload import PayloadRefused, build_trip_request, fare_is_fresh
-from rides.rules import approval_reason_text, fare_reason, quote_from_estimates
+from rides.rules import approval_reason_text, fare_reason, quote_from_estimates, retry_refusal
 
 S = RideStatus
 log = logging.getLogger("rides.pipeline")
@@ -385,14 +385,9 @@ def ride_retry(*, ride_id: int, user) -> Ride:
         if ride is None:
             raise Ride.DoesNotExist
         visible_or_denied(ride, user)
-        if ride.status != S.NEEDS_ATTENTION:
-            raise ValidationError(_("Only a ride that needs attention can be retried."))
-        if ride.partner_trip_id:
-            raise ValidationError(
-                _("The partner already holds this ride. Cancel it, or wait for its status.")
-            )
-        if ride.cancel_requested_at is not None:
-            raise ValidationError(_("This ride is being cancelled; book a new ride instead."))
+        refusal = retry_refusal(ride)
+        if refusal:
+            raise ValidationError(refusal)
         ride.dispatch_generation += 1
         ride.idempotency_key = ""
         ride.dispatch_attempts = 0

@@ -19,10 +19,10 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portal.geo import ADDRESS_MAX_LENGTH
 from rides.models import Ride
 
 ALLOWED_PRODUCTS = frozenset({"car", "car_xl"})
-MAX_ADDRESS = 255
 MAX_DISPLAY_NAME = 26
 NEUTRAL_ALIAS = "Penumpang"
 DEFAULT_SENDER_NAME = "Layanan Antar"
@@ -125,7 +125,7 @@ def _point(ride: Ride, which: str, name_tokens: set[str]) -> dict:
                 code=f"{which}_coordinates",
             ) from exc
         address = str(stored.get("address") or "")
-    address = " ".join(address.split())[:MAX_ADDRESS]
+    address = " ".join(address.split())[:ADDRESS_MAX_LENGTH]
     # The coordinates are what the driver needs; an address that would say who travels
     # or why is left out rather than sent.
     if address and not _has_forbidden_words(address) and not _mentions(address, name_tokens):

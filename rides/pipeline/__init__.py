@@ -7,7 +7,6 @@
 - apply: applying what the partner says about a trip to its ride;
 - cancel: a person's cancellation, and telling the partner;
 - receipts: the receipt and final fare of an ended trip;
-- budget: how much of the partner's per-minute budget dispatches and receipts may use;
 - webhooks: recording and processing the partner's webhook events;
 - polling: batched polling of the partners' trips;
 - details: reading driver, vehicle and fee a webhook's hint lacked;

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import factory
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from accounts.models import Role, Unit, User
@@ -16,6 +17,12 @@ from partners.models import PartnerAccount, UnitDefaultPartner
 
 ADULT_BIRTH_DATE = dt.date(1990, 4, 17)
 TEST_PASSWORD = "pw-for-tests-1"
+
+
+def child_birth_date(age: int = 12) -> dt.date:
+    """A birth date that makes the survivor `age` years old today (a month past it)."""
+    today = timezone.localdate()
+    return today.replace(year=today.year - age) - dt.timedelta(days=30)
 
 
 class UnitFactory(DjangoModelFactory):
@@ -88,9 +95,8 @@ class CaseFactory(factory.Factory):
 
     @classmethod
     def _create(cls, model_class, *, user, name, phone, birth_date, address, **rest):
-        survivor = {"name": name, "phone": phone, "birth_date": birth_date}
-        if address is not None:
-            survivor["address"] = address
+        given = {"name": name, "phone": phone, "birth_date": birth_date, "address": address}
+        survivor = {key: value for key, value in given.items() if value is not None}
         return case_create(
             user=user,
             survivor=survivor,

@@ -1,27 +1,24 @@
 """Cases, places and a partner account to book with; the rules run with the real database."""
 
-import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
-from cases.models import Consent, Place, PlaceKind, SavedAddress
-from cases.services import case_create
-from partners.models import PartnerAccount, UnitDefaultPartner
+from cases.models import Place, PlaceKind, SavedAddress
 from rides.rules import FareQuote
+from tests.factories import (
+    CaseFactory,
+    ConsentFactory,
+    PartnerAccountFactory,
+    UnitDefaultPartnerFactory,
+    child_birth_date,
+)
 
-ADULT_BIRTH_DATE = dt.date(1990, 4, 17)
 # Real Jakarta points (demo): a hospital, a police station, a home in Jakarta Timur.
 HOSPITAL = {"name": "RS Bhayangkara Tk. I R. Said Sukanto", "lat": "-6.269700", "lon": "106.866000"}
 POLICE = {"name": "Polda Metro Jaya", "lat": "-6.222500", "lon": "106.810500"}
 HOME_POINT = {"latitude": -6.225100, "longitude": 106.900300, "address": "Jl. Pemuda No. 10"}
 CHEAP = FareQuote(product_id="car", fare_amount=48_000, pickup_eta_seconds=300)
-
-
-def child_birth_date(age: int = 12) -> dt.date:
-    today = timezone.localdate()
-    return today.replace(year=today.year - age) - dt.timedelta(days=30)
 
 
 @pytest.fixture(autouse=True)
@@ -33,14 +30,13 @@ def _all_day_service(settings):
 
 @pytest.fixture
 def partner_account_db(db, unit):
-    account = PartnerAccount.objects.create(
+    account = PartnerAccountFactory(
         name="Sandbox partner",
-        base_url="http://127.0.0.1:9/",
         client_id="portal-test",
         client_secret="secret-test",
         webhook_secret="whsec_dGVzdHNlY3JldHRlc3RzZWNyZXR0ZXN0c2VjcmV0",
     )
-    UnitDefaultPartner.objects.create(unit=unit, partner_account=account)
+    UnitDefaultPartnerFactory(unit=unit, partner_account=account)
     return account
 
 
@@ -82,31 +78,14 @@ def places(db, other_unit):
 
 @pytest.fixture
 def make_case(db):
-    def make(
-        user,
-        *,
-        name="Siti Aminah",
-        phone="0812-3456-7890",
-        birth_date=ADULT_BIRTH_DATE,
-        scopes=("transport", "share_phone"),
-        given_by=None,
-        stage="accompaniment",
-        violence_types=("physical",),
-    ):
-        case = case_create(
-            user=user,
-            survivor={"name": name, "phone": phone, "birth_date": birth_date},
-            violence_types=list(violence_types),
-            stage=stage,
-        )
+    """A case opened through the service with its transport consent recorded (`scopes=()`
+    for none)."""
+
+    def make(user, *, scopes=("transport", "share_phone"), given_by=None, **survivor_and_case):
+        case = CaseFactory(user=user, **survivor_and_case)
         if scopes:
-            is_child = birth_date is not None and case.survivor.is_child
-            Consent.objects.create(
-                case=case,
-                given_by=given_by or ("guardian" if is_child else "survivor"),
-                scopes=list(scopes),
-                recorded_by=user,
-            )
+            consent = {"given_by": given_by} if given_by else {}
+            ConsentFactory(case=case, scopes=list(scopes), recorded_by=user, **consent)
         return case
 
     return make

@@ -7,7 +7,7 @@ from accounts.services import api_token_issue
 from cases.demo import demo_places_ensure
 from cases.models import AccessLog, Case, Consent, Survivor
 from cases.services import consent_record
-from tests.cases.conftest import child_birth_date
+from tests.factories import child_birth_date
 
 pytestmark = pytest.mark.django_db
 

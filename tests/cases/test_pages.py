@@ -5,8 +5,8 @@ from django.utils import translation
 from accounts.models import Role
 from cases.models import AccessLog, Case, Consent, SavedAddress
 from cases.services import consent_record
-from tests.cases.conftest import child_birth_date
 from tests.conftest import logged_in_client
+from tests.factories import child_birth_date
 
 pytestmark = pytest.mark.django_db
 

@@ -9,6 +9,7 @@ from django.test import override_settings
 from cases.management.commands.rotate_encryption_keys import encrypted_columns
 from cases.models import Place, SavedAddress, Survivor
 from partners.models import PartnerAccount
+from tests.factories import PartnerAccountFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +48,7 @@ def test_rotation_re_encrypts_everything_under_the_newest_key(settings, make_cas
         )
         for i in range(5)
     ]
-    account = PartnerAccount.objects.create(
+    account = PartnerAccountFactory(
         name="p",
         base_url="http://127.0.0.1:1",
         client_id="c",

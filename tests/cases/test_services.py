@@ -15,7 +15,7 @@ from cases.services import (
     consent_record,
     saved_address_add,
 )
-from tests.cases.conftest import ADULT_BIRTH_DATE, child_birth_date
+from tests.factories import ADULT_BIRTH_DATE, child_birth_date
 
 pytestmark = pytest.mark.django_db
 

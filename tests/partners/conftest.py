@@ -9,8 +9,8 @@ import uuid
 import pytest
 
 from partners.client.registry import forget_partner_state
-from partners.models import PartnerAccount
 from sandbox.testing import start_sandbox
+from tests.factories import PartnerAccountFactory
 
 # Monas (Central Jakarta) to Blok M (South Jakarta).
 MONAS = {"latitude": -6.175392, "longitude": 106.827153, "address": "Jl. Medan Merdeka"}
@@ -79,7 +79,7 @@ def make_account(db, control, sandbox, partner_settings):
                 webhook_secret=webhook_secret,
                 rate_limit_per_minute=rate_limit_per_minute,
             )
-        account = PartnerAccount.objects.create(
+        account = PartnerAccountFactory(
             name=fields.pop("name", f"Partner {uuid.uuid4().hex[:6]}"),
             base_url=base_url or sandbox.base_url,
             client_id=client_id,

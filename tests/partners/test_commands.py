@@ -15,6 +15,7 @@ from partners.models import PartnerAccount, UnitDefaultPartner
 from partners.selectors import default_partner_account_for
 from partners.services import DEMO_ACCOUNT_NAME
 from sandbox.testing import free_port
+from tests.factories import PartnerAccountFactory
 
 from .conftest import new_webhook_secret
 
@@ -215,7 +216,7 @@ def test_demo_partner_rejects_a_bad_url(db, settings):
 
 
 def _account(name, enabled=True):
-    return PartnerAccount.objects.create(
+    return PartnerAccountFactory(
         name=name,
         base_url="https://partner.example",
         client_id=name,

@@ -8,8 +8,9 @@ from django.utils import timezone, translation
 
 from accounts.models import Role
 from cases.models import Place, PlaceKind
-from cases.services import case_create
 from rides.models import Ride, RideStatus
+from rides.pipeline.common import ride_request_dispatch
+from tests.factories import CaseFactory
 
 _counter = itertools.count(1)
 
@@ -43,12 +44,7 @@ def pipeline_supervisor(make_user, pipeline_unit):
 
 @pytest.fixture
 def pipeline_case(pipeline_caseworker):
-    return case_create(
-        user=pipeline_caseworker,
-        survivor={"name": "Siti Rahmawati", "phone": "0812-3456-7890"},
-        violence_types=["physical"],
-        stage="accompaniment",
-    )
+    return CaseFactory(user=pipeline_caseworker, name="Siti Rahmawati", birth_date=None)
 
 
 @pytest.fixture
@@ -88,8 +84,6 @@ def make_ride(pipeline_case, pipeline_caseworker):
         with transaction.atomic():
             ride = Ride.objects.create(**values)
             if dispatch:
-                from rides.pipeline.common import ride_request_dispatch
-
                 ride_request_dispatch(ride=ride)
             else:
                 ride.dispatch_due_at = timezone.now()

@@ -17,6 +17,7 @@ from rides.pipeline.apply import ride_apply_partner_trip
 from rides.pipeline.cancel import ride_cancel_at_partner
 from rides.pipeline.dispatch import ride_dispatch
 from rides.pipeline.reconcile import ride_reconcile
+from tests.factories import PartnerAccountFactory
 from tests.stack import trips_by_reference
 
 pytestmark = pytest.mark.django_db
@@ -173,15 +174,13 @@ def test_a_refused_payload_is_never_sent(sandbox, partner_account, make_ride):
 
 @override_settings(PARTNER_BREAKER_MIN_CALLS=100)
 def test_an_unreachable_partner_hands_the_ride_to_a_person(make_ride, db):
-    from partners.models import PartnerAccount
     from sandbox.testing import free_port
 
-    dead = PartnerAccount.objects.create(
+    dead = PartnerAccountFactory(
         name="Unreachable",
         base_url=f"http://127.0.0.1:{free_port()}",
         client_id="nobody",
         client_secret="x",
-        webhook_secret="whsec_" + "C" * 32,
     )
     ride = make_ride(dead)
     assert ride_dispatch(ride_id=ride.pk) == "retry_later"

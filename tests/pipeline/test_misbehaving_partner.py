@@ -20,6 +20,7 @@ from rides.pipeline.dispatch import ride_dispatch
 from rides.pipeline.polling import partner_account_poll
 from rides.pipeline.receipts import ride_fetch_receipt
 from rides.pipeline.reconcile import ride_reconcile
+from tests.factories import PartnerAccountFactory
 from tests.stack import trips_by_reference
 
 pytestmark = pytest.mark.django_db
@@ -126,7 +127,6 @@ def test_a_trip_whose_answers_stay_unusable_goes_to_a_person_not_the_breaker(
     partner is never treated as down."""
     import json
 
-    from partners.models import PartnerAccount
     from sandbox.testing import generate_webhook_secret
 
     settings.PARTNER_BREAKER_MIN_CALLS = 3
@@ -143,7 +143,7 @@ def test_a_trip_whose_answers_stay_unusable_goes_to_a_person_not_the_breaker(
         return 200, {"content-type": "application/json"}, json.dumps(body).encode()
 
     server = counting_server(answer)
-    account = PartnerAccount.objects.create(
+    account = PartnerAccountFactory(
         name="Odd partner",
         base_url=server.url,
         client_id="odd",

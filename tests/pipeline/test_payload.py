@@ -7,7 +7,6 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from partners.models import PartnerAccount
 from rides.pipeline.payload import (
     NEUTRAL_ALIAS,
     PayloadRefused,
@@ -15,6 +14,7 @@ from rides.pipeline.payload import (
     build_trip_request,
     fare_is_fresh,
 )
+from tests.factories import PartnerAccountFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -32,12 +32,9 @@ TOP_KEYS = {
 
 @pytest.fixture
 def account(db):
-    return PartnerAccount.objects.create(
+    return PartnerAccountFactory(
         name="Payload partner",
-        base_url="http://127.0.0.1:9",
         client_id="payload",
-        client_secret="s",
-        webhook_secret="whsec_" + "B" * 32,
     )
 
 

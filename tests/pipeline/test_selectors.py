@@ -1,22 +1,19 @@
 import pytest
 
 from accounts.models import Role
-from partners.models import PartnerAccount
 from rides.models import AlertKind, PollState, RideStatus, WebhookRejection
 from rides.pipeline.alerts import alert_raise
 from rides.selectors import alerts_open_for, pipeline_overview
+from tests.factories import PartnerAccountFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def account(db):
-    return PartnerAccount.objects.create(
+    return PartnerAccountFactory(
         name="Selector partner",
-        base_url="http://127.0.0.1:9",
         client_id="sel",
-        client_secret="s",
-        webhook_secret="whsec_" + "F" * 32,
     )
 
 

@@ -5,11 +5,11 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from partners.models import PartnerAccount
 from rides import tasks
 from rides.models import Cause, Ride, RideStatus, WebhookEvent
 from rides.pipeline.sweeper import outbox_sweep
 from rides.pipeline.webhooks import webhook_events_prune
+from tests.factories import PartnerAccountFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -18,12 +18,9 @@ S = RideStatus
 
 @pytest.fixture
 def account(db):
-    return PartnerAccount.objects.create(
+    return PartnerAccountFactory(
         name="Sweeper partner",
-        base_url="http://127.0.0.1:9",
         client_id="sweep",
-        client_secret="s",
-        webhook_secret="whsec_" + "D" * 32,
     )
 
 

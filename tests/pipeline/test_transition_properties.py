@@ -24,7 +24,6 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from partners.models import PartnerAccount
 from rides.models import Cause, Ride, RideStatus, TripEvent
 from rides.models.states import (
     ALLOWED,
@@ -34,6 +33,7 @@ from rides.models.states import (
     TERMINAL,
     TransitionOutcome,
 )
+from tests.factories import PartnerAccountFactory
 
 S = RideStatus
 PORTAL_MOVES = [
@@ -168,12 +168,9 @@ class RideTransitions(RuleBasedStateMachine):
 
 @pytest.mark.django_db
 def test_apply_transition_properties(pipeline_case, pipeline_caseworker):
-    account = PartnerAccount.objects.create(
+    account = PartnerAccountFactory(
         name="Property partner",
-        base_url="http://127.0.0.1:9",
         client_id="prop",
-        client_secret="s",
-        webhook_secret="whsec_" + "E" * 32,
     )
     RideTransitions.booking = {
         "case": pipeline_case,

@@ -9,9 +9,9 @@ from django.test import Client
 from django.utils import timezone
 
 from partners.client.registry import client_for
-from partners.models import PartnerAccount
 from rides.models import RideStatus, TripEvent, WebhookEvent, WebhookRejection
 from rides.pipeline.webhooks import webhook_event_process
+from tests.factories import PartnerAccountFactory
 from tests.pipeline.conftest import sign_webhook
 
 pytestmark = pytest.mark.django_db
@@ -22,11 +22,9 @@ SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 @pytest.fixture
 def account(db):
-    return PartnerAccount.objects.create(
+    return PartnerAccountFactory(
         name="Webhook partner",
-        base_url="http://127.0.0.1:9",
         client_id="hooks",
-        client_secret="s",
         webhook_secret=SECRET,
     )
 

@@ -88,14 +88,11 @@ class Stack:
 
     # environment and database
     def prepare(self) -> None:
-        database_url = os.environ.get("DATABASE_URL")
-        redis_url = os.environ.get("REDIS_URL")
-        if not database_url or not redis_url:
-            from portal import embedded
+        from portal import embedded
 
-            urls = embedded.ensure_running()
-            database_url = database_url or urls.database_url
-            redis_url = redis_url or urls.redis_url
+        embedded.provide_missing()
+        database_url = os.environ["DATABASE_URL"]
+        redis_url = os.environ["REDIS_URL"]
         import psycopg
 
         with psycopg.connect(

@@ -1,7 +1,7 @@
 """Shared pytest fixtures for tests that run the real stack (a pytest plugin).
 
 - `sandbox`: the sandbox partner as a real process (one per test session), reset to its
-  start-up state before each test; `sandbox.control` steers it (sandbox/testing.py).
+  start-up state before each test; `sandbox.control` steers it (sandbox/testing/).
 - `make_partner_account` / `partner_account`: a PartnerAccount registered at the
   sandbox; with `webhooks=True` the sandbox posts signed webhooks to the test's
   `live_server`.

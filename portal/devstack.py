@@ -6,6 +6,8 @@
     python -m portal.devstack stop   stops embedded servers left running by a crash
 
 Backing services: the embedded PostgreSQL and Redis unless DATABASE_URL / REDIS_URL are set.
+A command that finds them running already uses them and leaves them running; it stops
+only the servers it started itself.
 """
 
 from __future__ import annotations
@@ -18,6 +20,12 @@ import sys
 import threading
 import time
 from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+from portal import embedded
+from portal.envfile import load_env_file
+from portal.processes import Child, LaunchError, python_module, stop_all
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV_FILE = ROOT / ".env"
@@ -32,8 +40,6 @@ def _write_dev_env_file() -> None:
     """A first run writes .env with fresh secrets for this machine (never committed)."""
     if ENV_FILE.exists():
         return
-    from cryptography.fernet import Fernet
-
     lines = [
         "# Written by the first `make run` for local development; see .env.example.",
         "DJANGO_DEBUG=true",
@@ -47,74 +53,73 @@ def _write_dev_env_file() -> None:
     _log("wrote .env with fresh development secrets")
 
 
-def _start_backing_services() -> bool:
-    """Returns True when this process started the embedded servers (and so stops them)."""
+def _start_backing_services() -> embedded.Provision:
+    """Starts or reuses the embedded servers for what the environment does not name."""
+    load_env_file()
     if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"):
         _log("using DATABASE_URL and REDIS_URL from the environment")
-        return False
-    from portal import embedded
-
     started = time.monotonic()
-    urls = embedded.ensure_running()
-    os.environ.setdefault("DATABASE_URL", urls.database_url)
-    os.environ.setdefault("REDIS_URL", urls.redis_url)
-    _log(f"embedded PostgreSQL and Redis ready in {time.monotonic() - started:.1f}s (.data/)")
-    return True
+    provision = embedded.provide_missing()
+    if provision.started or provision.reused:
+        what = ", ".join(
+            [f"started {name}" for name in provision.started]
+            + [f"reused the running {name}" for name in provision.reused]
+        )
+        _log(f"embedded servers ready in {time.monotonic() - started:.1f}s: {what}")
+    return provision
 
 
-def _stop_backing_services() -> None:
-    from portal import embedded
-
-    embedded.stop_all()
-    _log("embedded PostgreSQL and Redis stopped")
+def _stop_backing_services(provision: embedded.Provision) -> None:
+    if provision.started:
+        provision.stop_started()
+        _log(f"embedded servers stopped: {', '.join(provision.started)}")
 
 
 def _manage(*args: str, env: dict | None = None) -> None:
     subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, check=True, env=env)
 
 
-def _pump(name: str, stream) -> None:
-    for line in iter(stream.readline, ""):
-        sys.stdout.write(f"{name:>8} | {line}")
-        sys.stdout.flush()
-
-
-def _spawn(name: str, args: list[str], env: dict) -> subprocess.Popen:
-    process = subprocess.Popen(
-        args,
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
+def _children(env: dict[str, str], port: str, sandbox_port: str) -> dict[str, Child]:
+    data = ROOT / ".data"
+    (data / "sandbox").mkdir(parents=True, exist_ok=True)
+    # Demo trips run 30x faster than real life, so a ride completes in about a minute.
+    sandbox = python_module(
+        "sandbox",
+        *("--host", "127.0.0.1", "--port", sandbox_port),
+        *("--db", str(data / "sandbox" / "sandbox.sqlite3")),
+        *("--time-scale", env.get("SANDBOX_TIME_SCALE", "30")),
     )
-    threading.Thread(target=_pump, args=(name, process.stdout), daemon=True).start()
-    return process
+    web = [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"]
+    worker = python_module(
+        "celery",
+        *("-A", "portal", "worker", "-l", "info", "--concurrency", "2", "-n", "worker@%h"),
+    )
+    beat = python_module(
+        "celery", *("-A", "portal", "beat", "-l", "info", "-s", str(data / "celerybeat-schedule"))
+    )
+    return {
+        name: Child(name, args, env=env)
+        for name, args in (("sandbox", sandbox), ("web", web), ("worker", worker), ("beat", beat))
+    }
 
 
-def _stop_processes(processes: dict[str, subprocess.Popen]) -> None:
-    for process in processes.values():
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 10
-    for name, process in processes.items():
-        try:
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            _log(f"{name} did not stop in time; killing it")
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+def _wait_for_http(child: Child, url: str) -> None:
+    """The URL is printed once the server answers, so it works when it is read."""
+    try:
+        child.wait_for_http(url, timeout=60)
+    except LaunchError as exc:
+        _log(str(exc))  # an exit is noticed by the watch loop, which stops everything
 
 
 def run() -> int:
     _write_dev_env_file()
-    owns_services = _start_backing_services()
+    provision = _start_backing_services()
     env = dict(os.environ)
     port = env.get("PORTAL_PORT", "8000")
     sandbox_port = env.get("SANDBOX_PORT", "8100")
     env.setdefault("PORTAL_BASE_URL", f"http://127.0.0.1:{port}")
-    processes: dict[str, subprocess.Popen] = {}
+    children = _children(env, port, sandbox_port)
+    started: list[Child] = []
     stopping = threading.Event()
 
     def request_stop(signum, frame):
@@ -126,66 +131,11 @@ def run() -> int:
         _manage("compile_translations", env=env)
         _manage("migrate", "--no-input", "-v", "0", env=env)
         _manage("seed_demo", env=env)
-        data = ROOT / ".data"
-        (data / "sandbox").mkdir(parents=True, exist_ok=True)
-        # Demo trips run 30x faster than real life, so a ride completes in about a minute.
-        processes["sandbox"] = _spawn(
-            "sandbox",
-            [
-                PYTHON,
-                "-m",
-                "sandbox",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                sandbox_port,
-                "--db",
-                str(data / "sandbox" / "sandbox.sqlite3"),
-                "--time-scale",
-                env.get("SANDBOX_TIME_SCALE", "30"),
-            ],
-            env,
-        )
-        _wait_for_http(f"http://127.0.0.1:{sandbox_port}/_sandbox/health", processes)
+        started.append(children["sandbox"].start())
+        _wait_for_http(children["sandbox"], f"http://127.0.0.1:{sandbox_port}/_sandbox/health")
         _manage("demo_partner", "--sandbox-url", f"http://127.0.0.1:{sandbox_port}", env=env)
-        processes["web"] = _spawn(
-            "web", [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"], env
-        )
-        processes["worker"] = _spawn(
-            "worker",
-            [
-                PYTHON,
-                "-m",
-                "celery",
-                "-A",
-                "portal",
-                "worker",
-                "-l",
-                "info",
-                "--concurrency",
-                "2",
-                "-n",
-                "worker@%h",
-            ],
-            env,
-        )
-        processes["beat"] = _spawn(
-            "beat",
-            [
-                PYTHON,
-                "-m",
-                "celery",
-                "-A",
-                "portal",
-                "beat",
-                "-l",
-                "info",
-                "-s",
-                str(data / "celerybeat-schedule"),
-            ],
-            env,
-        )
-        _wait_for_http(f"http://127.0.0.1:{port}/healthz", processes)
+        started += [children[name].start() for name in ("web", "worker", "beat")]
+        _wait_for_http(children["web"], f"http://127.0.0.1:{port}/healthz")
         demo_password = _read_env_value("DEMO_PASSWORD")
         _log("")
         _log(f"Portal: http://127.0.0.1:{port}/")
@@ -195,37 +145,18 @@ def run() -> int:
         )
         _log("Ctrl-C stops everything.")
         while not stopping.is_set():
-            for name, process in processes.items():
-                if process.poll() is not None:
-                    _log(f"{name} exited with {process.returncode}; stopping everything")
+            for child in started:
+                if not child.running:
+                    _log(f"{child.name} exited with {child.returncode}; stopping everything")
                     stopping.set()
                     break
             stopping.wait(0.5)
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         _log("stopping …")
-        _stop_processes(processes)
-        if owns_services:
-            _stop_backing_services()
+        stop_all(started, timeout=10, report=_log)
+        _stop_backing_services(provision)
     return 0
-
-
-def _wait_for_http(url: str, processes: dict[str, subprocess.Popen], timeout=60) -> None:
-    """The URL is printed once the web server answers, so it works when it is read."""
-    import urllib.error
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if any(process.poll() is not None for process in processes.values()):
-            return
-        try:
-            urllib.request.urlopen(url, timeout=1)  # noqa: S310 - our own loopback URL
-            return
-        except urllib.error.HTTPError:
-            return  # it answered
-        except OSError:
-            time.sleep(0.2)
 
 
 def _read_env_value(name: str) -> str:
@@ -240,15 +171,14 @@ def _read_env_value(name: str) -> str:
 def test(pytest_args: list[str]) -> int:
     # Tests use the test override only; a developer's .env must not leak into them.
     os.environ["PORTAL_ENV_FILE"] = os.devnull
-    owns_services = _start_backing_services()
+    provision = _start_backing_services()
     try:
         env = dict(os.environ)
         env["DJANGO_SETTINGS_MODULE"] = "portal.settings_test"
         _manage("compile_translations", env=env)
         result = subprocess.run([PYTHON, "-m", "pytest", *pytest_args], cwd=ROOT, env=env)
     finally:
-        if owns_services:
-            _stop_backing_services()
+        _stop_backing_services(provision)
     if result.returncode == 5:
         _log("pytest collected no tests: that is a failure, not a pass")
         return 1
@@ -256,7 +186,8 @@ def test(pytest_args: list[str]) -> int:
 
 
 def stop() -> int:
-    _stop_backing_services()
+    embedded.stop_all()
+    _log("embedded PostgreSQL and Redis stopped")
     return 0
 
 
@@ -265,11 +196,15 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
-    if command == "run":
-        return run()
-    if command == "test":
-        return test(rest)
-    return stop()
+    try:
+        if command == "run":
+            return run()
+        if command == "test":
+            return test(rest)
+        return stop()
+    except embedded.EmbeddedServiceError as exc:
+        _log(f"embedded servers: {exc}")
+        return 1
 
 
 if __name__ == "__main__":

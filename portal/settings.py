@@ -1,8 +1,9 @@
 """Settings, all from the environment (django-environ); `.env.example` documents each variable.
 
 A missing or malformed required variable stops the process at start with a message that
-names it. When DATABASE_URL / REDIS_URL are absent the embedded servers (portal/embedded.py)
-are started and used.
+names it. Importing this module starts nothing: when DATABASE_URL / REDIS_URL are unset in
+development, the entry points (`manage.py`, `make run`, `make test`, the benchmarks) start
+the embedded servers (portal/embedded.py) and set the variables before Django reads them.
 """
 
 from __future__ import annotations
@@ -14,14 +15,13 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from portal.envfile import load_env_file
 from portal.hours import parse_service_hours
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-_env_file = Path(os.environ.get("PORTAL_ENV_FILE", BASE_DIR / ".env"))
-if _env_file.is_file():
-    env.read_env(str(_env_file), overwrite=False)
+load_env_file()
 
 
 def _required(name: str, cast=str, **kwargs):
@@ -84,13 +84,13 @@ except ValueError as exc:
     ) from exc
 
 # --- backing services -----------------------------------------------------------------
-if "DATABASE_URL" not in os.environ or "REDIS_URL" not in os.environ:
-    from portal import embedded
-
-    _urls = embedded.ensure_running()
-    os.environ.setdefault("DATABASE_URL", _urls.database_url)
-    os.environ.setdefault("REDIS_URL", _urls.redis_url)
-
+_UNSET_SERVER = (
+    "Setting {} is missing: set it in the environment or in .env (see .env.example); "
+    "in development `manage.py` and `make run` start the embedded servers when it is unset."
+)
+for _name in ("DATABASE_URL", "REDIS_URL"):
+    if not os.environ.get(_name):
+        raise ImproperlyConfigured(_UNSET_SERVER.format(_name))
 try:
     DATABASES = {"default": env.db_url("DATABASE_URL")}
 except (ValueError, KeyError) as exc:

@@ -241,7 +241,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "webhook_drop_rate": 0.02,
     },
     # A bad day, at least as harsh as a misbehaving partner the portal was held against:
-    # for resilience tests and the chaos benchmark (bench/chaos.py).
+    # for resilience tests and the chaos benchmark (bench/scenarios/chaos.py).
     "chaos": {
         "no_driver_rate": 0.1,
         "driver_cancel_rate": 0.25,

@@ -18,11 +18,11 @@ from starlette.routing import Route
 from . import __version__, webhooks
 from .clock import format_ts, parse_rfc3339
 from .config import Config, ConfigError
+from .database import TripRecord
 from .errors import ApiError
 from .faults import ENDPOINTS, FAULTS
 from .simulation import STATUSES, TERMINAL, Simulator
 from .state import Sandbox
-from .store import TripRecord
 
 ControlHandler = Callable[[Request], Awaitable[Any]]
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .api import Answer
+    from .answers import Answer
     from .state import Sandbox
 
 TRIP_OPTIONAL = (

@@ -15,10 +15,10 @@ from typing import Any
 
 from . import geo, pricing, webhooks
 from .clock import format_us, now_us
+from .database import TripRecord
 from .drivers import make_driver
 from .errors import ApiError
 from .state import Sandbox
-from .store import TripRecord
 
 log = logging.getLogger("sandbox.simulation")
 

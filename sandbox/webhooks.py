@@ -22,14 +22,14 @@ from standardwebhooks.webhooks import Webhook
 
 from . import quirks
 from .clock import format_ts
+from .database import dumps
 from .state import generate_webhook_secret
-from .store import dumps
 
 if TYPE_CHECKING:
     import sqlite3
 
+    from .database import TripRecord
     from .state import Sandbox
-    from .store import TripRecord
 
 __all__ = ["EVENT_TYPES", "WebhookDispatcher", "enqueue", "generate_webhook_secret"]
 

@@ -1,20 +1,19 @@
-import itertools
-
 import pytest
 from django.test import Client
 
-from accounts.models import Role, Unit, User
+from accounts.models import Role, Unit
+from tests.factories import TEST_PASSWORD, UnitFactory, UserFactory
 
 pytest_plugins = ["tests.stack"]
-
-_counter = itertools.count(1)
 
 
 @pytest.fixture
 def make_unit(db):
     def make(code=None, name=None, kind=Unit.Kind.CITY_OFFICE):
-        code = code or f"U{next(_counter)}"
-        return Unit.objects.create(code=code, name=name or f"Unit {code}", kind=kind)
+        fields = {"code": code} if code else {}
+        if name:
+            fields["name"] = name
+        return UnitFactory(kind=kind, **fields)
 
     return make
 
@@ -31,12 +30,9 @@ def other_unit(make_unit):
 
 @pytest.fixture
 def make_user(db):
-    def make(role=Role.CASEWORKER, unit=None, username=None, password="pw-for-tests-1"):
-        username = username or f"{role}{next(_counter)}"
-        user = User(username=username, role=role, unit=unit, first_name=username.title())
-        user.set_password(password)
-        user.save()
-        return user
+    def make(role=Role.CASEWORKER, unit=None, username=None, password=TEST_PASSWORD):
+        fields = {"username": username} if username else {}
+        return UserFactory(role=role, unit=unit, password=password, **fields)
 
     return make
 

@@ -28,7 +28,6 @@ def child_birth_date(age: int = 12) -> dt.date:
 class UnitFactory(DjangoModelFactory):
     class Meta:
         model = Unit
-        django_get_or_create = ("code",)
 
     code = factory.Sequence(lambda n: f"U{n + 1}")
     name = factory.LazyAttribute(lambda unit: f"Unit {unit.code}")
@@ -42,7 +41,7 @@ class UserFactory(DjangoModelFactory):
 
     role = Role.CASEWORKER
     unit = None
-    username = factory.LazyAttributeSequence(lambda user, n: f"{user.role}{n + 1}")
+    username = factory.LazyAttributeSequence(lambda user, n: f"{user.role}-{n + 1}")
     first_name = factory.LazyAttribute(lambda user: user.username.title())
 
     @factory.post_generation

@@ -1,13 +1,14 @@
 """Shared pytest fixtures for tests that run the real stack (a pytest plugin).
 
 - `sandbox`: the sandbox partner as a real process (one per test session), reset to its
-  start-up state before each test; `sandbox.control` steers it (sandbox/testing.py).
+  start-up state before each test; `sandbox.control` steers it (sandbox/testing/).
 - `make_partner_account` / `partner_account`: a PartnerAccount registered at the
   sandbox; with `webhooks=True` the sandbox posts signed webhooks to the test's
   `live_server`.
 - `celery_worker_process`: starts a REAL `celery -A portal worker` subprocess (and
   optionally `celery beat`) against the test database, the same Redis and key prefix;
-  `.kill()` sends SIGKILL, `.restart()` starts it again. Tests that use it need
+  `.kill()` sends SIGKILL, `.restart()` starts it again (through portal/processes.py,
+  as the run command and the benchmarks start theirs). Tests that use it need
   `@pytest.mark.django_db(transaction=True)` (the worker only sees committed rows).
 - `wait_for_ride` / `wait_until`: wait for a state by polling the database (a wait with
   a timeout, never a timing assertion).
@@ -18,8 +19,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -33,6 +32,8 @@ import pytest
 import redis
 from django.conf import settings
 from django.db import connection
+
+from portal.processes import Child, LaunchError, python_module
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -116,14 +117,14 @@ def trips_by_reference(sandbox, client_id: str) -> Counter:
 @pytest.fixture
 def make_partner_account(db, sandbox, request):
     """make_partner_account(webhooks=False, rate_limit_per_minute=300, name=None)."""
-    from partners.models import PartnerAccount
     from sandbox.testing import generate_webhook_secret
+    from tests.factories import PartnerAccountFactory
 
     def make(*, webhooks: bool = False, rate_limit_per_minute: int = 300, name: str | None = None):
         client_id = f"portal-{uuid.uuid4().hex[:12]}"
         secret = uuid.uuid4().hex
         webhook_secret = generate_webhook_secret()
-        account = PartnerAccount.objects.create(
+        account = PartnerAccountFactory(
             name=name or f"Sandbox {client_id}",
             base_url=sandbox.base_url,
             client_id=client_id,
@@ -209,8 +210,8 @@ class WorkerProcess:
         self.pool = pool
         self.with_beat = beat
         self.log_dir = log_dir
-        self.worker: subprocess.Popen | None = None
-        self.beat: subprocess.Popen | None = None
+        self.worker: Child | None = None
+        self.beat: Child | None = None
         self.starts = 0
         self.crash_restarts = 0
         self._supervisor: threading.Thread | None = None
@@ -220,24 +221,20 @@ class WorkerProcess:
     def worker_log(self) -> Path:
         return self.log_dir / f"worker-{self.starts}.log"
 
-    def _spawn(self, args: list[str], log_path: Path) -> subprocess.Popen:
-        log_file = open(log_path, "ab")  # noqa: SIM115 - closed with the process
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "portal", *args],
-            cwd=REPO_ROOT,
-            env=self.env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
+    def _celery(self, name: str, args: list[str], log_path: Path) -> Child:
+        command = python_module("celery", "-A", "portal", *args)
+        return Child(name, command, env=self.env, cwd=REPO_ROOT, log_path=log_path).start()
+
+    def _start_beat(self) -> None:
+        schedule = self.log_dir / "celerybeat-schedule"
+        self.beat = self._celery(
+            "beat", ["beat", "-l", "info", "-s", str(schedule)], self.log_dir / "beat.log"
         )
-        process._log_file = log_file  # type: ignore[attr-defined]
-        return process
 
     def start(self, *, ready_timeout: float = 60.0) -> WorkerProcess:
         self.starts += 1
-        log_path = self.worker_log
-        self.worker = self._spawn(
+        self.worker = self._celery(
+            "worker",
             [
                 "worker",
                 "-l",
@@ -252,18 +249,14 @@ class WorkerProcess:
                 "--without-mingle",
                 "--without-heartbeat",
             ],
-            log_path,
+            self.worker_log,
         )
-        if self.with_beat and (self.beat is None or self.beat.poll() is not None):
-            schedule = self.log_dir / "celerybeat-schedule"
-            self.beat = self._spawn(
-                ["beat", "-l", "info", "-s", str(schedule)], self.log_dir / "beat.log"
-            )
-        deadline = time.monotonic() + ready_timeout
-        while "ready." not in log_path.read_text(errors="replace"):
-            if self.worker.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the worker did not start:\n{self.log_tail()}")
-            time.sleep(0.1)
+        if self.with_beat and (self.beat is None or not self.beat.running):
+            self._start_beat()
+        try:
+            self.worker.wait_for_log("ready.", timeout=ready_timeout)
+        except LaunchError as exc:
+            raise RuntimeError(f"the worker did not start ({exc}):\n{self.log_tail()}") from exc
         return self
 
     def supervise(self) -> WorkerProcess:
@@ -272,57 +265,35 @@ class WorkerProcess:
 
         def watch():
             while not self._stopping.wait(0.5):
-                if self.worker is not None and self.worker.poll() is not None:
-                    self.worker._log_file.close()  # type: ignore[attr-defined]
+                if self.worker is not None and not self.worker.running:
+                    self.worker.kill()  # reaps it and closes its log
                     self.crash_restarts += 1
                     self.start()
-                if self.with_beat and self.beat is not None and self.beat.poll() is not None:
-                    self.beat._log_file.close()  # type: ignore[attr-defined]
-                    self.beat = self._spawn(
-                        ["beat", "-l", "info", "-s", str(self.log_dir / "celerybeat-schedule")],
-                        self.log_dir / "beat.log",
-                    )
+                if self.with_beat and self.beat is not None and not self.beat.running:
+                    self.beat.kill()
+                    self._start_beat()
 
         self._supervisor = threading.Thread(target=watch, daemon=True)
         self._supervisor.start()
         return self
 
-    def _signal(self, process: subprocess.Popen | None, sig: int) -> None:
-        if process is not None and process.poll() is None:
-            try:
-                os.killpg(process.pid, sig)
-            except ProcessLookupError:
-                pass
-
     def kill(self) -> None:
         """SIGKILL to the worker and its pool children: no clean-up, no acks."""
-        self._signal(self.worker, signal.SIGKILL)
         if self.worker is not None:
-            self.worker.wait(10)
-            self.worker._log_file.close()  # type: ignore[attr-defined]
+            self.worker.kill()
 
     def restart(self) -> WorkerProcess:
-        if self.worker is not None and self.worker.poll() is None:
+        if self.worker is not None and self.worker.running:
             self.kill()
         return self.start()
-
-    def _stop(self, process: subprocess.Popen | None) -> None:
-        if process is None:
-            return
-        self._signal(process, signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            self._signal(process, signal.SIGKILL)
-            process.wait(10)
-        process._log_file.close()  # type: ignore[attr-defined]
 
     def stop(self) -> None:
         self._stopping.set()
         if self._supervisor is not None:
             self._supervisor.join(5)
-        self._stop(self.beat)
-        self._stop(self.worker)
+        for child in (self.beat, self.worker):
+            if child is not None:
+                child.stop(timeout=15)
         self.beat = self.worker = None
 
     def log_tail(self, chars: int = 6000) -> str:

@@ -1,10 +1,16 @@
 import os
 import re
+import shutil
+import socket
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
+
+from portal import embedded
+from sandbox.testing import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PROD_ENV = {
@@ -83,3 +89,144 @@ def test_production_speaks_indonesian_in_jakarta_time():
     )
     last_line = result.stdout.strip().splitlines()[-1]
     assert last_line.split() == ["id", "Asia/Jakarta", "True"], result.stderr
+
+
+# --- the embedded servers: started by entry points, never by importing the settings ----------
+
+
+def _embedded_env(layout: embedded.Layout) -> dict[str, str]:
+    return {
+        "EMBEDDED_DATA_DIR": str(layout.data_dir),
+        "EMBEDDED_PG_PORT": str(layout.pg_port),
+        "EMBEDDED_REDIS_PORT": str(layout.redis_port),
+    }
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _python(code: str, env_overrides: dict[str, str], drop=("DATABASE_URL", "REDIS_URL")):
+    env = {k: v for k, v in os.environ.items() if k not in TEST_ONLY and k not in drop}
+    env.update(PROD_ENV, PORTAL_ENV_FILE=os.devnull, DJANGO_SETTINGS_MODULE="portal.settings")
+    env.update(env_overrides)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def _unused_layout(tmp_path) -> embedded.Layout:
+    return embedded.Layout(data_dir=tmp_path / "data", pg_port=free_port(), redis_port=free_port())
+
+
+def test_importing_the_settings_starts_no_server(tmp_path):
+    layout = _unused_layout(tmp_path)
+    result = _python("import portal.settings", _embedded_env(layout))
+    assert result.returncode != 0
+    assert "Setting DATABASE_URL is missing" in result.stderr, result.stderr
+    assert not layout.data_dir.exists()
+    assert not _listening(layout.pg_port) and not _listening(layout.redis_port)
+
+    configured = {
+        **_embedded_env(layout),
+        "DATABASE_URL": f"postgres://nobody@127.0.0.1:{layout.pg_port}/none",
+        "REDIS_URL": f"redis://127.0.0.1:{layout.redis_port}/0",
+    }
+    result = _python(
+        "import sys, portal.settings; print('portal.embedded' in sys.modules)", configured
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False"]
+    assert not layout.data_dir.exists()
+
+
+def test_servers_named_by_the_environment_are_used_as_they_are(tmp_path):
+    layout = _unused_layout(tmp_path)
+    environ = {"DATABASE_URL": "postgres://db.example/portal", "REDIS_URL": "redis://r.example/0"}
+    provision = embedded.provide_missing(environ, layout)
+    assert (provision.started, provision.reused) == ([], [])
+    assert environ["DATABASE_URL"] == "postgres://db.example/portal"
+    assert not layout.data_dir.exists()
+
+
+def test_a_port_held_by_another_server_is_reported_not_used(tmp_path):
+    with socket.socket() as stranger:
+        stranger.bind(("127.0.0.1", 0))
+        stranger.listen()
+        port = stranger.getsockname()[1]
+        layout = embedded.Layout(data_dir=tmp_path / "data", pg_port=free_port(), redis_port=port)
+        with pytest.raises(embedded.EmbeddedServiceError, match="not the embedded Redis"):
+            embedded.start_redis(layout)
+    assert not layout.redis_dir.exists()
+
+
+def test_a_pid_file_naming_another_program_is_stale(tmp_path):
+    layout = _unused_layout(tmp_path)
+    layout.pgdata.mkdir(parents=True)
+    (layout.pgdata / "postmaster.pid").write_text(f"{os.getpid()}\n{layout.pgdata}\n")
+    assert embedded.postgres_owner(layout) is None  # this test process is no PostgreSQL
+
+
+@pytest.fixture(scope="module")
+def running_stack():
+    """This checkout's embedded servers as `make run` leaves them, on a data directory and
+    ports of the test's own."""
+    data_dir = ROOT / ".data" / f"test-embedded-{uuid.uuid4().hex[:8]}"
+    layout = embedded.Layout(data_dir=data_dir, pg_port=free_port(), redis_port=free_port())
+    try:
+        assert embedded.start_postgres(layout) and embedded.start_redis(layout)
+        yield layout
+    finally:
+        embedded.stop_all(layout)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _pid_files(layout: embedded.Layout) -> dict[str, str]:
+    return {
+        "postgres": (layout.pgdata / "postmaster.pid").read_text(),
+        "redis": (layout.redis_dir / "redis.pid").read_text(),
+    }
+
+
+def test_a_second_command_on_a_running_stack_uses_it(running_stack):
+    layout = running_stack
+    before = _pid_files(layout)
+    result = _run_manage(
+        "shell",
+        "-c",
+        "import redis; from django.conf import settings; from django.db import connection; "
+        "connection.ensure_connection(); redis.Redis.from_url(settings.REDIS_URL).ping(); "
+        "print(connection.settings_dict['PORT'], settings.REDIS_URL)",
+        env_overrides=_embedded_env(layout),
+        drop=("DATABASE_URL", "REDIS_URL"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == [str(layout.pg_port), layout.redis_url]
+    assert "started the embedded" not in result.stderr
+    assert _pid_files(layout) == before
+
+
+@pytest.mark.parametrize("server", ["postgres", "redis"])
+def test_a_second_command_with_other_ports_refuses_and_leaves_the_running_server(
+    running_stack, server
+):
+    layout = running_stack
+    before = _pid_files(layout)
+    other_port = free_port()
+    variable = "EMBEDDED_PG_PORT" if server == "postgres" else "EMBEDDED_REDIS_PORT"
+    running_port = layout.pg_port if server == "postgres" else layout.redis_port
+    result = _run_manage(
+        "check",
+        env_overrides={**_embedded_env(layout), variable: str(other_port)},
+        drop=("DATABASE_URL", "REDIS_URL"),
+    )
+    assert result.returncode != 0
+    assert "is already running" in result.stderr, result.stderr
+    assert f"{variable}={running_port}" in result.stderr
+    assert _pid_files(layout) == before
+    assert not _listening(other_port)
+    assert embedded.postgres_owner(layout) is not None
+    assert embedded.redis_owner(layout) is not None
+    assert _listening(running_port)

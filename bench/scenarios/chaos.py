@@ -16,7 +16,7 @@ person had to act on, and why; rides lost (no trip, not with a person), doubled 
 trips for a reference or two rides on a trip) and stuck (not final at the end); time from
 booking to the final state; staleness of each ride's final state behind its trip's
 (less the time the partner answered nothing); partner calls per ride. Method and results:
-docs/benchmarks.md.
+docs/benchmarks.md. Loaded by bench/pipeline.py once Django is set up.
 """
 
 from __future__ import annotations
@@ -28,21 +28,23 @@ from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+from django.conf import settings
 
-from bench.pipeline import Stack, World, all_calls, log, max_per_minute, parse_time, summary
+from accounts.services import api_token_issue
+from bench.measure import all_calls, log, max_per_minute, parse_time, summary
+from bench.stack import Stack
+from bench.world import DROPOFFS, PICKUPS, World
+from cases.models import Consent
 from partners.client.contract import TERMINAL_TRIP_STATUSES
+from partners.models import UnitDefaultPartner
+from rides.models import Alert, AlertKind, Ride
+from rides.models.states import HELD, PARTNER_STATUS_MAP, TERMINAL
 
-# Destinations booked as coordinates, 3 to 12 km from the pickups.
-PICKUPS = [(-6.2250, 106.8450), (-6.2000, 106.8166), (-6.1754, 106.8272), (-6.2615, 106.7810)]
-DROPOFFS = [(-6.1862, 106.8310), (-6.2297, 106.8295), (-6.1950, 106.8230), (-6.2405, 106.8000)]
+# Destinations are booked as coordinates, 3 to 12 km from the pickups (bench/world.py).
 
 
 def _api_world(stack: Stack):
     """The caseworker's case with consent, the account as its unit's default, a token."""
-    from accounts.services import api_token_issue
-    from cases.models import Consent
-    from partners.models import UnitDefaultPartner
-
     world = World(stack)
     account = world.account(webhook_url="portal")
     Consent.objects.create(
@@ -92,9 +94,6 @@ def _book_burst(stack: Stack, world: World, token: str, count: int) -> list[dict
 def _settle(stack: Stack, account, rides: list[int], timeout: float) -> float:
     """Waits until every trip at the partner has ended and every ride is final or with a
     person; returns the seconds it took."""
-    from rides.models import Ride
-    from rides.models.states import HELD, TERMINAL
-
     started = time.time()
     last = 0.0
     while True:
@@ -113,12 +112,7 @@ def _settle(stack: Stack, account, rides: list[int], timeout: float) -> float:
         time.sleep(2)
 
 
-def scenario_chaos(stack: Stack, args) -> dict:
-    from django.conf import settings
-
-    from rides.models import Alert, AlertKind, Ride
-    from rides.models.states import HELD, PARTNER_STATUS_MAP, TERMINAL
-
+def run(stack: Stack, args) -> dict:
     stack.env["BOOKING_SERVICE_HOURS"] = "00:00-00:00"  # the clock must not decide
     # The profile's own outage is replaced by one placed in the burst's aftermath.
     knobs = {"time_scale": args.time_scale, "seed": 11, "outage_seconds": 0}

@@ -23,6 +23,7 @@ from partners.models import UnitDefaultPartner
 from rides.models import Ride, RideStatus
 from rides.pipeline.cancel import ride_cancel, ride_cancel_at_partner
 from rides.pipeline.dispatch import ride_dispatch
+from rides.pipeline.payload import OPTIONAL_KEYS, REQUIRED_KEYS
 from rides.pipeline.polling import partner_account_poll
 from rides.pipeline.receipts import ride_fetch_receipt
 from tests.booking.test_api import RIDES, api
@@ -243,18 +244,7 @@ def test_nothing_beyond_the_allow_list_reaches_the_partner(
         for call in sandbox.control.calls(client_id=unit_partner.client_id, endpoint="create_trip")
     ]
     sent = next(body for body in created if body["external_reference"] == first.reference)
-    assert set(sent) <= {
-        "external_reference",
-        "product_id",
-        "rider",
-        "pickup",
-        "dropoff",
-        "passenger_count",
-        "sender_display_name",
-        "notifications",
-        "fare_id",
-        "scheduled_pickup_at",
-    }
+    assert set(sent) <= REQUIRED_KEYS | OPTIONAL_KEYS
     assert sent["rider"] == {
         "display_name": ALIAS,
         "phone_number": ESCORT_PHONE_E164,

@@ -10,6 +10,7 @@ from rides.webhook_view import partner_webhook
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path(
         "login/",
         auth_views.LoginView.as_view(

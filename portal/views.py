@@ -1,12 +1,14 @@
-"""The portal's own pages: home and /healthz (database, Redis, the worker's heartbeat)."""
+"""The portal's own pages: home, /healthz (database, Redis, the worker's heartbeat) and
+/favicon.ico."""
 
 import time
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -59,3 +61,10 @@ def healthz(request):
     }
     # The web node can serve while workers catch up; without database or broker it cannot.
     return JsonResponse(body, status=200 if database and broker else 503)
+
+
+@public
+@require_GET
+def favicon(request):
+    """Browsers ask for /favicon.ico on every page; the icon is the static SVG."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))

@@ -91,6 +91,7 @@ def _ride_ref(world):
 ACCESS = {
     "home": {"method": "get", "expect": staff_only(200)},
     "healthz": {"method": "get", "expect": everyone(200)},
+    "favicon": {"method": "get", "expect": everyone(301)},
     "login": {
         "method": "get",
         # a logged-in user is sent on to the home page

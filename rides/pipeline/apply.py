@@ -56,6 +56,9 @@ def _reason_for(status: str, detail: str, ride: Ride) -> str:
     if new_status == S.CANCELLED:  # the rider's side cancelled: the portal or the app
         ours = not detail and ride.cancel_requested_at is not None
         if detail == CANCELED_BY_COORDINATOR or ours:
+            who = ride.cancel_requested_by
+            if who is not None:
+                return _("Cancelled by %(name)s.") % {"name": who.get_full_name() or who}
             return _("Cancelled at the portal's request.")
         return _("The rider cancelled the trip in the partner's app. Rebook if still needed.")
     return ""

@@ -11,6 +11,7 @@ from django.utils import timezone, translation
 from cases.models import AccessLog
 from rides.booking.services import ride_book
 from rides.models import Ride, RideStatus
+from rides.pipeline.apply import ride_apply_partner_status
 from rides.rules import FareQuote
 from tests.booking.conftest import CHEAP, booking_args
 from tests.conftest import logged_in_client
@@ -280,6 +281,47 @@ def test_cancel_from_the_ride_page(adult_case, caseworker, places):
     assert response.status_code == 302
     ride.refresh_from_db()
     assert ride.status == RideStatus.CANCELLED
+
+
+def test_the_cancel_reason_typed_is_shown_with_who_cancelled(adult_case, caseworker, places):
+    ride = ride_book(user=caseworker, quote=None, **booking_args(adult_case, places))
+    client = english(caseworker)
+    client.post(
+        reverse("rides:cancel", kwargs={"reference": ride.reference}),
+        {"reason": "Survivor goes with her sister instead"},
+    )
+    page = client.get(reverse("rides:detail", kwargs={"reference": ride.reference}))
+    assert b"Survivor goes with her sister instead" in page.content
+    assert caseworker.get_full_name().encode() in page.content
+
+
+def test_a_cancel_the_partner_confirms_shows_the_reason_not_the_portals_request(
+    adult_case, caseworker, places, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks():
+        ride = make_ride(adult_case, caseworker, places)
+    Ride.objects.filter(pk=ride.pk).update(
+        status=RideStatus.DRIVER_ASSIGNED, partner_trip_id="trp_cancel_reason"
+    )
+    client = english(caseworker)
+    with django_capture_on_commit_callbacks():
+        client.post(
+            reverse("rides:cancel", kwargs={"reference": ride.reference}),
+            {"reason": "Hearing moved to Friday"},
+        )
+    ride_apply_partner_status(
+        ride_id=ride.pk,
+        trip_id="trp_cancel_reason",
+        status="rider_canceled",
+        updated_at=timezone.now(),
+        cause="webhook",
+    )
+    ride.refresh_from_db()
+    assert ride.status == RideStatus.CANCELLED
+    page = client.get(reverse("rides:detail", kwargs={"reference": ride.reference}))
+    assert b"Hearing moved to Friday" in page.content
+    assert caseworker.get_full_name().encode() in page.content
+    assert b"at the portal&#x27;s request" not in page.content
 
 
 def test_rebook_after_no_driver_is_one_click(

@@ -75,10 +75,28 @@ def _as_float(value) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _typed(raw) -> bool:
+    return raw is not None and str(raw).strip() != ""
+
+
 def service_area_point(latitude, longitude) -> tuple[float, float]:
     """A real point inside the partner's service area, as floats; ValidationError saying
     what to do otherwise (the pickup and drop-off of every ride)."""
     lat, lon = _as_float(latitude), _as_float(longitude)
+    if lat is None and _typed(latitude):
+        raise ValidationError(
+            _(
+                "The latitude is not a number (for example -6.2251). Type it again or set "
+                "the pin on the map."
+            )
+        )
+    if lon is None and _typed(longitude):
+        raise ValidationError(
+            _(
+                "The longitude is not a number (for example 106.8456). Type it again or set "
+                "the pin on the map."
+            )
+        )
     if lat is None or lon is None:
         raise ValidationError(_("Set the pin on the map (latitude and longitude are missing)."))
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):

@@ -318,7 +318,7 @@ def test_passenger_count_from_1_to_6(adult_case, caseworker, places, count):
     [
         ({"latitude": 200, "longitude": 106.8, "address": "x"}, "do not exist"),
         ({"latitude": -6.2, "longitude": 500, "address": "x"}, "do not exist"),
-        ({"latitude": "nan", "longitude": 106.8, "address": "x"}, "Set the pin"),
+        ({"latitude": "nan", "longitude": 106.8, "address": "x"}, "latitude is not a number"),
         ({"latitude": "", "longitude": "", "address": "Jl. Kenanga"}, "Set the pin"),
         (
             {"latitude": -7.2575, "longitude": 112.7521, "address": "Surabaya"},
@@ -344,6 +344,18 @@ def test_bad_points_get_a_clear_message_and_store_nothing(
 
 def test_coordinate_check_accepts_jakarta():
     assert check_coordinates("-6.2", "106.8") == (-6.2, 106.8)
+
+
+@pytest.mark.parametrize(
+    "latitude,longitude,named",
+    [("abc", "106.8", "latitude"), ("-6.2", "1o6.8", "longitude"), ("abc", "x", "latitude")],
+)
+def test_coordinates_that_are_not_numbers_are_named_as_such(latitude, longitude, named):
+    with pytest.raises(ValidationError) as excinfo:
+        check_coordinates(latitude, longitude)
+    message = excinfo.value.messages[0]
+    assert "missing" not in message
+    assert "not a number" in message and named in message
 
 
 @pytest.mark.parametrize("metres_apart", [0, 50])

@@ -279,7 +279,11 @@ class CaseConsentApi(GenericAPIView):
     permission_classes = [IsAuthenticated, CaseRoles]
     serializer_class = ConsentOut
 
-    @extend_schema(request=ConsentIn, responses={201: ConsentOut}, summary="Record consent")
+    @extend_schema(
+        request=ConsentIn,
+        responses={201: ConsentOut, 200: ConsentOut},
+        summary="Record consent (the same consent still in force: 200 with it, nothing stored)",
+    )
     def post(self, request, code):
         case = selectors.case_get_for_user(user=request.user, code=code)
         data = ConsentIn(data=request.data)
@@ -288,8 +292,10 @@ class CaseConsentApi(GenericAPIView):
             consent = services.consent_record(case=case, user=request.user, **data.validated_data)
         except DjangoValidationError as exc:
             raise service_errors(exc) from None
+        created = consent.just_recorded
         consent = Consent.objects.select_related("recorded_by").get(pk=consent.pk)
-        return Response(ConsentOut(consent).data, status=status.HTTP_201_CREATED)
+        answer = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(ConsentOut(consent).data, status=answer)
 
 
 class PlaceListApi(GenericAPIView):

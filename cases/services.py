@@ -300,6 +300,8 @@ def consent_record(
     - An adult survivor gives consent themselves; for a child, a guardian does.
     - When the guardian is the risk, a supervisor of the case's unit may record an
       override (given_by="supervisor_override") with a written reason.
+    - The same consent still in force (same giver, scopes and reason) is not stored twice:
+      it is returned, with `just_recorded` False (True on a consent stored now).
     """
     _require_case_writer(user=user, case=case)
     if not case.is_active:
@@ -352,13 +354,26 @@ def consent_record(
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
-        return Consent.objects.create(
+        Case.objects.select_for_update().filter(pk=case.pk).first()  # one recording at a time
+        same = (
+            Consent.objects.filter(
+                case=case, withdrawn_at__isnull=True, given_by=given_by, scopes=scopes
+            )
+            .order_by("-pk")
+            .first()
+        )
+        if same is not None and same.override_reason == override_reason:
+            same.just_recorded = False
+            return same
+        consent = Consent.objects.create(
             case=case,
             given_by=given_by,
             scopes=scopes,
             recorded_by=user,
             override_reason=override_reason,
         )
+        consent.just_recorded = True
+        return consent
 
 
 def consent_withdraw(*, consent: Consent, user) -> Consent:

@@ -179,7 +179,7 @@ def consent_record(request, code):
     form = ConsentForm(request.POST, user=request.user)
     if form.is_valid():
         try:
-            services.consent_record(
+            consent = services.consent_record(
                 case=case,
                 user=request.user,
                 given_by=form.cleaned_data["given_by"],
@@ -189,12 +189,15 @@ def consent_record(request, code):
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
-            messages.success(request, _("Consent recorded."))
-            target = reverse("cases:detail", kwargs={"code": case.code}) + "#consents"
+            if consent.just_recorded:
+                messages.success(request, _("Consent recorded."))
+            else:
+                messages.info(request, _("This consent is already recorded."))
             if _is_htmx(request):
-                # The whole page changes (booking becomes possible): reload it.
-                return HttpResponse(headers={"HX-Redirect": target})
-            return redirect(target)
+                # The whole page changes (booking becomes possible): reload it. A redirect
+                # to the same page plus "#consents" would only scroll.
+                return HttpResponse(headers={"HX-Refresh": "true"})
+            return redirect(reverse("cases:detail", kwargs={"code": case.code}) + "#consents")
     context = _detail_context(request, case, consent_form=form)
     return _render(request, "cases/detail.html", "cases/_consents.html", context)
 

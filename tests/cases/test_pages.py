@@ -190,9 +190,7 @@ def test_record_consent_and_supervisor_override_in_the_browser(make_case, casewo
     response = _client(caseworker).post(
         url, {"given_by": "guardian", "scopes": ["transport"]}, HTTP_HX_REQUEST="true"
     )
-    assert (
-        response["HX-Redirect"] == reverse("cases:detail", kwargs={"code": case.code}) + "#consents"
-    )
+    assert response["HX-Refresh"] == "true"
     assert Consent.objects.count() == 2
     withdraw = reverse("cases:consent_withdraw", kwargs={"code": case.code, "pk": consent.pk})
     assert _client(caseworker).post(withdraw).status_code == 302
@@ -251,6 +249,32 @@ def test_places_page_query_count(unit, caseworker, django_assert_num_queries):
     client.get(reverse("cases:places"))
     with django_assert_num_queries(4):  # session, user, the user's unit, places (+ unit)
         client.get(reverse("cases:places"))
+
+
+def test_recorded_consent_shows_at_once_and_a_second_identical_one_is_not_stored(
+    make_case, caseworker
+):
+    case = make_case(caseworker)
+    detail = reverse("cases:detail", kwargs={"code": case.code})
+    url = reverse("cases:consent_record", kwargs={"code": case.code})
+    client = _client(caseworker)
+    response = client.post(
+        url,
+        {"given_by": "survivor", "scopes": ["transport"]},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL=f"http://testserver{detail}",
+    )
+    # A redirect to the same page plus "#consents" only scrolls: the page must reload.
+    assert response.get("HX-Refresh") == "true"
+    assert "HX-Redirect" not in response
+    page = client.get(detail).content.decode()
+    assert "Transport consent is recorded." in page and "Consent recorded." in page
+    response = client.post(
+        url, {"given_by": "survivor", "scopes": ["transport"]}, HTTP_HX_REQUEST="true"
+    )
+    assert Consent.objects.filter(case=case).count() == 1
+    page = client.get(detail).content.decode()
+    assert "This consent is already recorded." in page
 
 
 def test_case_page_shows_consent_state_and_rides_section(case, caseworker):

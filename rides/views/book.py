@@ -33,9 +33,8 @@ from portal.geo import SERVICE_AREA
 from rides.booking.fare import FareEstimate
 from rides.booking.services import TripRefused, booking_estimate, ride_book
 from rides.forms import BookingForm, CaseFinderForm, apply_booking_errors
-from rides.models import RideStatus
 from rides.rules import BookingPlan, FareQuote
-from rides.views.common import require_booking_role
+from rides.views.common import announce_booking, require_booking_role
 
 # A kept estimate is reused for the booking while it is this fresh (seconds).
 QUOTE_MAX_AGE = 300
@@ -241,10 +240,7 @@ def _book(request, form, case, token):
             request, "rides/book.html", _booking_context(request, case, form, estimate=estimate)
         )
     _remember_booking(request, token, ride.reference)
-    if ride.status == RideStatus.AWAITING_APPROVAL:
-        messages.warning(request, _("The ride is booked and waiting for a supervisor's approval."))
-    else:
-        messages.success(request, _("The ride is booked. The partner is looking for a driver."))
+    announce_booking(request, ride)
     return redirect("rides:detail", reference=ride.reference)
 
 

@@ -1,11 +1,21 @@
-"""What every rides page checks first (who may use it) and how it answers htmx."""
+"""What every rides page shares: who may use it, how it answers htmx, and the message
+that says what happens next to a ride just booked."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from accounts.models import Role
+from rides.models import RideStatus
+
+# A ride scheduled further ahead than this is not being searched for yet.
+LATER = dt.timedelta(minutes=10)
 
 
 def require_booking_role(user) -> None:
@@ -26,3 +36,31 @@ def is_htmx(request) -> bool:
 def show_errors(request, exc: ValidationError) -> None:
     for message in exc.messages:
         messages.error(request, message)
+
+
+def announce_booking(request, ride, *, rebooked: bool = False) -> None:
+    """The message after a ride is booked or rebooked (see booking_outcome)."""
+    level, text = booking_outcome(ride, rebooked=rebooked)
+    messages.add_message(request, getattr(messages, level.upper()), text)
+
+
+def booking_outcome(ride, *, rebooked: bool = False) -> tuple[str, str]:
+    """What happens next to a ride just booked, as a message level and a sentence: waiting
+    for approval is news, not an error; a ride for later is not being searched for yet."""
+    if ride.status == RideStatus.AWAITING_APPROVAL:
+        if rebooked:
+            return "info", _("Rebooked. The new ride is waiting for a supervisor's approval.")
+        return "info", _("The ride is booked and waiting for a supervisor's approval.")
+    at = ride.scheduled_pickup_at
+    if at is not None and at > timezone.now() + LATER:
+        when = date_format(timezone.localtime(at), "j F Y, H:i")
+        if rebooked:
+            text = _("Rebooked for %(when)s. The partner looks for a driver shortly before.")
+        else:
+            text = _(
+                "The ride is booked for %(when)s. The partner looks for a driver shortly before."
+            )
+        return "success", text % {"when": when}
+    if rebooked:
+        return "success", _("Rebooked. The partner is looking for a driver.")
+    return "success", _("The ride is booked. The partner is looking for a driver.")

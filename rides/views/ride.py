@@ -23,7 +23,7 @@ from rides.pipeline.cancel import ride_cancel as cancel
 from rides.pipeline.dispatch import ride_retry as retry
 from rides.rules import approval_reason_text
 from rides.selectors import ride_actions_for, ride_get_for_user, ride_is_live
-from rides.views.common import require_booking_role, show_errors
+from rides.views.common import announce_booking, require_booking_role, show_errors
 
 # The ride page shows these protected values (typed points may be a survivor's home).
 RIDE_PAGE_FIELDS = ["ride.pickup", "ride.dropoff", "ride.escort", "ride.rider_phone"]
@@ -123,12 +123,7 @@ def ride_rebook(request, reference):
     except ValidationError as exc:
         show_errors(request, exc)
         return _back_to_ride(ride.reference)
-    if new.status == RideStatus.AWAITING_APPROVAL:
-        messages.warning(
-            request, _("Rebooked. The new ride is waiting for a supervisor's approval.")
-        )
-    else:
-        messages.success(request, _("Rebooked. The partner is looking for a driver."))
+    announce_booking(request, new, rebooked=True)
     return _back_to_ride(new.reference)
 
 

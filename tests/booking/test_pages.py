@@ -13,6 +13,7 @@ from rides.booking.services import ride_book
 from rides.models import Ride, RideStatus
 from rides.pipeline.apply import ride_apply_partner_status
 from rides.rules import FareQuote
+from rides.views.common import booking_outcome
 from tests.booking.conftest import CHEAP, booking_args
 from tests.conftest import logged_in_client
 
@@ -322,6 +323,34 @@ def test_a_cancel_the_partner_confirms_shows_the_reason_not_the_portals_request(
     assert b"Hearing moved to Friday" in page.content
     assert caseworker.get_full_name().encode() in page.content
     assert b"at the portal&#x27;s request" not in page.content
+
+
+def test_the_message_after_booking_says_what_happens_next_in_the_right_colour(
+    adult_case, caseworker, places, django_capture_on_commit_callbacks
+):
+    client = english(caseworker)
+    response = client.post(BOOK, form_data(adult_case, places), follow=True)
+    body = response.content.decode()
+    assert re.search(r'class="message success">[^<]*looking for a driver', body)
+    # waiting for a supervisor (no fare known) is news, not an error
+    waiting = ride_book(user=caseworker, quote=None, **booking_args(adult_case, places))
+    assert waiting.status == RideStatus.AWAITING_APPROVAL
+    with translation.override("en"):
+        level, text = booking_outcome(waiting)
+    assert level == "info" and "waiting for a supervisor" in text
+    # a ride for tomorrow: nobody is looking for a driver yet
+    tomorrow = timezone.now() + dt.timedelta(days=1)
+    with django_capture_on_commit_callbacks():
+        ride = ride_book(
+            user=caseworker,
+            quote=CHEAP,
+            **booking_args(adult_case, places, scheduled_pickup_at=tomorrow),
+        )
+    with translation.override("en"):
+        level, text = booking_outcome(ride)
+    assert level == "success"
+    assert "looking for a driver" not in text
+    assert timezone.localtime(tomorrow).strftime("%H:%M") in text
 
 
 def test_rebook_after_no_driver_is_one_click(

@@ -25,3 +25,5 @@ urlpatterns = [
     path("rides/", include("rides.urls")),
     path("api/v1/", include("portal.api_urls")),
 ]
+
+handler500 = "portal.views.server_error"

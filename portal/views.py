@@ -1,13 +1,14 @@
-"""The portal's own pages: home, /healthz (database, Redis, the worker's heartbeat) and
-/favicon.ico."""
+"""The portal's own pages: home, /healthz (database, Redis, the worker's heartbeat),
+/favicon.ico, and the error pages (a CSRF failure, a server error)."""
 
 import time
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
-from django.http import HttpResponsePermanentRedirect, JsonResponse
+from django.http import HttpResponsePermanentRedirect, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
+from django.template import loader
 from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -68,3 +69,15 @@ def healthz(request):
 def favicon(request):
     """Browsers ask for /favicon.ico on every page; the icon is the static SVG."""
     return HttpResponsePermanentRedirect(static("favicon.svg"))
+
+
+def csrf_failure(request, reason=""):
+    """A form posted without a valid token (CSRF_FAILURE_VIEW): say what to do, in the
+    user's language; the reason stays in the log, not on the page."""
+    return render(request, "403_csrf.html", status=403)
+
+
+def server_error(request):
+    """handler500: a page in both languages that needs nothing from the request (the
+    error may be in the database, the session or a context processor)."""
+    return HttpResponseServerError(loader.get_template("500.html").render())

@@ -1,11 +1,15 @@
-"""Units (service offices), users with their role, and API tokens (only a hash stored)."""
+"""Units (service offices), users with their role, API tokens (only a hash stored) and the
+answers to API requests made with an Idempotency-Key."""
 
 import hashlib
 import secrets
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from portal.crypto import EncryptedTextField
 
 
 class Unit(models.Model):
@@ -82,3 +86,24 @@ class ApiToken(models.Model):
     @staticmethod
     def new_raw_key() -> str:
         return "srp_" + secrets.token_urlsafe(32)
+
+
+class IdempotentRequest(models.Model):
+    """A creating API request made with an `Idempotency-Key`, kept 24 hours: the same key
+    from the same caller with the same body gets this answer again instead of a second
+    write. The answer may name a survivor, so it is stored encrypted."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="idempotent_requests")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)  # method, path and body, hashed
+    status_code = models.PositiveSmallIntegerField(null=True)  # null: still being answered
+    response = EncryptedTextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_once_per_user")
+        ]
+
+    def __str__(self):
+        return f"{self.user_id}:{self.key}"

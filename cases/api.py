@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from cases import selectors, services
 from cases.models import Case, Consent, Stage
 from portal.api import CaseRoles, NewestFirst, service_errors
+from portal.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 
 SURVIVOR_API_FIELDS = ["name", "phone", "birth_date", "addresses"]
 
@@ -208,7 +209,13 @@ class CaseListApi(GenericAPIView):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(CaseOut(page, many=True).data)
 
-    @extend_schema(request=CaseCreateIn, responses={201: CaseOut}, summary="Open a case")
+    @extend_schema(
+        parameters=[IDEMPOTENCY_PARAMETER],
+        request=CaseCreateIn,
+        responses={201: CaseOut},
+        summary="Open a case",
+    )
+    @idempotent
     def post(self, request):
         data = CaseCreateIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -280,10 +287,12 @@ class CaseConsentApi(GenericAPIView):
     serializer_class = ConsentOut
 
     @extend_schema(
+        parameters=[IDEMPOTENCY_PARAMETER],
         request=ConsentIn,
         responses={201: ConsentOut, 200: ConsentOut},
         summary="Record consent (the same consent still in force: 200 with it, nothing stored)",
     )
+    @idempotent
     def post(self, request, code):
         case = selectors.case_get_for_user(user=request.user, code=code)
         data = ConsentIn(data=request.data)

@@ -283,6 +283,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 30},
     },
     "rides-prune-webhook-events": {"task": "rides.prune_webhook_events", "schedule": 3600.0},
+    "portal-prune-idempotency-keys": {"task": "portal.prune_idempotency_keys", "schedule": 3600.0},
 }
 WORKER_HEARTBEAT_KEY = "portal:worker-heartbeat"
 WORKER_HEARTBEAT_MAX_AGE = 90

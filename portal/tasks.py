@@ -1,4 +1,5 @@
-"""The portal's own Celery task: the worker heartbeat that /healthz reads."""
+"""The portal's own Celery tasks: the worker heartbeat that /healthz reads, and forgetting
+Idempotency-Keys older than a day."""
 
 import time
 
@@ -6,6 +7,8 @@ import redis
 from celery import shared_task
 from celery.signals import worker_ready
 from django.conf import settings
+
+from portal.idempotency import idempotency_keys_prune
 
 
 @shared_task(name="portal.worker_heartbeat", priority=2, ignore_result=True)
@@ -20,3 +23,8 @@ def worker_heartbeat():
 @worker_ready.connect
 def _heartbeat_at_start(**kwargs):
     worker_heartbeat()
+
+
+@shared_task(name="portal.prune_idempotency_keys", priority=9, ignore_result=True)
+def prune_idempotency_keys():
+    return idempotency_keys_prune()

@@ -24,6 +24,7 @@ from accounts.models import Role
 from cases.services import access_log_record
 from portal.api import CaseRoles, NewestFirst, service_errors
 from portal.geo import ADDRESS_MAX_LENGTH
+from portal.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from rides.booking.services import (
     TripRefused,
     ride_approve,
@@ -250,7 +251,10 @@ class RideListApi(RideApiView):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(RideOut(page, many=True).data)
 
-    @extend_schema(request=RideCreateIn, responses={201: RideOut})
+    @extend_schema(
+        parameters=[IDEMPOTENCY_PARAMETER], request=RideCreateIn, responses={201: RideOut}
+    )
+    @idempotent
     def post(self, request):
         incoming = RideCreateIn(data=request.data)
         incoming.is_valid(raise_exception=True)
@@ -292,7 +296,8 @@ class RideCancelApi(RideApiView):
 
     serializer_class = RideDetailOut
 
-    @extend_schema(request=CancelIn, responses=RideDetailOut)
+    @extend_schema(parameters=[IDEMPOTENCY_PARAMETER], request=CancelIn, responses=RideDetailOut)
+    @idempotent
     def post(self, request, reference):
         ride = self.ride(reference)
         incoming = CancelIn(data=request.data)
@@ -311,7 +316,8 @@ class RideRebookApi(RideApiView):
 
     serializer_class = RideOut
 
-    @extend_schema(request=None, responses={201: RideOut})
+    @extend_schema(parameters=[IDEMPOTENCY_PARAMETER], request=None, responses={201: RideOut})
+    @idempotent
     def post(self, request, reference):
         ride = self.ride(reference)
         try:

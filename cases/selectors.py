@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from accounts.models import Role
 from cases.models import AccessLog, Case, Consent, ConsentScope, Place
@@ -54,7 +55,7 @@ def case_get_for_user(*, user, code: str) -> Case:
         .first()
     )
     if case is None:
-        raise Http404("No such case.")
+        raise Http404(_("No case with this code that you may see."))
     return case
 
 

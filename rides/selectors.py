@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Role
 from rides.models import Alert, PollState, Ride, RideStatus, TripEvent, WebhookRejection
@@ -49,7 +50,7 @@ def ride_get_for_user(*, user, reference: str, with_events: bool = False) -> Rid
         )
     ride = rides.filter(reference=str(reference).strip().upper()).first()
     if ride is None:
-        raise Http404("No such ride.")
+        raise Http404(_("No ride with this reference that you may see."))
     return ride
 
 

@@ -114,7 +114,7 @@ def _bookable_case(*, user, case_code: str) -> Case:
             {"case": [_("This case is closed. Reopen it before booking a ride.")]}
         )
     if not case_can_book(user=user, case=case):
-        raise Http404("No such case.")
+        raise Http404(_("No case with this code that you may see."))
     return case
 
 

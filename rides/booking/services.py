@@ -129,7 +129,7 @@ def _ride_for_update(*, ride_id, user) -> Ride:
         .first()
     )
     if ride is None:
-        raise Http404("No such ride.")
+        raise Http404(_("No ride with this reference that you may see."))
     return ride
 
 
@@ -188,7 +188,7 @@ def _waiting_ride_for_supervisor(*, ride_id, user) -> Ride:
     decision (else ValidationError)."""
     ride = _ride_for_update(ride_id=ride_id, user=user)
     if user.role != Role.SUPERVISOR or user.unit_id != ride.unit_id:
-        raise Http404("No such ride.")
+        raise Http404(_("No ride with this reference that you may see."))
     if ride.status != RideStatus.AWAITING_APPROVAL:
         raise ValidationError(
             {

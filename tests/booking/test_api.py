@@ -337,3 +337,23 @@ def test_rebook_through_the_api(adult_case, caseworker, places, django_capture_o
         response = api(caseworker).post(f"{RIDES}{ride.reference}/rebook/")
     assert response.status_code == 201
     assert response.json()["rebooked_from"] == ride.reference
+
+
+@pytest.mark.parametrize(
+    "language,case_words,ride_words",
+    [
+        ("id", "Tidak ada kasus dengan kode ini", "Tidak ada perjalanan dengan referensi ini"),
+        ("en", "No case with this code", "No ride with this reference"),
+    ],
+)
+def test_what_the_caller_may_not_see_is_a_404_in_their_language(
+    adult_case, caseworker, caseworker_other_unit, places, language, case_words, ride_words
+):
+    ride = ride_book(user=caseworker, quote=CHEAP, **booking_args(adult_case, places))
+    client = APIClient(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(caseworker_other_unit)
+    with translation.override(language):
+        case_answer = client.get(f"/api/v1/cases/{adult_case.code}/")
+        ride_answer = client.get(f"{RIDES}{ride.reference}/")
+    assert case_answer.status_code == 404 and case_words in case_answer.json()["detail"]
+    assert ride_answer.status_code == 404 and ride_words in ride_answer.json()["detail"]

@@ -5,12 +5,13 @@ defines it, so services never import tasks. The task is looked up in the Celery 
 registry, so the options of its decorator (its priority above all) apply to the
 message, as if it had been called directly; `app.send_task` would not apply them. A
 process that has not imported the tasks modules yet (a web process) loads them all on
-the first miss, the way a worker does at start.
+the first miss, the way a worker does at start (one thread at a time).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 
 from celery import Task
 from django.db import transaction
@@ -24,10 +25,17 @@ log = logging.getLogger("portal.queue")
 MAX_COUNTDOWN_SECONDS = 60
 
 
+# Threads of one web process look up their first task at the same time; while one imports
+# the tasks modules, the others would find them half-imported and the task missing.
+_loading = threading.Lock()
+
+
 def registered_task(name: str) -> Task:
     """The task registered under `name`; KeyError for a name no tasks module defines."""
     if name not in app.tasks:
-        app.autodiscover_tasks(force=True)
+        with _loading:
+            if name not in app.tasks:
+                app.autodiscover_tasks(force=True)
     return app.tasks[name]
 
 

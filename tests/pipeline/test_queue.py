@@ -102,3 +102,50 @@ def test_a_process_that_never_imported_the_tasks_enqueues_with_their_priority():
         assert args == [4242]
     finally:
         client.delete(*queues)
+
+
+def test_the_first_lookups_from_many_threads_at_once_all_find_the_task():
+    """A web process answers with threads: the first bookings arrive together, each looking
+    up the dispatch task while the tasks modules are still being imported (seen as 500s in
+    the chaos benchmark: NotRegistered 'rides.dispatch_ride')."""
+    script = textwrap.dedent(
+        """
+        import sys
+        import threading
+        import django
+
+        django.setup()
+        from portal.queue import registered_task
+
+        assert "rides.tasks" not in sys.modules
+        start = threading.Barrier(16)
+        failures = []
+
+        def look_up():
+            start.wait()
+            try:
+                registered_task("rides.dispatch_ride")
+            except Exception as exc:
+                failures.append(repr(exc))
+
+        threads = [threading.Thread(target=look_up) for _ in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not failures, failures
+        """
+    )
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="portal.settings_test")
+    env["REDIS_URL"] = settings.REDIS_URL
+    for attempt in range(3):
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, f"attempt {attempt + 1}: {done.stderr[-2000:]}"

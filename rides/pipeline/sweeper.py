@@ -32,6 +32,19 @@ log = logging.getLogger("rides.pipeline")
 SWEEP_BATCH = 500
 
 
+def _resend(due, due_field: str, next_due: dt.datetime, task: str) -> int:
+    """Moves the due time of up to SWEEP_BATCH of the `due` rides (locked, skipping those
+    a worker holds) on to `next_due` and enqueues `task` for each; how many."""
+    ride_ids = list(
+        due.select_for_update(skip_locked=True).values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    if ride_ids:
+        Ride.objects.filter(pk__in=ride_ids).update(**{due_field: next_due})
+        for ride_id in ride_ids:
+            enqueue_on_commit(task, ride_id)
+    return len(ride_ids)
+
+
 def outbox_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Resends what is overdue: dispatches nobody picked up, dispatches whose worker
     died (lease expired → outcome unknown → reconcile), reconciliations, cancellations
@@ -60,26 +73,10 @@ def outbox_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
             else:
                 enqueue_on_commit(RECONCILE_RIDE, ride.pk)
                 counts["reconcile"] += 1
-        cancels = list(
-            Ride.objects.filter(cancel_due_at__lte=now)
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)[:SWEEP_BATCH]
-        )
-        if cancels:
-            Ride.objects.filter(pk__in=cancels).update(cancel_due_at=next_due)
-            for ride_id in cancels:
-                enqueue_on_commit(CANCEL_AT_PARTNER, ride_id)
-        counts["cancel"] = len(cancels)
-        receipts = list(
-            Ride.objects.filter(receipt__isnull=True, receipt_due_at__lte=now)
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)[:SWEEP_BATCH]
-        )
-        if receipts:
-            Ride.objects.filter(pk__in=receipts).update(receipt_due_at=next_due)
-            for ride_id in receipts:
-                enqueue_on_commit(FETCH_RECEIPT, ride_id)
-        counts["receipt"] = len(receipts)
+        due = Ride.objects.filter(cancel_due_at__lte=now)
+        counts["cancel"] = _resend(due, "cancel_due_at", next_due, CANCEL_AT_PARTNER)
+        due = Ride.objects.filter(receipt__isnull=True, receipt_due_at__lte=now)
+        counts["receipt"] = _resend(due, "receipt_due_at", next_due, FETCH_RECEIPT)
         # Webhook events whose enqueue was lost (broker down when they arrived).
         stuck_events = list(
             WebhookEvent.objects.filter(processed_at__isnull=True, received_at__lte=now - grace)

@@ -65,6 +65,8 @@ class Stack:
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(60),
             "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
             "DJANGO_SECURE_SSL_REDIRECT": "false",
+            # the sandbox partner listens on 127.0.0.1
+            "PARTNER_ALLOW_INTERNAL_URLS": "true",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DATABASE_URL": bench_url,
             "REDIS_URL": redis_url,

@@ -7,15 +7,15 @@ import base64
 import binascii
 import secrets
 import time
-from urllib.parse import urlsplit
 
 import httpx
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import Unit
+from partners.client.destinations import base_url_problem
 from partners.models import PartnerAccount, UnitDefaultPartner
 from partners.selectors import partner_account_webhook_url
 
@@ -27,19 +27,6 @@ MAX_RATE_LIMIT = 1_000_000
 def new_webhook_secret() -> str:
     """A Standard Webhooks signing secret: whsec_ and 24 random bytes in base64."""
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
-
-
-def _base_url_problem(value: str) -> str | None:
-    try:
-        URLValidator(schemes=["http", "https"])(value)
-    except ValidationError:
-        return _("Enter the partner's base URL as http(s)://host[:port][/path].")
-    parts = urlsplit(value)
-    if parts.username or parts.password or parts.query or parts.fragment:
-        return _("The base URL must not contain a user name, password, query or fragment.")
-    if len(value) > PartnerAccount._meta.get_field("base_url").max_length:
-        return _("The base URL is too long.")
-    return None
 
 
 def _webhook_secret_problem(value: str) -> str | None:
@@ -86,9 +73,11 @@ def partner_account_create(
     unit_code: str | None = None,
     make_default: bool = False,
     rate_limit_per_minute: int | None = None,
+    allow_internal: bool | None = None,
 ) -> PartnerAccount:
     """Creates an account; with `make_default` it becomes the default partner of the
-    unit `unit_code`, or of every unit when no unit is given.
+    unit `unit_code`, or of every unit when no unit is given. `allow_internal` (default:
+    the PARTNER_ALLOW_INTERNAL_URLS setting) lets the base URL be a local one.
 
     Raises ValidationError (by field) for bad input; nothing is stored then.
     """
@@ -106,7 +95,12 @@ def partner_account_create(
         problem("name", _("Shorten the name to 80 characters."))
     elif PartnerAccount.objects.filter(name__iexact=name).exists():
         problem("name", _("A partner account named %(name)s exists already.") % {"name": name})
-    problem("base_url", _base_url_problem(base_url))
+    if len(base_url) > PartnerAccount._meta.get_field("base_url").max_length:
+        problem("base_url", _("The base URL is too long."))
+    else:
+        if allow_internal is None:
+            allow_internal = settings.PARTNER_ALLOW_INTERNAL_URLS
+        problem("base_url", base_url_problem(base_url, allow_internal=allow_internal))
     if not client_id:
         problem("client_id", _("Enter the client id the partner gave."))
     elif len(client_id) > PartnerAccount._meta.get_field("client_id").max_length:
@@ -160,7 +154,8 @@ def demo_partner_account_ensure(*, sandbox_url: str) -> tuple[PartnerAccount, bo
     URL follows `sandbox_url` and it is switched on again if it was off.
     """
     sandbox_url = sandbox_url.strip().rstrip("/")
-    problem = _base_url_problem(sandbox_url)
+    # The sandbox runs next to the portal (development, or --force): a local URL is its own.
+    problem = base_url_problem(sandbox_url, allow_internal=True)
     if problem:
         raise ValidationError({"sandbox_url": [problem]})
     account = PartnerAccount.objects.select_for_update().filter(name=DEMO_ACCOUNT_NAME).first()
@@ -172,6 +167,7 @@ def demo_partner_account_ensure(*, sandbox_url: str) -> tuple[PartnerAccount, bo
             client_id=f"portal-demo-{secrets.token_hex(4)}",
             client_secret=secrets.token_urlsafe(32),
             webhook_secret=new_webhook_secret(),
+            allow_internal=True,
         )
     elif account.base_url != sandbox_url or not account.enabled:
         account.base_url = sandbox_url

@@ -302,6 +302,9 @@ PORTAL_BASE_URL = _optional("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 DEMO_PASSWORD = _optional("DEMO_PASSWORD", default="")
 
 # --- transport partners (partners/client/) --------------------------------------------
+# Off in production: a partner's base URL must be https on a public host
+# (partners/client/destinations.py). On in development and tests, for the local sandbox.
+PARTNER_ALLOW_INTERNAL_URLS = _optional("PARTNER_ALLOW_INTERNAL_URLS", cast=bool, default=DEBUG)
 PARTNER_CONNECT_TIMEOUT = _optional("PARTNER_CONNECT_TIMEOUT", cast=float, default=2.0)
 PARTNER_READ_TIMEOUT = _optional("PARTNER_READ_TIMEOUT", cast=float, default=5.0)
 PARTNER_BREAKER_WINDOW_SECONDS = _optional(

@@ -6,6 +6,8 @@ os.environ.setdefault("DJANGO_DEBUG", "false")
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-" + "x" * 60)
 os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "Wmx0cnZ0S2hQdzNxR0Q0eUFXaUpHV2ZzVzJkN2hQQ0E=")
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
+# The sandbox partner listens on 127.0.0.1; tests of the production rule turn this off.
+os.environ.setdefault("PARTNER_ALLOW_INTERNAL_URLS", "true")
 # Each run gets its own test database, so runs on one server never collide.
 os.environ.setdefault("TEST_DATABASE_NAME", f"test_portal_{os.getpid()}")
 

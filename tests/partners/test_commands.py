@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import tempfile
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -26,26 +27,38 @@ def add(*args):
     return out.getvalue()
 
 
+SECRETS = ("client_secret", "webhook_secret")
+
+
+def secrets_file(values: dict) -> str:
+    """A file of the secrets as the command reads them (client_secret=... lines)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".secrets", delete=False) as file:
+        for key, value in values.items():
+            if value is not None:
+                file.write(f"{key}={value}\n")
+    return file.name
+
+
 def base_args(**overrides):
     values = {
         "--name": "Mitra Transportasi",
         "--base-url": "https://partner.example/api",
         "--client-id": "ppapp-jakarta",
-        "--client-secret": "s3cret-client-value",
-        "--webhook-secret": new_webhook_secret(),
+        "client_secret": "s3cret-client-value",
+        "webhook_secret": new_webhook_secret(),
     }
     values.update(overrides)
     args = []
     for option, value in values.items():
-        if value is not None:
+        if value is not None and option not in SECRETS:
             args += [option, value]
-    return args
+    return [*args, "--secrets-file", secrets_file({k: values[k] for k in SECRETS})]
 
 
 def test_partner_account_add_prints_the_id_and_webhook_url(db, settings, unit):
     settings.PORTAL_BASE_URL = "https://portal.example.go.id"
     secret = new_webhook_secret()
-    output = add(*base_args(**{"--webhook-secret": secret}), "--rate-limit", "120")
+    output = add(*base_args(webhook_secret=secret), "--rate-limit", "120")
 
     account = PartnerAccount.objects.get()
     assert output.splitlines() == [
@@ -105,14 +118,15 @@ short_key = "whsec_" + base64.b64encode(b"12345678").decode()
             [],
             "--base-url: The base URL must not contain a user name, password",
         ),
-        ({"--webhook-secret": "abc"}, [], "--webhook-secret: The webhook signing secret must"),
-        ({"--webhook-secret": "whsec_not base64!"}, [], "is not valid base64"),
-        ({"--webhook-secret": short_key}, [], "its key must be at least 16 bytes"),
+        ({"webhook_secret": "abc"}, [], "webhook_secret: The webhook signing secret must"),
+        ({"webhook_secret": "whsec_not base64!"}, [], "is not valid base64"),
+        ({"webhook_secret": short_key}, [], "its key must be at least 16 bytes"),
         ({}, ["--unit", "NOPE", "--default"], "--unit: There is no unit with the code NOPE"),
         ({}, ["--unit", "JAKTIM"], "--unit: A unit is only given to make this account its default"),
         ({}, ["--rate-limit", "0"], "--rate-limit: The rate limit is a whole number"),
         ({"--name": "  "}, [], "--name: Enter a name"),
-        ({"--client-secret": ""}, [], "--client-secret: Enter the client secret"),
+        ({"client_secret": ""}, [], "client_secret: Enter the client secret"),
+        ({"client_secret": None}, [], "client_secret: Enter the client secret"),
     ],
 )
 def test_bad_input_names_the_problem_and_stores_nothing(db, unit, overrides, extra, expected):
@@ -126,11 +140,11 @@ def test_bad_input_names_the_problem_and_stores_nothing(db, unit, overrides, ext
 
 def test_every_problem_is_listed_at_once(db):
     with pytest.raises(CommandError) as failed:
-        add(*base_args(**{"--base-url": "nope", "--webhook-secret": "nope"}), "--rate-limit", "0")
+        add(*base_args(**{"--base-url": "nope", "webhook_secret": "nope"}), "--rate-limit", "0")
     lines = str(failed.value).splitlines()
     assert [line.split(":")[0] for line in lines[1:]] == [
         "--base-url",
-        "--webhook-secret",
+        "webhook_secret",
         "--rate-limit",
     ]
 
@@ -241,3 +255,74 @@ def test_default_partner_selector(db, unit, other_unit, django_assert_num_querie
     second.save()
     assert default_partner_account_for(unit) == only  # a switched-off default is skipped
     assert default_partner_account_for(None) == only
+
+
+@pytest.mark.parametrize(
+    ("base_url", "expected"),
+    [
+        ("http://partner.example/api", "must start with https://"),
+        ("https://169.254.169.254/latest", "169.254.169.254 is an internal address"),
+        ("https://127.0.0.1:6379", "127.0.0.1 is an internal address"),
+        ("https://10.0.0.5", "10.0.0.5 is an internal address"),
+        ("https://[::1]:8443/api", "::1 is an internal address"),
+        ("https://[::ffff:192.168.1.9]/", "is an internal address"),
+        ("https://100.100.100.200/", "100.100.100.200 is an internal address"),
+        ("https://localhost:8100/", "localhost is an internal address"),
+        ("https://no-such-host.invalid/api", "no-such-host.invalid cannot be found"),
+    ],
+)
+def test_in_production_a_base_url_is_https_on_a_public_host(db, settings, base_url, expected):
+    settings.PARTNER_ALLOW_INTERNAL_URLS = False
+    with pytest.raises(CommandError) as failed:
+        add(*base_args(**{"--base-url": base_url}))
+    assert expected in str(failed.value)
+    assert not PartnerAccount.objects.exists()
+
+
+def test_in_production_a_public_https_host_is_taken(db, settings):
+    settings.PARTNER_ALLOW_INTERNAL_URLS = False
+    # A literal public address resolves without a name server (this machine has none).
+    add(*base_args(**{"--base-url": "https://8.8.8.8/partner/v1"}))
+    assert PartnerAccount.objects.get().base_url == "https://8.8.8.8/partner/v1"
+
+
+def test_development_takes_the_local_sandbox(db, settings):
+    settings.PARTNER_ALLOW_INTERNAL_URLS = True
+    add(*base_args(**{"--base-url": "http://127.0.0.1:8100"}))
+    assert PartnerAccount.objects.get().base_url == "http://127.0.0.1:8100"
+
+
+@pytest.mark.parametrize("option", ["--client-secret", "--webhook-secret"])
+def test_a_secret_given_as_an_argument_is_refused(db, option):
+    with pytest.raises(CommandError) as failed:
+        add(*base_args(), option, "s3cret-in-ps")
+    assert "visible to every user of this machine" in str(failed.value)
+    assert not PartnerAccount.objects.exists()
+
+
+def test_secrets_are_read_from_standard_input(db, monkeypatch):
+    secret = new_webhook_secret()
+    monkeypatch.setattr(
+        "sys.stdin", io.StringIO(f"# from the vault\nclient_secret=abc\nwebhook_secret={secret}\n")
+    )
+    args = base_args()
+    add(*args[: args.index("--secrets-file")], "--secrets-file", "-")
+    account = PartnerAccount.objects.get()
+    assert account.client_secret == "abc" and account.webhook_secret == secret
+
+
+def test_a_malformed_secrets_file_names_the_line(db, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("client_secret=abc\npassword=xyz\n"))
+    args = base_args()
+    with pytest.raises(CommandError) as failed:
+        add(*args[: args.index("--secrets-file")], "--secrets-file", "-")
+    assert "line 2 of the secrets" in str(failed.value)
+    assert not PartnerAccount.objects.exists()
+
+
+def test_without_a_terminal_or_a_file_the_command_says_how(db, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    args = base_args()
+    with pytest.raises(CommandError) as failed:
+        add(*args[: args.index("--secrets-file")])
+    assert "--secrets-file" in str(failed.value)

@@ -122,6 +122,7 @@ INSTALLED_APPS = [
     "cases",
     "rides",
     "partners",
+    "funding",
 ]
 
 MIDDLEWARE = [

@@ -6,6 +6,20 @@ from tests.factories import TEST_PASSWORD, UnitFactory, UserFactory
 
 pytest_plugins = ["tests.stack"]
 
+# The ledger refuses TRUNCATE (funding/migrations/0002), but the test runner empties the
+# database after each transactional test with one TRUNCATE of every table. In the test
+# database only, that trigger is off; tests/funding/test_ledger.py turns it on again
+# inside its own transaction to see the refusal.
+LEDGER_TRUNCATE_TRIGGER = "funding_ledgerentry_no_truncate"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _ledger_truncatable_by_the_test_runner(django_db_setup, django_db_blocker):
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE funding_ledgerentry DISABLE TRIGGER {LEDGER_TRUNCATE_TRIGGER}")
+
 
 @pytest.fixture
 def make_unit(db):

@@ -1,0 +1,241 @@
+"""Every write to the fund goes through here: agreements and tranches, a ride's hold,
+settlement, release and fee, and the two-admin adjustment.
+
+Writes that spend money (a hold) take one transaction-level advisory lock, so bookings
+racing for the last funds from several processes are decided one at a time: exactly the
+holds the balance covers are written. The ride-side writes are idempotent: a task run
+twice writes each row once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from funding.ledger import Balance
+from funding.models import Adjustment, Agreement, EntryKind, LedgerEntry, Tranche
+from funding.selectors import fund_balance, ride_ledger, unit_month_committed
+from portal.templatetags.portal_format import rupiah
+
+# Any constant: the one advisory lock every spending write of the fund takes.
+FUND_LOCK_KEY = 0x46554E44  # "FUND"
+
+
+def _lock_fund() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [FUND_LOCK_KEY])
+
+
+# --- agreements and tranches -----------------------------------------------------------
+
+
+def _amount_problem(value) -> str | None:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        return _("Enter an amount in whole rupiah above zero.")
+    return None
+
+
+@transaction.atomic
+def tranche_plan(*, agreement: Agreement, planned_on: dt.date, planned_amount: int) -> Tranche:
+    """A tranche of the agreement: within its dates, and the agreement's tranches together
+    never above its amount."""
+    problems: dict[str, list[str]] = {}
+    if message := _amount_problem(planned_amount):
+        problems["planned_amount"] = [message]
+    if not agreement.starts_on <= planned_on <= agreement.ends_on:
+        problems["planned_on"] = [
+            _("The tranche's date must lie within the agreement (%(start)s to %(end)s).")
+            % {"start": agreement.starts_on.isoformat(), "end": agreement.ends_on.isoformat()}
+        ]
+    Agreement.objects.select_for_update().filter(pk=agreement.pk).first()
+    planned = agreement.tranches.aggregate(total=Sum("planned_amount"))["total"] or 0
+    if "planned_amount" not in problems and planned + planned_amount > agreement.amount:
+        problems["planned_amount"] = [
+            _("The tranches would exceed the agreement: %(left)s of it is left to plan.")
+            % {"left": rupiah(agreement.amount - planned)}
+        ]
+    if problems:
+        raise ValidationError(problems)
+    return Tranche.objects.create(
+        agreement=agreement, planned_on=planned_on, planned_amount=planned_amount
+    )
+
+
+@transaction.atomic
+def tranche_receive(*, tranche: Tranche, amount: int, received_on: dt.date, user) -> LedgerEntry:
+    """An admin confirms the tranche's money came: the fund grows by what was received."""
+    tranche = Tranche.objects.select_for_update().get(pk=tranche.pk)
+    problems: dict[str, list[str]] = {}
+    if tranche.received_on is not None:
+        problems["tranche"] = [_("This tranche was confirmed as received already.")]
+    if message := _amount_problem(amount):
+        problems["amount"] = [message]
+    if received_on > timezone.localdate():
+        problems["received_on"] = [_("The date received cannot be in the future.")]
+    if problems:
+        raise ValidationError(problems)
+    tranche.received_on, tranche.received_amount = received_on, amount
+    tranche.confirmed_by, tranche.confirmed_at = user, timezone.now()
+    tranche.save(update_fields=["received_on", "received_amount", "confirmed_by", "confirmed_at"])
+    return LedgerEntry.objects.create(
+        kind=EntryKind.TRANCHE, amount=amount, tranche=tranche, created_by=user
+    )
+
+
+# --- a ride's money --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HoldRefused(Exception):
+    """The fund or the unit's monthly budget cannot cover the hold."""
+
+    code: str  # "fund" | "unit_budget"
+    needed: int
+    left: int
+
+    @property
+    def message(self) -> str:
+        text = (
+            gettext_lazy("The fund has %(left)s available; this ride needs %(needed)s.")
+            if self.code == "fund"
+            else gettext_lazy(
+                "The unit's budget for this month has %(left)s left; this ride needs %(needed)s."
+            )
+        )
+        return str(text) % {
+            "left": rupiah(max(self.left, 0)),
+            "needed": rupiah(self.needed),
+        }
+
+
+def _ride_rows(ride_id: int):
+    return LedgerEntry.objects.filter(ride_id=ride_id)
+
+
+@transaction.atomic
+def ride_hold(
+    *, ride_id: int, unit_id: int, amount: int, unit_monthly_budget: int | None = None
+) -> LedgerEntry:
+    """Holds `amount` for the ride, or raises HoldRefused. A ride that holds already keeps
+    its hold (returned as it is); `unit_monthly_budget` None or 0 means no unit limit."""
+    if amount <= 0:
+        raise ValueError("a hold is above zero")
+    _lock_fund()
+    existing = _ride_rows(ride_id).filter(kind=EntryKind.HOLD).order_by("pk").first()
+    if existing is not None and ride_ledger(ride_id).held > 0:
+        return existing
+    available = fund_balance().available
+    if amount > available:
+        raise HoldRefused("fund", needed=amount, left=available)
+    month = existing.budget_month if existing else timezone.localdate().replace(day=1)
+    if unit_monthly_budget:
+        left = unit_monthly_budget - unit_month_committed(unit_id, month)
+        if amount > left:
+            raise HoldRefused("unit_budget", needed=amount, left=left)
+    return LedgerEntry.objects.create(
+        kind=EntryKind.HOLD, amount=amount, ride_id=ride_id, unit_id=unit_id, budget_month=month
+    )
+
+
+def _release_open_hold(ride_id: int, first: LedgerEntry) -> LedgerEntry | None:
+    held = ride_ledger(ride_id).held
+    if held <= 0:
+        return None
+    return LedgerEntry.objects.create(
+        kind=EntryKind.RELEASE,
+        amount=held,
+        ride_id=ride_id,
+        unit_id=first.unit_id,
+        budget_month=first.budget_month,
+    )
+
+
+def _first_row(ride_id: int) -> LedgerEntry | None:
+    return _ride_rows(ride_id).order_by("pk").first()
+
+
+@transaction.atomic
+def ride_release(*, ride_id: int) -> LedgerEntry | None:
+    """The ride ended without a fare (cancelled, rejected, no driver, failed): its hold
+    is released. Nothing when it holds nothing."""
+    _lock_fund()
+    first = _first_row(ride_id)
+    return _release_open_hold(ride_id, first) if first else None
+
+
+@transaction.atomic
+def ride_settle(*, ride_id: int, unit_id: int, fare: int) -> LedgerEntry | None:
+    """The receipt's final fare: the hold released and the fare charged, once."""
+    _lock_fund()
+    if _ride_rows(ride_id).filter(kind=EntryKind.CHARGE).exists():
+        return None
+    first = _first_row(ride_id)
+    month = first.budget_month if first else timezone.localdate().replace(day=1)
+    if first:
+        _release_open_hold(ride_id, first)
+    if fare <= 0:
+        return None
+    return LedgerEntry.objects.create(
+        kind=EntryKind.CHARGE, amount=fare, ride_id=ride_id, unit_id=unit_id, budget_month=month
+    )
+
+
+@transaction.atomic
+def ride_fee(*, ride_id: int, unit_id: int, fee: int) -> LedgerEntry | None:
+    """A cancellation fee the partner charged: written once, its hold released."""
+    _lock_fund()
+    if fee <= 0 or _ride_rows(ride_id).filter(kind=EntryKind.FEE).exists():
+        return None
+    first = _first_row(ride_id)
+    month = first.budget_month if first else timezone.localdate().replace(day=1)
+    if first:
+        _release_open_hold(ride_id, first)
+    return LedgerEntry.objects.create(
+        kind=EntryKind.FEE, amount=fee, ride_id=ride_id, unit_id=unit_id, budget_month=month
+    )
+
+
+# --- adjustments -----------------------------------------------------------------------
+
+
+def adjustment_propose(*, user, amount: int, reason: str) -> Adjustment:
+    problems: dict[str, list[str]] = {}
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount == 0:
+        problems["amount"] = [_("Enter the adjustment in whole rupiah: above or below zero.")]
+    if not reason.strip():
+        problems["reason"] = [_("Say why the ledger is adjusted; the confirming admin reads it.")]
+    if problems:
+        raise ValidationError(problems)
+    return Adjustment.objects.create(amount=amount, reason=reason.strip(), proposed_by=user)
+
+
+@transaction.atomic
+def adjustment_confirm(*, adjustment: Adjustment, user) -> LedgerEntry:
+    """A second admin confirms: only then the adjustment reaches the ledger."""
+    _lock_fund()
+    adjustment = Adjustment.objects.select_for_update().get(pk=adjustment.pk)
+    if adjustment.confirmed_by_id is not None:
+        raise ValidationError({"adjustment": [_("This adjustment was confirmed already.")]})
+    if adjustment.proposed_by_id == user.pk:
+        raise ValidationError(
+            {"adjustment": [_("Another admin must confirm an adjustment you proposed.")]}
+        )
+    if adjustment.amount < 0 and fund_balance().available + adjustment.amount < 0:
+        raise ValidationError(
+            {"adjustment": [_("The fund's available money cannot go below zero.")]}
+        )
+    adjustment.confirmed_by, adjustment.confirmed_at = user, timezone.now()
+    adjustment.save(update_fields=["confirmed_by", "confirmed_at"])
+    return LedgerEntry.objects.create(
+        kind=EntryKind.ADJUSTMENT, amount=adjustment.amount, adjustment=adjustment, created_by=user
+    )
+
+
+__all__ = ["Balance", "HoldRefused"]

@@ -3,7 +3,9 @@
 `BookingForm.booking_args()` turns the form into the arguments of
 `rides.booking.services.ride_book`; the service's field-keyed errors come back onto the
 form with `apply_booking_errors`, so each message shows next to what it is about and
-nothing typed is lost.
+nothing typed is lost. A form with errors of its own still gets the SOP check's messages
+about everything else (`unread_keys` says which fields to leave to the form), so every
+mistake is shown at once.
 """
 
 from __future__ import annotations
@@ -32,6 +34,18 @@ SERVICE_FIELD_MAP = {
     "case": None,
     "partner_account": None,
     "ride": None,
+}
+
+
+# Form field → the service error key about the same input (the reverse of the map above).
+FIELD_SERVICE_KEY = {
+    **{
+        f"{prefix}_{part}": prefix
+        for prefix in ("pickup", "dropoff")
+        for part in ("source", "place", "saved", "address", "latitude", "longitude")
+    },
+    "when": "scheduled_pickup_at",
+    "scheduled_at": "scheduled_pickup_at",
 }
 
 
@@ -171,6 +185,18 @@ class BookingForm(forms.Form):
             elif source == "saved" and not cleaned.get(f"{prefix}_saved"):
                 self.add_error(f"{prefix}_saved", _("Choose one of the saved addresses."))
         return cleaned
+
+    def summary_label(self, name: str) -> str:
+        """A field's name for the error summary, with its point (Pickup · Latitude)."""
+        label = self.fields[name].label
+        prefix, _sep, part = name.partition("_")
+        if prefix in ("pickup", "dropoff") and part != "source":
+            return f"{self.fields[f'{prefix}_source'].label} · {label}"
+        return label
+
+    def unread_keys(self) -> set[str]:
+        """The service error keys whose input this form could not read (it says why)."""
+        return {FIELD_SERVICE_KEY.get(name, name) for name in self.errors if name != "__all__"}
 
     def _point(self, prefix: str) -> dict:
         data = self.cleaned_data

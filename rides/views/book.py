@@ -30,6 +30,7 @@ from cases.selectors import (
 )
 from cases.services import access_log_record
 from portal.geo import SERVICE_AREA
+from rides.booking.check import booking_problems
 from rides.booking.fare import FareEstimate
 from rides.booking.services import TripRefused, booking_estimate, ride_book
 from rides.forms import BookingForm, CaseFinderForm, apply_booking_errors
@@ -111,6 +112,16 @@ def _estimate_or_errors(request, form, case) -> dict | None:
         apply_booking_errors(form, exc)
         return None
     return _estimate_shown(estimate)
+
+
+def _add_check_errors(request, form, case) -> None:
+    """A form with errors of its own also shows what the SOP check says about the rest,
+    so every mistake is reported at once."""
+    problems = booking_problems(
+        user=request.user, unread=form.unread_keys(), **form.booking_args(case_code=case.code)
+    )
+    if problems:
+        apply_booking_errors(form, ValidationError(problems))
 
 
 def _booking_context(request, case, form, **extra) -> dict:
@@ -219,6 +230,8 @@ def ride_new(request):
             estimate = _estimate_or_errors(request, form, case) or {}
         else:
             return _book(request, form, case, token)
+    else:
+        _add_check_errors(request, form, case)
     context = _booking_context(request, case, form, estimate=estimate)
     return render(request, "rides/book.html", context)
 
@@ -254,7 +267,11 @@ def ride_estimate(request):
     # The saved-address fields come back with the answer: that shows them again.
     saved = _saved_addresses(request, case)
     form = BookingForm(request.POST, places=places_for(request.user), saved_addresses=saved)
-    estimate = (form.is_valid() and _estimate_or_errors(request, form, case)) or {"shown": True}
+    if form.is_valid():
+        estimate = _estimate_or_errors(request, form, case) or {"shown": True}
+    else:
+        _add_check_errors(request, form, case)
+        estimate = {"shown": True}
     context = {
         "form": form,
         "estimate": estimate,

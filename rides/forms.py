@@ -46,6 +46,7 @@ FIELD_SERVICE_KEY = {
     },
     "when": "scheduled_pickup_at",
     "scheduled_at": "scheduled_pickup_at",
+    "escort_from": "escort_name",
 }
 
 
@@ -156,8 +157,30 @@ class BookingForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel", "autocomplete": "off"}),
     )
 
-    def __init__(self, *args, places=(), saved_addresses=(), **kwargs):
+    escort_from = forms.ChoiceField(
+        label=_("Escort"),
+        required=False,
+        widget=forms.RadioSelect,
+        choices=[("guardian", _("The guardian")), ("typed", _("Another escort"))],
+    )
+
+    def __init__(self, *args, places=(), saved_addresses=(), guardian=None, **kwargs):
         super().__init__(*args, **kwargs)
+        # `guardian`: the case's survivor when a guardian is recorded, offered as the escort.
+        self.guardian = guardian
+        if guardian is None:
+            del self.fields["escort_from"]
+        else:
+            relation = guardian.guardian_relation_label
+            named = f"{guardian.guardian_name} ({relation})" if relation else guardian.guardian_name
+            self.fields["escort_from"].choices = [
+                (
+                    "guardian",
+                    _("The guardian: %(name)s, %(phone)s")
+                    % {"name": named, "phone": guardian.guardian_phone},
+                ),
+                ("typed", _("Another escort (type the name and phone below)")),
+            ]
         place_choices = [("", _("Choose a place"))] + [
             (place.pk, f"{place.name} ({place.get_kind_display()})") for place in places
         ]
@@ -226,6 +249,18 @@ class BookingForm(forms.Form):
             "dropoff": self._point("dropoff"),
             "scheduled_pickup_at": scheduled,
             "passenger_count": data.get("passenger_count"),
+            **self._escort(),
+        }
+
+    def _escort(self) -> dict:
+        """The escort typed, or the case's guardian when that choice was taken."""
+        data = self.cleaned_data
+        if self.guardian is not None and data.get("escort_from") == "guardian":
+            return {
+                "escort_name": self.guardian.guardian_name,
+                "escort_phone": self.guardian.guardian_phone,
+            }
+        return {
             "escort_name": data.get("escort_name", ""),
             "escort_phone": data.get("escort_phone", ""),
         }

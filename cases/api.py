@@ -17,11 +17,11 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from cases import selectors, services
-from cases.models import Case, Consent, Stage
+from cases.models import Case, Consent, GuardianRelation, Stage
 from portal.api import CaseRoles, NewestFirst, service_errors
 from portal.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 
-SURVIVOR_API_FIELDS = ["name", "phone", "birth_date", "addresses"]
+SURVIVOR_API_FIELDS = ["name", "phone", "birth_date", "addresses", "guardian"]
 
 
 class PlaceOrder(CursorPagination):
@@ -69,17 +69,52 @@ class AddressField(serializers.Field):
         return value
 
 
+class GuardianIn(serializers.Serializer):
+    """A child's guardian; all three empty (or `guardian: null` on a change) clears it."""
+
+    name = serializers.CharField(required=False, allow_blank=True, default="")
+    phone = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="An Indonesian mobile number; stored as E.164 (+62…).",
+    )
+    relation = serializers.ChoiceField(
+        choices=GuardianRelation.choices, required=False, allow_blank=True, default=""
+    )
+
+
 class SurvivorIn(serializers.Serializer):
     name = serializers.CharField(allow_blank=True, trim_whitespace=False)
     phone = serializers.CharField(required=False, allow_blank=True, default="")
     birth_date = serializers.DateField(required=False, allow_null=True, default=None)
     address = AddressField(required=False, allow_null=True, default=None)
+    guardian = GuardianIn(required=False, allow_null=True, default=None)
 
 
 class CaseCreateIn(serializers.Serializer):
     survivor = SurvivorIn()
     violence_types = serializers.ListField(child=serializers.CharField(), allow_empty=True)
     stage = serializers.CharField(required=False, default=Stage.INTAKE)
+
+
+class SurvivorChangeIn(serializers.Serializer):
+    """Only the keys given change."""
+
+    name = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    phone = serializers.CharField(required=False, allow_blank=True)
+    birth_date = serializers.DateField(required=False, allow_null=True)
+    guardian = GuardianIn(required=False, allow_null=True)
+
+
+class CaseChangeIn(serializers.Serializer):
+    """Only the keys given change."""
+
+    survivor = SurvivorChangeIn(required=False)
+    violence_types = serializers.ListField(
+        child=serializers.CharField(), allow_empty=True, required=False
+    )
+    stage = serializers.CharField(required=False)
 
 
 class ConsentIn(serializers.Serializer):
@@ -118,6 +153,12 @@ class SavedAddressOut(serializers.Serializer):
     longitude = serializers.CharField(allow_blank=True)
 
 
+class GuardianOut(serializers.Serializer):
+    name = serializers.CharField(source="guardian_name")
+    phone = serializers.CharField(source="guardian_phone")
+    relation = serializers.CharField(source="guardian_relation", allow_blank=True)
+
+
 class SurvivorOut(serializers.Serializer):
     name = serializers.CharField()
     phone = serializers.CharField(allow_blank=True)
@@ -125,6 +166,7 @@ class SurvivorOut(serializers.Serializer):
     alias = serializers.CharField()
     is_child = serializers.BooleanField()
     addresses = SavedAddressOut(many=True)
+    guardian = GuardianOut(allow_null=True)
 
 
 class ConsentOut(serializers.Serializer):
@@ -221,6 +263,8 @@ class CaseListApi(GenericAPIView):
         data.is_valid(raise_exception=True)
         survivor = dict(data.validated_data["survivor"])
         address = survivor.pop("address", None)
+        if survivor.get("guardian") is None:
+            survivor.pop("guardian", None)
         try:
             case = services.case_create(
                 user=request.user,
@@ -250,6 +294,7 @@ def _case_detail_data(request, case: Case) -> dict:
             "alias": survivor.alias,
             "is_child": survivor.is_child,
             "addresses": list(survivor.addresses.order_by("created_at", "id")),
+            "guardian": survivor if survivor.guardian_name else None,
         },
         "consents": list(selectors.case_consents(case)),
         "has_transport_consent": selectors.consent_for_transport(case) is not None,
@@ -280,6 +325,31 @@ class CaseDetailApi(GenericAPIView):
             view="api:case-detail",
         )
         return Response(data)
+
+    @extend_schema(
+        request=CaseChangeIn,
+        responses=CaseDetailOut,
+        summary="Change a case: stage, kinds of violence, the survivor's details or the "
+        "guardian (only the keys given; access-logged)",
+    )
+    def patch(self, request, code):
+        case = selectors.case_get_for_user(user=request.user, code=code)
+        data = CaseChangeIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        survivor = dict(data.validated_data.get("survivor") or {})
+        if "guardian" in survivor and survivor["guardian"] is None:
+            survivor["guardian"] = {}
+        try:
+            case = services.case_update(
+                user=request.user,
+                case=case,
+                stage=data.validated_data.get("stage"),
+                violence_types=data.validated_data.get("violence_types"),
+                survivor=survivor,
+            )
+        except DjangoValidationError as exc:
+            raise service_errors(exc) from None
+        return self.get(request, code)
 
 
 class CaseConsentApi(GenericAPIView):

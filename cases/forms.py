@@ -1,7 +1,10 @@
-"""Forms only parse what was typed; the rules live in cases/services.py.
+"""Forms only parse what was typed; the rules live in cases/rules.py (checked by
+cases/services.py before each write).
 
 `apply_service_errors` puts a service's ValidationError on the form's fields, so errors
-show next to what the person typed and nothing typed is lost.
+show next to what the person typed and nothing typed is lost. A form with errors of its
+own still gets the rules' messages about every other field (`add_rule_errors`), so every
+mistake is shown at once.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, User
-from cases.models import Consent, ConsentScope, Stage, ViolenceType
+from cases.models import Consent, ConsentScope, GuardianRelation, Stage, ViolenceType
+from cases.rules import GUARDIAN_NAME_MAX_LENGTH, check_case
 from portal.geo import ADDRESS_MAX_LENGTH
 
 
@@ -30,15 +34,33 @@ def apply_service_errors(form: forms.Form, exc: ValidationError, field_map: dict
             form.add_error(name, message)
 
 
+def add_rule_errors(form, field_map: dict | None = None) -> None:
+    """For a form with errors of its own: the rules' messages about every field the form
+    could read (`form.rule_input()`: check_case's arguments), each next to its field."""
+    field_map = field_map or {}
+    _cleaned, errors = check_case(**form.rule_input())
+    others = {
+        key: texts for key, texts in errors.items() if field_map.get(key, key) not in form.errors
+    }
+    if others:
+        apply_service_errors(form, ValidationError(others), field_map)
+
+
 # Service error keys → form field names.
 SURVIVOR_FIELDS = {
     "survivor.name": "name",
     "survivor.phone": "phone",
     "survivor.birth_date": "birth_date",
+    "survivor.guardian.name": "guardian_name",
+    "survivor.guardian.phone": "guardian_phone",
+    "survivor.guardian.relation": "guardian_relation",
     "survivor.address.address": "address",
     "survivor.address.label": "address_label",
     "survivor.address.latitude": "latitude",
     "survivor.address.longitude": "longitude",
+}
+ADDRESS_FIELDS = {
+    f"survivor.address.{name}": name for name in ("label", "address", "latitude", "longitude")
 }
 
 
@@ -86,9 +108,62 @@ class CaseDetailsForm(PortalForm):
         error_messages={"invalid": _("Enter the birth date as YYYY-MM-DD.")},
     )
 
+    guardian_name = forms.CharField(
+        label=_("Guardian's name"),
+        required=False,
+        max_length=GUARDIAN_NAME_MAX_LENGTH,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    guardian_relation = forms.ChoiceField(
+        label=_("Relation to the child"),
+        required=False,
+        choices=[("", _("Choose the relation"))] + list(GuardianRelation.choices),
+    )
+    guardian_phone = forms.CharField(
+        label=_("Guardian's phone"),
+        required=False,
+        max_length=30,
+        help_text=_("An Indonesian mobile, e.g. 0812 3456 7890. Offered as the escort at booking."),
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off", "inputmode": "tel"}),
+    )
+
+    field_order = [
+        "name",
+        "phone",
+        "birth_date",
+        "guardian_name",
+        "guardian_relation",
+        "guardian_phone",
+        "stage",
+        "violence_types",
+    ]
+
     def survivor_data(self) -> dict:
         data = self.cleaned_data
-        return {"name": data["name"], "phone": data["phone"], "birth_date": data["birth_date"]}
+        return {
+            "name": data["name"],
+            "phone": data["phone"],
+            "birth_date": data["birth_date"],
+            "guardian": {
+                "name": data["guardian_name"],
+                "phone": data["guardian_phone"],
+                "relation": data["guardian_relation"],
+            },
+        }
+
+    def rule_input(self) -> dict:
+        """check_case's arguments from what could be read (for `add_rule_errors`)."""
+        data = self.cleaned_data
+        survivor = {key: data[key] for key in ("name", "phone", "birth_date") if key in data}
+        guardian = {
+            part: data.get(f"guardian_{part}", "") for part in ("name", "phone", "relation")
+        }
+        survivor["guardian"] = guardian
+        return {
+            "survivor": survivor,
+            "violence_types": data.get("violence_types", []),
+            "stage": data.get("stage"),
+        }
 
 
 class CaseCreateForm(CaseDetailsForm):
@@ -112,6 +187,9 @@ class CaseCreateForm(CaseDetailsForm):
         "name",
         "phone",
         "birth_date",
+        "guardian_name",
+        "guardian_relation",
+        "guardian_phone",
         "violence_types",
         "stage",
         "address_label",
@@ -120,16 +198,20 @@ class CaseCreateForm(CaseDetailsForm):
         "longitude",
     ]
 
+    def rule_input(self) -> dict:
+        return {**super().rule_input(), "address": self.address_data()}
+
     def address_data(self) -> dict | None:
         data = self.cleaned_data
-        if not (data["address"] or data["latitude"] or data["longitude"]):
-            return None
-        return {
-            "label": data["address_label"],
-            "address": data["address"],
-            "latitude": data["latitude"],
-            "longitude": data["longitude"],
+        parts = {
+            "label": data.get("address_label", ""),
+            "address": data.get("address", ""),
+            "latitude": data.get("latitude", ""),
+            "longitude": data.get("longitude", ""),
         }
+        if not (parts["address"] or parts["latitude"] or parts["longitude"]):
+            return None
+        return parts
 
 
 class AddressForm(PortalForm):
@@ -144,6 +226,10 @@ class AddressForm(PortalForm):
     )
     latitude = forms.CharField(label=_("Latitude"), required=False, max_length=20)
     longitude = forms.CharField(label=_("Longitude"), required=False, max_length=20)
+
+    def rule_input(self) -> dict:
+        data = self.cleaned_data
+        return {"address": {key: data.get(key, "") for key in ADDRESS_FIELDS.values()}}
 
 
 class ConsentForm(PortalForm):

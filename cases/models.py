@@ -74,6 +74,16 @@ class Case(models.Model):
         return [ViolenceType(value).label for value in self.violence_types]
 
 
+class GuardianRelation(models.TextChoices):
+    MOTHER = "mother", _("Mother")
+    FATHER = "father", _("Father")
+    LEGAL_GUARDIAN = "legal_guardian", _("Legal guardian")
+    GRANDPARENT = "grandparent", _("Grandparent")
+    SIBLING = "sibling", _("Older sibling")
+    OTHER_RELATIVE = "other_relative", _("Other relative")
+    OTHER = "other", _("Other")
+
+
 class Survivor(models.Model):
     """The protected part of a case: every personal field is encrypted at rest."""
 
@@ -81,6 +91,10 @@ class Survivor(models.Model):
     name = EncryptedTextField(_("name"))
     phone = EncryptedTextField(_("phone"), blank=True)
     birth_date = EncryptedDateField(_("birth date"), null=True, blank=True)
+    # A child's guardian (may escort the child on a ride); who they are is personal too.
+    guardian_name = EncryptedTextField(_("guardian's name"), blank=True, default="")
+    guardian_phone = EncryptedTextField(_("guardian's phone"), blank=True, default="")
+    guardian_relation = EncryptedTextField(_("guardian's relation"), blank=True, default="")
     # Not personal: what the partner's driver sees instead of a name (≤ 26 characters).
     alias = models.CharField(_("alias for the driver"), max_length=26)
 
@@ -92,6 +106,16 @@ class Survivor(models.Model):
             return None
         born = self.birth_date
         return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+    @property
+    def has_guardian(self) -> bool:
+        return bool(self.guardian_name and self.guardian_phone)
+
+    @property
+    def guardian_relation_label(self) -> str:
+        if self.guardian_relation in GuardianRelation.values:
+            return GuardianRelation(self.guardian_relation).label
+        return self.guardian_relation
 
     @property
     def is_child(self) -> bool:
@@ -233,6 +257,7 @@ class AccessLog(models.Model):
         "phone": _("phone"),
         "birth_date": _("birth date"),
         "addresses": _("addresses"),
+        "guardian": _("guardian"),
     }
 
     @property

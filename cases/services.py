@@ -1,14 +1,14 @@
 """Every write to cases, survivors, consent, saved addresses and the access log.
 
-Views, the API, commands and other apps call these. Each one validates first and writes
-in one transaction, so bad input stores nothing half-done. Validation problems raise
-django.core.exceptions.ValidationError with a message per field (in the user's
-language), which forms show inline and the API answers with 400.
+Views, the API, commands and other apps call these. Each one validates first (the rules
+of a case's fields are in cases/rules.py) and writes in one transaction, so bad input
+stores nothing half-done. Validation problems raise django.core.exceptions.ValidationError
+with a message per field (in the user's language), which forms show inline and the API
+answers with 400.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 
 from django.core.exceptions import ValidationError
@@ -25,97 +25,13 @@ from cases.models import (
     SavedAddress,
     Stage,
     Survivor,
-    ViolenceType,
 )
+from cases.rules import check_case, clean_address
 from cases.selectors import case_is_assigned_to
-from portal.geo import ADDRESS_MAX_LENGTH, indonesia_point
-from portal.phones import normalize_indonesian_phone
 
 CODE_PREFIX = "JKT"
 CODE_SEQUENCE = "cases_case_code_seq"
-OLDEST_PLAUSIBLE_AGE = 120
-NAME_MAX_LENGTH = 200
-LABEL_MAX_LENGTH = 80
 OVERRIDE_REASON_MIN_LENGTH = 20
-
-
-# --- validation helpers --------------------------------------------------------------
-
-
-def _clean_phone(raw) -> str:
-    """The survivor's phone as E.164, or "" for none. It must be a mobile (portal.phones):
-    it becomes the rider's phone, which the driver calls or texts."""
-    if not raw:
-        return ""
-    if not str(raw).strip():
-        raise ValidationError({"phone": _("Enter a phone number.")})
-    try:
-        return normalize_indonesian_phone(raw)
-    except ValidationError as exc:
-        raise ValidationError({"phone": exc.messages[0]}) from None
-
-
-def _clean_name(raw) -> str:
-    name = " ".join(str(raw or "").split())
-    if not name:
-        raise ValidationError({"name": _("Enter the survivor's name.")})
-    if len(name) > NAME_MAX_LENGTH:
-        raise ValidationError(
-            {"name": _("The name is too long (at most %(n)d characters).") % {"n": NAME_MAX_LENGTH}}
-        )
-    return name
-
-
-def _clean_birth_date(raw) -> dt.date | None:
-    if raw in (None, ""):
-        return None
-    if isinstance(raw, dt.datetime):
-        raw = raw.date()
-    if not isinstance(raw, dt.date):
-        try:
-            raw = dt.date.fromisoformat(str(raw).strip())
-        except ValueError:
-            raise ValidationError(
-                {"birth_date": _("Enter the birth date as YYYY-MM-DD, for example 2012-05-31.")}
-            ) from None
-    today = timezone.localdate()
-    if raw > today:
-        raise ValidationError({"birth_date": _("The birth date cannot be in the future.")})
-    if today.year - raw.year > OLDEST_PLAUSIBLE_AGE:
-        raise ValidationError(
-            {"birth_date": _("This birth date is more than 120 years ago. Check the year.")}
-        )
-    return raw
-
-
-def _clean_violence_types(values) -> list[str]:
-    if values is None:
-        values = []
-    if isinstance(values, str):
-        values = [values]
-    allowed = set(ViolenceType.values)
-    unknown = [v for v in values if v not in allowed]
-    if unknown:
-        raise ValidationError(
-            {
-                "violence_types": _(
-                    "Unknown kind of violence: %(kinds)s. Choose from: %(allowed)s."
-                )
-                % {"kinds": ", ".join(map(str, unknown)), "allowed": ", ".join(ViolenceType.values)}
-            }
-        )
-    if not values:
-        raise ValidationError({"violence_types": _("Choose at least one kind of violence.")})
-    # One of each, in the order of the national list.
-    return [v for v in ViolenceType.values if v in set(values)]
-
-
-def _clean_stage(value) -> str:
-    if value not in Stage.values:
-        raise ValidationError(
-            {"stage": _("Choose a stage: %(allowed)s.") % {"allowed": ", ".join(Stage.values)}}
-        )
-    return value
 
 
 def new_alias() -> str:
@@ -141,11 +57,6 @@ def _require_case_writer(*, user, case: Case) -> None:
     )
 
 
-def _merge(errors: dict, exc: ValidationError, prefix: str = "") -> None:
-    for field, messages in exc.message_dict.items():
-        errors.setdefault(prefix + field, []).extend(messages)
-
-
 # --- cases ------------------------------------------------------------------------------
 
 
@@ -161,34 +72,18 @@ def case_create(
     if user.role not in (Role.CASEWORKER, Role.SUPERVISOR) or user.unit_id is None:
         raise ValidationError(_("Only caseworkers and supervisors of a unit can open cases."))
     survivor = dict(survivor or {})
-    errors: dict[str, list] = {}
-    cleaned = {}
-    for key, clean in (
-        ("name", lambda: _clean_name(survivor.get("name"))),
-        ("phone", lambda: _clean_phone(survivor.get("phone"))),
-        ("birth_date", lambda: _clean_birth_date(survivor.get("birth_date"))),
-    ):
-        try:
-            cleaned[key] = clean()
-        except ValidationError as exc:
-            _merge(errors, exc, prefix="survivor.")
-    try:
-        kinds = _clean_violence_types(violence_types)
-    except ValidationError as exc:
-        _merge(errors, exc)
-    try:
-        stage = _clean_stage(stage)
-    except ValidationError as exc:
-        _merge(errors, exc)
     address = address if address is not None else survivor.get("address")
     if isinstance(address, str):
         address = {"address": address} if address.strip() else None
-    cleaned_address = None
-    if address:
-        try:
-            cleaned_address = _clean_address(address)
-        except ValidationError as exc:
-            _merge(errors, exc, prefix="survivor.address.")
+    given = {key: survivor.get(key) for key in ("name", "phone", "birth_date")}
+    if "guardian" in survivor:
+        given["guardian"] = survivor["guardian"]
+    cleaned, errors = check_case(
+        survivor=given,
+        violence_types=[] if violence_types is None else violence_types,
+        stage="" if stage is None else stage,
+        address=address,
+    )
     if errors:
         raise ValidationError(errors)
 
@@ -196,21 +91,15 @@ def case_create(
         case = Case.objects.create(
             code=_next_code(),
             unit_id=user.unit_id,
-            stage=stage,
-            violence_types=kinds,
+            stage=cleaned["stage"],
+            violence_types=cleaned["violence_types"],
             created_by=user,
         )
         if user.role == Role.CASEWORKER:
             case.assigned_caseworkers.add(user)
-        person = Survivor.objects.create(
-            case=case,
-            name=cleaned["name"],
-            phone=cleaned["phone"],
-            birth_date=cleaned["birth_date"],
-            alias=new_alias(),
-        )
-        if cleaned_address:
-            SavedAddress.objects.create(survivor=person, **cleaned_address)
+        person = Survivor.objects.create(case=case, alias=new_alias(), **cleaned["survivor"])
+        if cleaned.get("address"):
+            SavedAddress.objects.create(survivor=person, **cleaned["address"])
     return case
 
 
@@ -227,33 +116,11 @@ def case_update(
     Only the keys given in `survivor` change ("phone": "" clears the phone).
     """
     _require_case_writer(user=user, case=case)
-    errors: dict[str, list] = {}
-    changes = {}
-    if stage is not None:
-        try:
-            changes["stage"] = _clean_stage(stage)
-        except ValidationError as exc:
-            _merge(errors, exc)
-    if violence_types is not None:
-        try:
-            changes["violence_types"] = _clean_violence_types(violence_types)
-        except ValidationError as exc:
-            _merge(errors, exc)
-    person_changes = {}
-    for key, value in (survivor or {}).items():
-        try:
-            if key == "name":
-                person_changes["name"] = _clean_name(value)
-            elif key == "phone":
-                person_changes["phone"] = _clean_phone(value)
-            elif key == "birth_date":
-                person_changes["birth_date"] = _clean_birth_date(value)
-            else:
-                errors.setdefault("survivor." + key, []).append(_("This field cannot be changed."))
-        except ValidationError as exc:
-            _merge(errors, exc, prefix="survivor.")
+    cleaned, errors = check_case(survivor=survivor, violence_types=violence_types, stage=stage)
     if errors:
         raise ValidationError(errors)
+    changes = {key: cleaned[key] for key in ("stage", "violence_types") if key in cleaned}
+    person_changes = cleaned["survivor"]
     with transaction.atomic():
         locked = Case.objects.select_for_update().get(pk=case.pk)
         for key, value in changes.items():
@@ -391,46 +258,12 @@ def consent_withdraw(*, consent: Consent, user) -> Consent:
 # --- saved addresses --------------------------------------------------------------------
 
 
-def _clean_address(data: dict) -> dict:
-    errors: dict[str, list] = {}
-    label = " ".join(str(data.get("label") or "").split()) or _("Home address")
-    address = " ".join(str(data.get("address") or "").split())
-    if not address:
-        errors["address"] = [_("Enter the address.")]
-    elif len(address) > ADDRESS_MAX_LENGTH:
-        errors["address"] = [
-            _("The address is too long (at most %(n)d characters).") % {"n": ADDRESS_MAX_LENGTH}
-        ]
-    if len(label) > LABEL_MAX_LENGTH:
-        errors["label"] = [
-            _("The label is too long (at most %(n)d characters).") % {"n": LABEL_MAX_LENGTH}
-        ]
-    latitude, longitude = data.get("latitude"), data.get("longitude")
-    has_lat = latitude not in (None, "")
-    has_lon = longitude not in (None, "")
-    lat_text = lon_text = ""
-    if has_lat or has_lon:
-        if not (has_lat and has_lon):
-            errors["latitude" if not has_lat else "longitude"] = [
-                _("Give both latitude and longitude, or pick the point on the map.")
-            ]
-        else:
-            try:
-                lat, lon = indonesia_point(latitude, longitude)
-                lat_text, lon_text = str(lat), str(lon)
-            except ValidationError as exc:
-                _merge(errors, exc)
-    if errors:
-        raise ValidationError(errors)
-    return {"label": label, "address": address, "latitude": lat_text, "longitude": lon_text}
-
-
 def saved_address_add(
     *, user, case: Case, label: str = "", address: str, latitude=None, longitude=None
 ) -> SavedAddress:
     """Adds an address of the survivor's (all of it is encrypted at rest)."""
     _require_case_writer(user=user, case=case)
-    cleaned = _clean_address(
+    cleaned = clean_address(
         {"label": label, "address": address, "latitude": latitude, "longitude": longitude}
     )
     with transaction.atomic():

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import Role, User
 from cases import selectors, services
 from cases.forms import (
+    ADDRESS_FIELDS,
     SURVIVOR_FIELDS,
     AddressForm,
     AssignForm,
@@ -27,12 +28,13 @@ from cases.forms import (
     CaseDetailsForm,
     CaseSearchForm,
     ConsentForm,
+    add_rule_errors,
     apply_service_errors,
 )
 from cases.models import Consent
 
-SURVIVOR_DETAIL_FIELDS = ["name", "phone", "birth_date", "addresses"]
-SURVIVOR_EDIT_FIELDS = ["name", "phone", "birth_date"]
+SURVIVOR_DETAIL_FIELDS = ["name", "phone", "birth_date", "addresses", "guardian"]
+SURVIVOR_EDIT_FIELDS = ["name", "phone", "birth_date", "guardian"]
 CASES_PER_PAGE = 25
 
 
@@ -78,7 +80,9 @@ def case_list(request):
 def case_create(request):
     _require_case_role(request.user)
     form = CaseCreateForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and not form.is_valid():
+        add_rule_errors(form, SURVIVOR_FIELDS)
+    elif request.method == "POST":
         try:
             case = services.case_create(
                 user=request.user,
@@ -150,9 +154,14 @@ def case_edit(request, code):
         "name": survivor.name,
         "phone": survivor.phone,
         "birth_date": survivor.birth_date,
+        "guardian_name": survivor.guardian_name,
+        "guardian_phone": survivor.guardian_phone,
+        "guardian_relation": survivor.guardian_relation,
     }
     form = CaseDetailsForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and not form.is_valid():
+        add_rule_errors(form, SURVIVOR_FIELDS)
+    elif request.method == "POST":
         try:
             services.case_update(
                 user=request.user,
@@ -220,7 +229,9 @@ def consent_withdraw(request, code, pk):
 def address_add(request, code):
     case = selectors.case_get_for_user(user=request.user, code=code)
     form = AddressForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and not form.is_valid():
+        add_rule_errors(form, ADDRESS_FIELDS)
+    elif request.method == "POST":
         try:
             services.saved_address_add(user=request.user, case=case, **form.cleaned_data)
         except ValidationError as exc:

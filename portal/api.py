@@ -1,10 +1,14 @@
-"""What every app's REST API shares: who may call it, how lists page, and how a
-service's ValidationError becomes DRF's 400."""
+"""What every app's REST API shares: who may call it, how lists page, how a service's
+ValidationError becomes DRF's 400, and the parts of a refused input a service may still
+check (so a 400 names every problem at once)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.exceptions import ValidationError
+from rest_framework.fields import SkipField
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission
 
@@ -26,6 +30,33 @@ def service_errors(exc: DjangoValidationError) -> ValidationError:
         else:
             node.setdefault(parts[-1], []).extend(messages)
     return ValidationError(nested)
+
+
+def valid_parts(serializer) -> dict:
+    """After `is_valid()` said no: the values of the input fields that are valid on their
+    own, so the service can still check them and the 400 lists every problem at once."""
+    data = serializer.initial_data
+    if not isinstance(data, Mapping):
+        return {}
+    parts = {}
+    for name, field in serializer.fields.items():
+        if field.read_only:
+            continue
+        try:
+            parts[name] = field.run_validation(field.get_value(data))
+        except (ValidationError, DjangoValidationError, SkipField):
+            continue
+    return parts
+
+
+def merged_errors(shape_errors: dict, service: DjangoValidationError | None) -> ValidationError:
+    """One 400 with the serializer's errors and the service's about every other field (a
+    field whose input could not be read keeps its own message only)."""
+    merged = dict(shape_errors)
+    if service is not None:
+        for key, value in service_errors(service).detail.items():
+            merged.setdefault(key, value)
+    return ValidationError(merged)
 
 
 class CaseRoles(BasePermission):

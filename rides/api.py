@@ -3,7 +3,8 @@ pipeline's cancel (rides/pipeline/cancel.py), so the API obeys the same SOP as t
 
 - Input serializers check shapes and types only; the rules and their messages are the
   services'. A service's ValidationError becomes 400 with messages per field, nested like
-  the input ({"escort": {"phone": [...]}}).
+  the input ({"escort": {"phone": [...]}}). An input with shape errors is still checked
+  against the SOP where it could be read, so one 400 names every problem.
 - A case or ride the caller may not see is 404 (its existence is not revealed);
   anonymous callers get 401; admins 403 (they never see rides).
 - Lists carry no protected data; a ride's detail does (its points, escort and phone),
@@ -13,6 +14,7 @@ pipeline's cancel (rides/pipeline/cancel.py), so the API obeys the same SOP as t
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -22,9 +24,10 @@ from rest_framework.response import Response
 
 from accounts.models import Role
 from cases.services import access_log_record
-from portal.api import CaseRoles, NewestFirst, service_errors
+from portal.api import CaseRoles, NewestFirst, merged_errors, service_errors, valid_parts
 from portal.geo import ADDRESS_MAX_LENGTH
 from portal.idempotency import IDEMPOTENCY_PARAMETER, idempotent
+from rides.booking.check import booking_problems
 from rides.booking.services import (
     TripRefused,
     ride_approve,
@@ -225,6 +228,24 @@ class RideApiView(GenericAPIView):
         return Response(RideDetailOut(ride).data, status=code)
 
 
+def _booking_args(data: dict) -> dict:
+    """The input as `ride_book`'s arguments (a part the input lacked: what an empty one
+    means)."""
+    escort = data.get("escort") or {}
+    return {
+        "case_code": data.get("case", ""),
+        "purpose": data.get("purpose", ""),
+        "purpose_note": data.get("purpose_note", ""),
+        "pickup": data.get("pickup", {}),
+        "dropoff": data.get("dropoff", {}),
+        "scheduled_pickup_at": data.get("scheduled_pickup_at"),
+        "passenger_count": data.get("passenger_count", 1),
+        "escort_name": escort.get("name", ""),
+        "escort_phone": escort.get("phone", ""),
+        "partner_account_id": data.get("partner_account"),
+    }
+
+
 class RideListApi(RideApiView):
     """GET: the rides the caller may see, newest first (?status=, ?case=).
     POST: books a ride under the SOP; 201 with the ride (its status says whether it went
@@ -251,29 +272,30 @@ class RideListApi(RideApiView):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(RideOut(page, many=True).data)
 
+    def rule_errors(self, parts: dict) -> DjangoValidationError | None:
+        """What the SOP check says about the parts of a refused input that could be read
+        (None for a case the caller may not book for: the 400 then names the input's own
+        problems only)."""
+        try:
+            problems = booking_problems(user=self.request.user, **_booking_args(parts))
+        except Http404:
+            return None
+        if not problems:
+            return None
+        return DjangoValidationError(
+            {API_KEYS.get(key, key): texts for key, texts in problems.items()}
+        )
+
     @extend_schema(
         parameters=[IDEMPOTENCY_PARAMETER], request=RideCreateIn, responses={201: RideOut}
     )
     @idempotent
     def post(self, request):
         incoming = RideCreateIn(data=request.data)
-        incoming.is_valid(raise_exception=True)
-        data = incoming.validated_data
-        escort = data["escort"] or {}
-        args = {
-            "case_code": data["case"],
-            "purpose": data["purpose"],
-            "purpose_note": data["purpose_note"],
-            "pickup": data["pickup"],
-            "dropoff": data["dropoff"],
-            "scheduled_pickup_at": data["scheduled_pickup_at"],
-            "passenger_count": data["passenger_count"],
-            "escort_name": escort.get("name", ""),
-            "escort_phone": escort.get("phone", ""),
-            "partner_account_id": data["partner_account"],
-        }
+        if not incoming.is_valid():
+            raise merged_errors(incoming.errors, self.rule_errors(valid_parts(incoming)))
         try:
-            ride = ride_book(user=request.user, **args)
+            ride = ride_book(user=request.user, **_booking_args(incoming.validated_data))
         except DjangoValidationError as exc:
             raise ride_service_errors(exc) from exc
         except TripRefused as refused:

@@ -3,7 +3,9 @@
 `BookingForm.booking_args()` turns the form into the arguments of
 `rides.booking.services.ride_book`; the service's field-keyed errors come back onto the
 form with `apply_booking_errors`, so each message shows next to what it is about and
-nothing typed is lost.
+nothing typed is lost. A form with errors of its own still gets the SOP check's messages
+about everything else (`unread_keys` says which fields to leave to the form), so every
+mistake is shown at once.
 """
 
 from __future__ import annotations
@@ -32,6 +34,19 @@ SERVICE_FIELD_MAP = {
     "case": None,
     "partner_account": None,
     "ride": None,
+}
+
+
+# Form field → the service error key about the same input (the reverse of the map above).
+FIELD_SERVICE_KEY = {
+    **{
+        f"{prefix}_{part}": prefix
+        for prefix in ("pickup", "dropoff")
+        for part in ("source", "place", "saved", "address", "latitude", "longitude")
+    },
+    "when": "scheduled_pickup_at",
+    "scheduled_at": "scheduled_pickup_at",
+    "escort_from": "escort_name",
 }
 
 
@@ -142,8 +157,30 @@ class BookingForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel", "autocomplete": "off"}),
     )
 
-    def __init__(self, *args, places=(), saved_addresses=(), **kwargs):
+    escort_from = forms.ChoiceField(
+        label=_("Escort"),
+        required=False,
+        widget=forms.RadioSelect,
+        choices=[("guardian", _("The guardian")), ("typed", _("Another escort"))],
+    )
+
+    def __init__(self, *args, places=(), saved_addresses=(), guardian=None, **kwargs):
         super().__init__(*args, **kwargs)
+        # `guardian`: the case's survivor when a guardian is recorded, offered as the escort.
+        self.guardian = guardian
+        if guardian is None:
+            del self.fields["escort_from"]
+        else:
+            relation = guardian.guardian_relation_label
+            named = f"{guardian.guardian_name} ({relation})" if relation else guardian.guardian_name
+            self.fields["escort_from"].choices = [
+                (
+                    "guardian",
+                    _("The guardian: %(name)s, %(phone)s")
+                    % {"name": named, "phone": guardian.guardian_phone},
+                ),
+                ("typed", _("Another escort (type the name and phone below)")),
+            ]
         place_choices = [("", _("Choose a place"))] + [
             (place.pk, f"{place.name} ({place.get_kind_display()})") for place in places
         ]
@@ -171,6 +208,18 @@ class BookingForm(forms.Form):
             elif source == "saved" and not cleaned.get(f"{prefix}_saved"):
                 self.add_error(f"{prefix}_saved", _("Choose one of the saved addresses."))
         return cleaned
+
+    def summary_label(self, name: str) -> str:
+        """A field's name for the error summary, with its point (Pickup · Latitude)."""
+        label = self.fields[name].label
+        prefix, _sep, part = name.partition("_")
+        if prefix in ("pickup", "dropoff") and part != "source":
+            return f"{self.fields[f'{prefix}_source'].label} · {label}"
+        return label
+
+    def unread_keys(self) -> set[str]:
+        """The service error keys whose input this form could not read (it says why)."""
+        return {FIELD_SERVICE_KEY.get(name, name) for name in self.errors if name != "__all__"}
 
     def _point(self, prefix: str) -> dict:
         data = self.cleaned_data
@@ -200,6 +249,18 @@ class BookingForm(forms.Form):
             "dropoff": self._point("dropoff"),
             "scheduled_pickup_at": scheduled,
             "passenger_count": data.get("passenger_count"),
+            **self._escort(),
+        }
+
+    def _escort(self) -> dict:
+        """The escort typed, or the case's guardian when that choice was taken."""
+        data = self.cleaned_data
+        if self.guardian is not None and data.get("escort_from") == "guardian":
+            return {
+                "escort_name": self.guardian.guardian_name,
+                "escort_phone": self.guardian.guardian_phone,
+            }
+        return {
             "escort_name": data.get("escort_name", ""),
             "escort_phone": data.get("escort_phone", ""),
         }

@@ -94,14 +94,21 @@ def _resolve_point(spec, *, user, case: Case) -> ResolvedPoint:
         lat, lon = service_area_point(saved.latitude, saved.longitude)
         # Saved before the one address limit held: the partner takes no more.
         return ResolvedPoint(lat, lon, saved.address[:ADDRESS_MAX_LENGTH])
-    lat, lon = service_area_point(spec.get("latitude"), spec.get("longitude"))
+    # The pin and the address are two mistakes of their own: both are reported.
+    messages = []
+    try:
+        lat, lon = service_area_point(spec.get("latitude"), spec.get("longitude"))
+    except ValidationError as exc:
+        messages.extend(exc.messages)
     address = str(spec.get("address") or "").strip()
     if not address:
-        raise ValidationError(
+        messages.append(
             _("Describe the place (street, number, landmark) so the driver can find it.")
         )
-    if len(address) > ADDRESS_MAX_LENGTH:
-        raise ValidationError(_("Shorten the address to 255 characters."))
+    elif len(address) > ADDRESS_MAX_LENGTH:
+        messages.append(_("Shorten the address to 255 characters."))
+    if messages:
+        raise ValidationError(messages)
     return ResolvedPoint(lat, lon, address)
 
 
@@ -132,6 +139,18 @@ def _partner_account_for(case: Case, partner_account_id):
             _("No transport partner is set up for this unit. Ask an administrator to set one.")
         )
     return account
+
+
+def booking_problems(*, user, unread=(), **booking) -> dict[str, list[str]]:
+    """Every problem `booking_check` finds in a request (same arguments), by field key,
+    without raising; {} when it holds. Keys in `unread` are left out: their input could
+    not be read at all (a form's or serializer's own message says so), and the check's
+    message about the missing value would only repeat it."""
+    try:
+        booking_check(user=user, **booking)
+    except ValidationError as exc:
+        return {key: texts for key, texts in exc.message_dict.items() if key not in unread}
+    return {}
 
 
 def booking_check(

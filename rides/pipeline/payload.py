@@ -89,11 +89,12 @@ def _mentions(text: str, tokens: set[str]) -> bool:
 
 def _sensitive_tokens(ride: Ride) -> tuple[set[str], set[str]]:
     """(name tokens, other exact strings) of this ride that must not be sent."""
-    survivor_name = ""
+    survivor_name = guardian_name = ""
     survivor = getattr(ride.case, "survivor", None) if ride.case_id else None
     if survivor is not None:
         survivor_name = survivor.name or ""
-    names = _name_tokens(survivor_name, ride.escort_name)
+        guardian_name = survivor.guardian_name or ""
+    names = _name_tokens(survivor_name, guardian_name, ride.escort_name)
     exact = {ride.case.code} if ride.case_id else set()
     return names, {value for value in exact if value}
 

@@ -30,6 +30,7 @@ from cases.selectors import (
 )
 from cases.services import access_log_record
 from portal.geo import SERVICE_AREA
+from rides.booking.check import booking_problems
 from rides.booking.fare import FareEstimate
 from rides.booking.services import TripRefused, booking_estimate, ride_book
 from rides.forms import BookingForm, CaseFinderForm, apply_booking_errors
@@ -113,6 +114,16 @@ def _estimate_or_errors(request, form, case) -> dict | None:
     return _estimate_shown(estimate)
 
 
+def _add_check_errors(request, form, case) -> None:
+    """A form with errors of its own also shows what the SOP check says about the rest,
+    so every mistake is reported at once."""
+    problems = booking_problems(
+        user=request.user, unread=form.unread_keys(), **form.booking_args(case_code=case.code)
+    )
+    if problems:
+        apply_booking_errors(form, ValidationError(problems))
+
+
 def _booking_context(request, case, form, **extra) -> dict:
     places = list(places_for(request.user))
     map_places = [
@@ -122,6 +133,7 @@ def _booking_context(request, case, form, **extra) -> dict:
     ]
     survivor = case.survivor
     return {
+        "guardian_escort": form.guardian,
         "case": case,
         "form": form,
         "is_child": survivor.is_child,
@@ -148,6 +160,18 @@ def _saved_addresses(request, case) -> list[SavedAddress]:
             view="rides:book",
         )
     return saved
+
+
+def _guardian(request, case):
+    """The case's survivor when a guardian is recorded (offered as the escort: the form
+    shows their name and phone, so the view is access-logged), else None."""
+    survivor = case.survivor
+    if not survivor.has_guardian:
+        return None
+    access_log_record(
+        user=request.user, case=case, fields=["guardian"], request=request, view="rides:book"
+    )
+    return survivor
 
 
 def _case_for_booking(request, code: str):
@@ -196,18 +220,22 @@ def ride_new(request):
         return response
     saved = _saved_addresses(request, case)
     places = places_for(request.user)
+    guardian = _guardian(request, case)
     if request.method == "GET":
-        form = BookingForm(
-            places=places,
-            saved_addresses=saved,
-            initial={
-                "booking_token": uuid.uuid4().hex,
-                "passenger_count": 2 if case.survivor.is_child else 1,
-            },
-        )
+        initial = {
+            "booking_token": uuid.uuid4().hex,
+            "passenger_count": 2 if case.survivor.is_child else 1,
+        }
+        if guardian is not None and guardian.is_child:
+            initial.update(
+                escort_from="guardian",
+                escort_name=guardian.guardian_name,
+                escort_phone=guardian.guardian_phone,
+            )
+        form = BookingForm(places=places, saved_addresses=saved, guardian=guardian, initial=initial)
         return render(request, "rides/book.html", _booking_context(request, case, form))
 
-    form = BookingForm(request.POST, places=places, saved_addresses=saved)
+    form = BookingForm(request.POST, places=places, saved_addresses=saved, guardian=guardian)
     token = request.POST.get("booking_token", "")
     already = _booked_reference(request, token)
     if already:
@@ -219,6 +247,8 @@ def ride_new(request):
             estimate = _estimate_or_errors(request, form, case) or {}
         else:
             return _book(request, form, case, token)
+    else:
+        _add_check_errors(request, form, case)
     context = _booking_context(request, case, form, estimate=estimate)
     return render(request, "rides/book.html", context)
 
@@ -253,8 +283,15 @@ def ride_estimate(request):
     case = case_get_for_user(user=request.user, code=code)
     # The saved-address fields come back with the answer: that shows them again.
     saved = _saved_addresses(request, case)
-    form = BookingForm(request.POST, places=places_for(request.user), saved_addresses=saved)
-    estimate = (form.is_valid() and _estimate_or_errors(request, form, case)) or {"shown": True}
+    guardian = case.survivor if case.survivor.has_guardian else None
+    form = BookingForm(
+        request.POST, places=places_for(request.user), saved_addresses=saved, guardian=guardian
+    )
+    if form.is_valid():
+        estimate = _estimate_or_errors(request, form, case) or {"shown": True}
+    else:
+        _add_check_errors(request, form, case)
+        estimate = {"shown": True}
     context = {
         "form": form,
         "estimate": estimate,

@@ -100,9 +100,40 @@
     if (scheduled) { scheduled.hidden = checked(form, "when") !== "later"; }
   }
 
+  // The guardian offered as the escort: choosing them fills the escort's name and phone;
+  // typing another name or phone switches the choice to "another escort".
+  function setUpGuardianEscort(form) {
+    var offer = form.querySelector("[data-guardian-escort]");
+    var name = form.querySelector('input[name="escort_name"]');
+    var phone = form.querySelector('input[name="escort_phone"]');
+    if (!offer || !name || !phone) { return; }
+    function choose(value) {
+      var radio = offer.querySelector('input[name="escort_from"][value="' + value + '"]');
+      if (radio) { radio.checked = true; }
+    }
+    offer.addEventListener("change", function (event) {
+      if (event.target.name !== "escort_from") { return; }
+      if (event.target.value === "guardian") {
+        name.value = offer.dataset.name || "";
+        phone.value = offer.dataset.phone || "";
+      } else if (name.value === offer.dataset.name && phone.value === offer.dataset.phone) {
+        name.value = "";
+        phone.value = "";
+        name.focus();
+      }
+    });
+    [name, phone].forEach(function (input) {
+      input.addEventListener("input", function () {
+        var same = name.value === offer.dataset.name && phone.value === offer.dataset.phone;
+        choose(same ? "guardian" : "typed");
+      });
+    });
+  }
+
   function setUp() {
     var form = document.getElementById("booking-form");
     if (!form) { return; }
+    setUpGuardianEscort(form);
     form.addEventListener("change", function (event) {
       update(form);
       var name = event.target.name || "";

@@ -207,6 +207,7 @@ def test_detail_shows_protected_fields_and_logs_the_access(make_case, caseworker
                 "longitude": "106.840000",
             }
         ],
+        "guardian": None,
     }
     assert body["has_transport_consent"] is True and body["can_book"] is True
     assert body["consents"][0]["given_by"] == "survivor"
@@ -219,7 +220,7 @@ def test_detail_shows_protected_fields_and_logs_the_access(make_case, caseworker
         "192.0.2.7",
         "api:case-detail",
     )
-    assert log.fields == ["addresses", "birth_date", "name", "phone"]
+    assert log.fields == ["addresses", "birth_date", "guardian", "name", "phone"]
 
 
 def test_record_consent(make_case, caseworker, supervisor, caseworker_other_unit):

@@ -133,7 +133,7 @@ def test_showing_survivor_details_is_access_logged(case, caseworker, supervisor)
         "web",
         "10.1.2.3",
     )
-    assert log.fields == ["addresses", "birth_date", "name", "phone"]
+    assert log.fields == ["addresses", "birth_date", "guardian", "name", "phone"]
     assert log.view == "cases:survivor"
     # editing shows the fields too
     client.get(reverse("cases:edit", kwargs={"code": case.code}))
@@ -146,7 +146,8 @@ def test_the_access_log_is_shown_to_supervisors_not_caseworkers(case, caseworker
     supervisor_page = _client(supervisor).get(detail).content.decode()
     assert "Who viewed the survivor" in supervisor_page
     assert (
-        "caseworker1" in supervisor_page and "addresses, birth date, name, phone" in supervisor_page
+        "caseworker1" in supervisor_page
+        and "addresses, birth date, guardian, name, phone" in supervisor_page
     )
     caseworker_page = _client(caseworker).get(detail).content.decode()
     assert "Who viewed the survivor" not in caseworker_page

@@ -35,7 +35,14 @@ def test_every_app_with_encrypted_fields_is_covered():
         "partners.PartnerAccount",
     } <= labels
     survivor_columns = dict((m._meta.label, c) for m, c in encrypted_columns())["cases.Survivor"]
-    assert survivor_columns == ["name", "phone", "birth_date"]
+    assert survivor_columns == [
+        "name",
+        "phone",
+        "birth_date",
+        "guardian_name",
+        "guardian_phone",
+        "guardian_relation",
+    ]
 
 
 def test_rotation_re_encrypts_everything_under_the_newest_key(settings, make_case, caseworker):

@@ -118,6 +118,7 @@ def run() -> int:
     port = env.get("PORTAL_PORT", "8000")
     sandbox_port = env.get("SANDBOX_PORT", "8100")
     env.setdefault("PORTAL_BASE_URL", f"http://127.0.0.1:{port}")
+    env.setdefault("GEOCODER_URL", f"http://127.0.0.1:{sandbox_port}")
     children = _children(env, port, sandbox_port)
     started: list[Child] = []
     stopping = threading.Event()

@@ -2,7 +2,7 @@
 
 from django.urls import path, register_converter
 
-from rides.views import book, lists, ride
+from rides.views import address_search, book, lists, ride
 
 
 class RideReferenceConverter:
@@ -25,6 +25,7 @@ urlpatterns = [
     path("", lists.ride_list, name="list"),
     path("book/", book.ride_new, name="book"),
     path("book/estimate/", book.ride_estimate, name="estimate"),
+    path("book/address-search/", address_search.address_search, name="address_search"),
     path("approvals/", lists.approval_queue, name="approvals"),
     path("<rideref:reference>/", ride.ride_detail, name="detail"),
     path("<rideref:reference>/live/", ride.ride_live, name="live"),

@@ -1,4 +1,5 @@
-"""The ASGI application: partner API, control surface, simulation and webhook sender."""
+"""The ASGI application: partner API, control surface, geocoder search, simulation and
+webhook sender."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import AsyncIterator, Iterable
 
 from starlette.applications import Starlette
 
-from . import api, control
+from . import api, control, geocoder
 from .config import Config
 from .simulation import Simulator
 from .state import Sandbox
@@ -50,7 +51,7 @@ def create_app(
             sandbox.store.close()
 
     app = Starlette(
-        routes=[*control.routes(), *api.routes()],
+        routes=[*control.routes(), *geocoder.routes(), *api.routes()],
         lifespan=lifespan,
         max_body_size=MAX_BODY_BYTES,
     )

@@ -127,7 +127,13 @@ def _add_check_errors(request, form, case) -> None:
 def _booking_context(request, case, form, **extra) -> dict:
     places = list(places_for(request.user))
     map_places = [
-        {"id": p.pk, "name": p.name, "lat": float(p.latitude), "lon": float(p.longitude)}
+        {
+            "id": p.pk,
+            "name": p.name,
+            "kind": str(p.get_kind_display()),
+            "lat": float(p.latitude),
+            "lon": float(p.longitude),
+        }
         for p in places
         if not p.is_protected
     ]
@@ -145,6 +151,7 @@ def _booking_context(request, case, form, **extra) -> dict:
         "service_area": SERVICE_AREA.as_dict(),
         "map_tile_url": settings.MAP_TILE_URL,
         "map_tile_attribution": settings.MAP_TILE_ATTRIBUTION,
+        "address_search": bool(settings.GEOCODER_URL),
         **extra,
     }
 

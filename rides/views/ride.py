@@ -1,11 +1,14 @@
 """The ride page and what a person does on it: watch, cancel, rebook, send again.
 
-The page refreshes itself (htmx) while the ride is active. The buttons it shows are the
+The page refreshes itself (htmx) while the ride is active; its map (static/js/ride_map.js)
+shows the pickup, the drop-off and, while a driver is on the way, the driver's position,
+which the refreshed partial carries in data attributes. The buttons it shows are the
 ones rides.selectors.ride_actions_for allows, decided as the services decide.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
@@ -27,6 +30,8 @@ from rides.views.common import announce_booking, require_booking_role, show_erro
 
 # The ride page shows these protected values (typed points may be a survivor's home).
 RIDE_PAGE_FIELDS = ["ride.pickup", "ride.dropoff", "ride.escort", "ride.rider_phone"]
+# The statuses in which the map shows the driver's position.
+DRIVER_SHOWN = frozenset({RideStatus.DRIVER_ASSIGNED, RideStatus.ARRIVING, RideStatus.ON_TRIP})
 
 
 def _point_label(user, place, point) -> dict:
@@ -43,17 +48,61 @@ def _point_label(user, place, point) -> dict:
     return {"name": place.name, "address": place.address}
 
 
+def _map_point(point, label: dict, kind: str) -> dict | None:
+    """A pin for the ride map: the point the partner got (a protected place's neutral
+    point, never the house), labelled as the page labels it."""
+    point = point or {}
+    try:
+        latitude, longitude = float(point["latitude"]), float(point["longitude"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return {
+        "lat": latitude,
+        "lon": longitude,
+        "label": kind,
+        "name": label["name"] or label["address"],
+    }
+
+
+def _ride_map(ride, pickup_label: dict, dropoff_label: dict) -> dict | None:
+    pins = [
+        _map_point(ride.pickup, pickup_label, str(_("Pickup"))),
+        _map_point(ride.dropoff, dropoff_label, str(_("Drop-off"))),
+    ]
+    pins = [pin for pin in pins if pin]
+    if not pins:
+        return None
+    return {
+        "pins": pins,
+        "tile_url": settings.MAP_TILE_URL,
+        "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
+    }
+
+
+def _driver_position(ride) -> dict | None:
+    """Where the partner last said the driver is, while the ride is under way."""
+    if ride.status not in DRIVER_SHOWN or ride.driver_latitude is None:
+        return None
+    if ride.driver_longitude is None:
+        return None
+    return {"lat": ride.driver_latitude, "lon": ride.driver_longitude}
+
+
 def _ride_context(request, ride, **extra) -> dict:
     rebooking = next(iter(ride.rebookings.all()), None)
     actions = ride_actions_for(request.user, ride, rebooking=rebooking)
+    pickup_label = _point_label(request.user, ride.pickup_place, ride.pickup)
+    dropoff_label = _point_label(request.user, ride.dropoff_place, ride.dropoff)
     return {
         "ride": ride,
         "live": ride_is_live(ride),
         "events": list(ride.events.all()),
         "rebooking": rebooking,
         "is_supervisor_of_unit": actions.decide,
-        "pickup_label": _point_label(request.user, ride.pickup_place, ride.pickup),
-        "dropoff_label": _point_label(request.user, ride.dropoff_place, ride.dropoff),
+        "pickup_label": pickup_label,
+        "dropoff_label": dropoff_label,
+        "ride_map": _ride_map(ride, pickup_label, dropoff_label),
+        "driver_position": _driver_position(ride),
         "approval_reasons": [approval_reason_text(r) for r in ride.approval_reasons],
         "cancel_form": CancelForm(),
         "reject_form": RejectForm(prefix=f"r{ride.pk}"),

@@ -1,7 +1,8 @@
 // The booking form: shows the part of each point that was chosen (place, saved address
 // or typed address with a pin), the date field only for "later", and a Leaflet map per
 // typed point. Without tiles (MAP_TILE_URL empty, the default) the map is a plain
-// background with the service area, the places and the pin, so it works offline.
+// background with the service area, the places (labelled by map_labels.js once zoomed
+// in), the labelled pin and a scale, so it works offline.
 // Everything here is an enhancement: without JavaScript every field is simply shown.
 (function () {
   "use strict";
@@ -42,11 +43,15 @@
         color: "#1a5fb4", weight: 1, fill: false, dashArray: "4 4", interactive: false
       }).addTo(map);
     }
+    L.control.scale({ imperial: false }).addTo(map);
     (readJSON("booking-map-places") || []).forEach(function (place) {
       L.circleMarker([place.lat, place.lon], {
         radius: 5, color: "#555", weight: 1, fillColor: "#888", fillOpacity: 0.8
-      }).bindTooltip(place.name).addTo(map);
+      }).bindTooltip(MapLabels.text(place.name, place.kind), {
+        permanent: true, direction: "right", className: "map-label"
+      }).addTo(map);
     });
+    MapLabels.followZoom(map);
     var state = { map: map, marker: null, element: element };
     function inputs() {
       return [document.getElementById(element.dataset.latInput),
@@ -56,6 +61,11 @@
       if (state.marker) { state.marker.setLatLng([lat, lon]); }
       else {
         state.marker = L.marker([lat, lon], { draggable: true, keyboard: true }).addTo(map);
+        if (element.dataset.pinLabel) {
+          state.marker.bindTooltip(element.dataset.pinLabel, {
+            permanent: true, direction: "top", offset: [-15, -28], className: "map-label map-label-pin"
+          });
+        }
         state.marker.on("dragend", function () {
           var at = state.marker.getLatLng();
           write(at.lat, at.lng);

@@ -2,7 +2,7 @@
 
 from django.urls import path, register_converter
 
-from rides.views import book, lists, ride
+from rides.views import book, history, lists, notices, ride
 
 
 class RideReferenceConverter:
@@ -26,6 +26,10 @@ urlpatterns = [
     path("book/", book.ride_new, name="book"),
     path("book/estimate/", book.ride_estimate, name="estimate"),
     path("approvals/", lists.approval_queue, name="approvals"),
+    path("history/", history.ride_history, name="history"),
+    path("notices/", notices.notice_list, name="notices"),
+    path("notices/badge/", notices.notice_badge, name="notice_badge"),
+    path("notices/read/", notices.notices_read, name="notices_read"),
     path("<rideref:reference>/", ride.ride_detail, name="detail"),
     path("<rideref:reference>/live/", ride.ride_live, name="live"),
     path("<rideref:reference>/cancel/", ride.ride_cancel, name="cancel"),

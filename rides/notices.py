@@ -42,7 +42,7 @@ def notices_page(
 
 def notices_unread_count(user) -> int:
     """The badge's number, counted up to BADGE_MAX + 1 at most."""
-    return len(notices_for(user).unread().values_list("pk", flat=True)[: BADGE_MAX + 1])
+    return notices_for(user).unread().order_by()[: BADGE_MAX + 1].count()
 
 
 def badge_label(count: int) -> str:

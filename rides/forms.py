@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.geo import ADDRESS_MAX_LENGTH
-from rides.models import Purpose
+from rides.models import Purpose, RideStatus
 from rides.rules import MAX_PASSENGERS
 
 POINT_SOURCES = [
@@ -309,3 +309,54 @@ class CancelForm(forms.Form):
         max_length=200,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class RideHistoryForm(forms.Form):
+    """The history's filters (GET): each optional; a wrong value is an error next to its
+    field, and every error shows at once."""
+
+    case = forms.CharField(label=_("Case code"), max_length=20, required=False)
+    reference = forms.RegexField(
+        label=_("Ride reference"),
+        regex=r"^\s*[Rr][A-Za-z0-9]{0,31}\s*$",
+        max_length=40,
+        required=False,
+        error_messages={"invalid": _("A ride reference starts with R, then letters and digits.")},
+    )
+    date_from = forms.DateField(
+        label=_("Booked from"), required=False, widget=DateInput, input_formats=["%Y-%m-%d"]
+    )
+    date_to = forms.DateField(
+        label=_("Booked until"), required=False, widget=DateInput, input_formats=["%Y-%m-%d"]
+    )
+    status = forms.ChoiceField(label=_("Status"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [("", _("Any status")), *RideStatus.choices]
+        for name in ("date_from", "date_to"):
+            self.fields[name].error_messages["invalid"] = _("Enter a date as year-month-day.")
+
+    def clean_case(self):
+        return self.cleaned_data["case"].strip().upper()
+
+    def clean_reference(self):
+        return self.cleaned_data["reference"].strip().upper()
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", _("The end date is before the start date."))
+        return cleaned
+
+    def filters(self) -> dict:
+        """The valid filters, as rides_history_for takes them."""
+        return {name: value for name, value in self.cleaned_data.items() if value}

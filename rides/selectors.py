@@ -2,8 +2,8 @@
 their cases, a supervisor their unit's, nobody else any. Each list costs a fixed number
 of queries, whatever its length.
 
-- the booking pages and the rides API: one ride, today's rides, the approval queue, the
-  actions a ride page offers;
+- the booking pages and the rides API: one ride, today's rides, the history (filtered,
+  keyset-paged), the approval queue, the actions a ride page offers;
 - the case page: a case's latest rides;
 - supervisors' monitoring: open alerts and whether the pipeline keeps up.
 """
@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
+from portal.keyset import KeysetPage, keyset_page
 from rides.models import Alert, PollState, Ride, RideStatus, TripEvent, WebhookRejection
 from rides.models.states import ACTIVE_WITH_PARTNER, TERMINAL
 from rides.rules import rebook_refusal, retry_refusal
@@ -54,9 +55,12 @@ def ride_get_for_user(*, user, reference: str, with_events: bool = False) -> Rid
     return ride
 
 
+def _start_of(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
 def _start_of_today() -> dt.datetime:
-    today = timezone.localdate()
-    return timezone.make_aware(dt.datetime.combine(today, dt.time.min))
+    return _start_of(timezone.localdate())
 
 
 def rides_today_for(user) -> QuerySet[Ride]:
@@ -75,6 +79,43 @@ def rides_today_for(user) -> QuerySet[Ride]:
         .select_related(*LIST_RELATED)
         .order_by("-created_at", "-id")
     )
+
+
+HISTORY_PAGE_SIZE = 25
+
+
+def rides_history_for(
+    user,
+    *,
+    case: str = "",
+    reference: str = "",
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    status: str = "",
+) -> QuerySet[Ride]:
+    """Every ride `user` may see, filtered: the case's code, the start of a reference, the
+    days it was booked on (Jakarta, both ends included), its status."""
+    rides = rides_visible_to(user)
+    if case:
+        rides = rides.filter(case__code=case.strip().upper())
+    if reference:
+        rides = rides.filter(reference__startswith=reference.strip().upper())
+    if date_from:
+        rides = rides.filter(created_at__gte=_start_of(date_from))
+    if date_to:
+        rides = rides.filter(created_at__lt=_start_of(date_to + dt.timedelta(days=1)))
+    if status:
+        rides = rides.filter(status=status)
+    return rides.select_related(*LIST_RELATED)
+
+
+def rides_history_page(
+    user, *, after: str | None = None, before: str | None = None, size: int = 0, **filters
+) -> KeysetPage:
+    """One page of the history, newest booked first (see portal/keyset.py)."""
+    rides = rides_history_for(user, **filters)
+    size = size or HISTORY_PAGE_SIZE
+    return keyset_page(rides, field="created_at", size=size, after=after, before=before)
 
 
 def rides_awaiting_approval_for(user) -> QuerySet[Ride]:

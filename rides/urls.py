@@ -2,7 +2,7 @@
 
 from django.urls import path, register_converter
 
-from rides.views import address_search, book, lists, ride
+from rides.views import address_search, book, history, lists, notices, ride
 
 
 class RideReferenceConverter:
@@ -27,6 +27,10 @@ urlpatterns = [
     path("book/estimate/", book.ride_estimate, name="estimate"),
     path("book/address-search/", address_search.address_search, name="address_search"),
     path("approvals/", lists.approval_queue, name="approvals"),
+    path("history/", history.ride_history, name="history"),
+    path("notices/", notices.notice_list, name="notices"),
+    path("notices/badge/", notices.notice_badge, name="notice_badge"),
+    path("notices/read/", notices.notices_read, name="notices_read"),
     path("<rideref:reference>/", ride.ride_detail, name="detail"),
     path("<rideref:reference>/live/", ride.ride_live, name="live"),
     path("<rideref:reference>/cancel/", ride.ride_cancel, name="cancel"),

@@ -149,6 +149,10 @@ ACCESS = {
     # without a case code there is no case to estimate for
     "rides:estimate": {"method": "post", "expect": case_workers(404, admin=403)},
     "rides:approvals": {"method": "get", "expect": supervisors_only(200)},
+    "rides:history": {"method": "get", "expect": case_workers(200, admin=403)},
+    "rides:notices": {"method": "get", "expect": case_workers(200, admin=403)},
+    "rides:notice_badge": {"method": "get", "expect": case_workers(200, admin=403)},
+    "rides:notices_read": {"method": "post", "expect": case_workers(302, admin=403)},
     "rides:detail": {"method": "get", "kwargs": _ride_ref, "expect": case_workers(200, 403)},
     "rides:live": {"method": "get", "kwargs": _ride_ref, "expect": case_workers(200, 403)},
     # the ride waits for approval: cancelled at once, then back to its page

@@ -4,6 +4,7 @@
 - trip_log: TripEvent, one append-only row per status change;
 - partner_events: WebhookEvent, WebhookRejection, PollState;
 - alerts: Alert;
+- notices: Notice, what a booker hears about their rides;
 - states: the ride's states, the legal moves and the partner status map (import the
   rule sets, such as TERMINAL, from rides.models.states).
 
@@ -11,6 +12,7 @@
 """
 
 from rides.models.alerts import Alert, AlertKind
+from rides.models.notices import Notice
 from rides.models.partner_events import (
     PollState,
     WebhookEvent,
@@ -25,6 +27,7 @@ __all__ = [
     "Alert",
     "AlertKind",
     "Cause",
+    "Notice",
     "PollState",
     "Purpose",
     "Ride",

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.crypto import EncryptedJSONField, EncryptedTextField
+from rides.models.notices import notices_write
 from rides.models.states import (
     ALLOWED,
     BEFORE_PARTNER,
@@ -270,7 +271,8 @@ class Ride(models.Model):
         - partner data older than (or as old as) what we hold is ignored (stale);
         - the same state again is ignored (repeat), though newer partner data is kept;
         - a move not in ALLOWED is refused and changes nothing;
-        - an applied move writes one TripEvent.
+        - an applied move writes one TripEvent, and the notices it is news for
+          (rides/models/notices.py).
         Saving the other fields of the ride stays with the caller, in the same transaction.
         """
         previous = self.status
@@ -308,4 +310,5 @@ class Ride(models.Model):
             partner_updated_at=partner_updated_at,
             note=(reason or note)[:500],
         )
+        notices_write(event)
         return TransitionResult(TransitionOutcome.APPLIED, previous, new_status, event)

@@ -1,5 +1,5 @@
-"""What every rides page shares: who may use it, how it answers htmx, and the message
-that says what happens next to a ride just booked."""
+"""What every rides page shares: who may use it, how it answers htmx, the links of a
+keyset-paged list, and the message that says what happens next to a ride just booked."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import datetime as dt
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -31,6 +32,24 @@ def require_supervisor(user) -> None:
 
 def is_htmx(request) -> bool:
     return bool(getattr(request, "htmx", False))
+
+
+def pager(page, kept: dict | None = None) -> dict:
+    """The query strings of the newer and older pages of a KeysetPage (portal/keyset.py),
+    each keeping the filters in `kept`; "" where there is no such page."""
+
+    def query(name: str, cursor: str | None) -> str:
+        if page is None or not cursor:
+            return ""
+        values = QueryDict(mutable=True)
+        values.update(kept or {})
+        values[name] = cursor
+        return values.urlencode()
+
+    return {
+        "previous_query": query("before", page and page.previous_cursor),
+        "next_query": query("after", page and page.next_cursor),
+    }
 
 
 def show_errors(request, exc: ValidationError) -> None:

@@ -148,6 +148,8 @@ ACCESS = {
     "rides:book": {"method": "get", "expect": case_workers(200, admin=403)},
     # without a case code there is no case to estimate for
     "rides:estimate": {"method": "post", "expect": case_workers(404, admin=403)},
+    # an empty query: the suggestions partial with nothing in it
+    "rides:address_search": {"method": "post", "expect": case_workers(200, admin=403)},
     "rides:approvals": {"method": "get", "expect": supervisors_only(200)},
     "rides:history": {"method": "get", "expect": case_workers(200, admin=403)},
     "rides:notices": {"method": "get", "expect": case_workers(200, admin=403)},

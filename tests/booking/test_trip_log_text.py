@@ -5,6 +5,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from rides.booking.services import ride_book
 from rides.models import Cause, RideStatus, TripEvent
@@ -12,6 +13,13 @@ from tests.booking.conftest import CHEAP, booking_args
 from tests.conftest import logged_in_client
 
 pytestmark = [pytest.mark.django_db]
+
+
+@pytest.fixture(autouse=True)
+def _language_restored():
+    """Pages asked for in Indonesian leave the thread's language as it was."""
+    with translation.override("en"):
+        yield
 
 
 def _trip_log(user, ride, language) -> str:

@@ -252,14 +252,25 @@ class AccessLog(models.Model):
     def __str__(self):
         return f"{self.user_id} viewed {self.case_id} at {self.at:%Y-%m-%d %H:%M}"
 
+    # What was shown, in the words of the page that showed it.
     FIELD_LABELS = {
         "name": _("name"),
         "phone": _("phone"),
         "birth_date": _("birth date"),
         "addresses": _("addresses"),
         "guardian": _("guardian"),
+        "saved_addresses": _("saved addresses"),
+        "ride.pickup": _("pickup address"),
+        "ride.dropoff": _("drop-off address"),
+        "ride.escort": _("escort"),
+        "ride.rider_phone": _("phone the driver calls"),
     }
+
+    @classmethod
+    def labels_of(cls, fields) -> list[str]:
+        """The fields' names for people, in alphabetical order of the words shown."""
+        return sorted(str(cls.FIELD_LABELS.get(field, _("other details"))) for field in fields)
 
     @property
     def field_labels(self) -> list[str]:
-        return [str(self.FIELD_LABELS.get(field, field)) for field in self.fields]
+        return self.labels_of(self.fields)

@@ -14,12 +14,12 @@ house's address. Admins never see it either.
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
-from cases.models import AccessLog, Case, Consent, ConsentScope, Place
+from cases.models import Case, Consent, ConsentScope, Place
 
 
 def cases_visible_to(user) -> QuerySet[Case]:
@@ -93,8 +93,19 @@ def case_consents(case: Case) -> QuerySet[Consent]:
     return case.consents.select_related("recorded_by").order_by("-given_at", "-id")
 
 
-def case_access_log(case: Case, *, limit: int = 100) -> QuerySet[AccessLog]:
-    return case.access_logs.select_related("user").order_by("-at", "-id")[:limit]
+def case_access_summary(case: Case) -> QuerySet:
+    """The case's access log grouped by who saw which fields: first and last time, how often.
+
+    Rows are dicts with user id, username, first and last name, fields, first, last, count;
+    the group seen most recently comes first.
+    """
+    return (
+        case.access_logs.values(
+            "user_id", "user__username", "user__first_name", "user__last_name", "fields"
+        )
+        .annotate(first=Min("at"), last=Max("at"), count=Count("id"))
+        .order_by("-last", "user_id")
+    )
 
 
 def places_for(user) -> QuerySet[Place]:

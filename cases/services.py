@@ -272,6 +272,8 @@ def saved_address_add(
 
 # --- access log -------------------------------------------------------------------------
 
+ACCESS_LOG_WINDOW = dt.timedelta(minutes=30)
+
 
 def client_address(request) -> str | None:
     """The address the request came from, as the web server saw it."""
@@ -292,11 +294,19 @@ def access_log_record(
         return
     if not view and request is not None and getattr(request, "resolver_match", None):
         view = request.resolver_match.view_name or ""
-    AccessLog.objects.create(
-        user=user,
-        case=case,
-        fields=sorted(set(fields)),
-        ip_address=client_address(request),
-        channel=channel,
-        view=view[:80],
-    )
+    row = {
+        "user": user,
+        "case": case,
+        "fields": sorted(set(fields)),
+        "ip_address": client_address(request),
+        "channel": channel,
+        "view": view[:80],
+    }
+    # One row per person, case, page, fields and address per ACCESS_LOG_WINDOW: reloading a
+    # page shows the same person the same fields again and tells an audit nothing new, while
+    # a row per reload buried the views that matter. The first view of each half hour is
+    # kept, so every sitting is on record; two requests at the same instant may both write,
+    # which errs on the side of the log.
+    since = timezone.now() - ACCESS_LOG_WINDOW
+    if not AccessLog.objects.filter(at__gte=since, **row).exists():
+        AccessLog.objects.create(**row)

@@ -27,6 +27,7 @@ urlpatterns = [
     path("places/", views.place_list, name="places"),
     path("<casecode:code>/", views.case_detail, name="detail"),
     path("<casecode:code>/survivor/", views.case_survivor, name="survivor"),
+    path("<casecode:code>/access-log/", views.case_access_log, name="access_log"),
     path("<casecode:code>/edit/", views.case_edit, name="edit"),
     path("<casecode:code>/consents/", views.consent_record, name="consent_record"),
     path(

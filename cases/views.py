@@ -31,7 +31,7 @@ from cases.forms import (
     add_rule_errors,
     apply_service_errors,
 )
-from cases.models import Consent
+from cases.models import AccessLog, Consent
 
 SURVIVOR_DETAIL_FIELDS = ["name", "phone", "birth_date", "addresses", "guardian"]
 SURVIVOR_EDIT_FIELDS = ["name", "phone", "birth_date", "guardian"]
@@ -120,7 +120,7 @@ def _detail_context(request, case, *, consent_form=None, assign_form=None) -> di
         "can_write": can_write,
         "is_unit_supervisor": is_unit_supervisor,
         "assign_form": assign_form or (AssignForm(case=case) if is_unit_supervisor else None),
-        "access_log": list(selectors.case_access_log(case)) if is_unit_supervisor else None,
+        "can_see_access_log": is_unit_supervisor,
         "can_book": selectors.case_can_book(user=user, case=case),
     }
 
@@ -129,6 +129,23 @@ def _detail_context(request, case, *, consent_form=None, assign_form=None) -> di
 def case_detail(request, code):
     case = selectors.case_get_for_user(user=request.user, code=code)
     return render(request, "cases/detail.html", _detail_context(request, case))
+
+
+ACCESS_GROUPS_PER_PAGE = 25
+
+
+@require_GET
+def case_access_log(request, code):
+    """Who saw which protected fields of the case, grouped; for the unit's supervisors."""
+    case = selectors.case_get_for_user(user=request.user, code=code)
+    _require_unit_supervisor(request.user, case)
+    summary = selectors.case_access_summary(case)
+    page = Paginator(summary, ACCESS_GROUPS_PER_PAGE).get_page(request.GET.get("page"))
+    for group in page.object_list:
+        group["labels"] = AccessLog.labels_of(group["fields"])
+        full_name = f"{group['user__first_name']} {group['user__last_name']}".strip()
+        group["name"] = full_name or group["user__username"]
+    return render(request, "cases/access_log.html", {"case": case, "page": page})
 
 
 @require_GET

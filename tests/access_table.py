@@ -105,6 +105,12 @@ ACCESS = {
     "cases:places": {"method": "get", "expect": staff_only(200)},
     "cases:detail": {"method": "get", "kwargs": _case_code, "expect": case_workers(200, 404)},
     "cases:survivor": {"method": "get", "kwargs": _case_code, "expect": case_workers(200, 404)},
+    # the unit's supervisors only; a case the admin may not see is not found
+    "cases:access_log": {
+        "method": "get",
+        "kwargs": _case_code,
+        "expect": {"anonymous": LOGIN, "caseworker": 403, "supervisor": 200, "admin": 404},
+    },
     "cases:edit": {"method": "get", "kwargs": _case_code, "expect": case_workers(200, 404)},
     "cases:address_add": {"method": "get", "kwargs": _case_code, "expect": case_workers(200, 404)},
     # an empty form comes back with its errors

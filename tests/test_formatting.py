@@ -1,10 +1,12 @@
 import datetime as dt
+import re
+from pathlib import Path
 
 import pytest
 from django.template import Context, Template
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from portal.templatetags.portal_format import rupiah
+from portal.templatetags.portal_format import JAKARTA, rupiah, when
 
 
 @pytest.mark.parametrize(
@@ -27,3 +29,67 @@ def test_times_show_in_jakarta_time():
     with timezone.override("Asia/Jakarta"):
         rendered = Template("{{ t|time:'H:i' }}").render(Context({"t": moment}))
     assert rendered == "08:30"
+
+
+MOMENT = dt.datetime(2026, 12, 1, 18, 40, tzinfo=dt.UTC)  # 2 Dec 01:40 in Jakarta
+
+
+def _render(text, language, **context):
+    with translation.override(language):
+        return Template("{% load portal_format %}" + text).render(Context(context))
+
+
+@pytest.mark.parametrize(
+    ("language", "when", "day", "clock"),
+    [
+        ("id", "2 Des 2026 01.40", "2 Des 2026", "01.40"),
+        ("en", "2 Dec 2026 01:40", "2 Dec 2026", "01:40"),
+    ],
+)
+def test_one_date_and_time_style_per_language_in_jakarta_time(language, when, day, clock):
+    # whatever the active time zone, the portal shows Jakarta time
+    with timezone.override("UTC"):
+        assert _render("{{ t|when }}", language, t=MOMENT) == when
+        assert _render("{{ t|day }}", language, t=MOMENT) == day
+        assert _render("{{ t|clock }}", language, t=MOMENT) == clock
+        assert _render("{{ d|day }}", language, d=dt.date(2026, 12, 2)) == day
+
+
+@pytest.mark.parametrize(
+    ("offset", "indonesian", "english"),
+    [
+        (dt.timedelta(minutes=-5), "5 menit lalu", "5 minutes ago"),
+        (dt.timedelta(hours=2, minutes=1), "dalam 2 jam", "in 2 hours"),
+        (dt.timedelta(seconds=-20), "baru saja", "just now"),
+    ],
+)
+def test_relative_times_carry_the_exact_moment(offset, indonesian, english):
+    moment = timezone.now() + offset
+    for language, text in (("id", indonesian), ("en", english)):
+        html = _render("{{ t|ago }}", language, t=moment)
+        assert f">{text}</time>" in html.replace("\xa0", " ")
+        assert f'datetime="{moment.astimezone(JAKARTA).isoformat()}"' in html
+        with translation.override(language):
+            assert f'title="{when(moment)}"' in html
+
+
+def test_a_relative_time_more_than_a_day_away_is_the_date():
+    html = _render("{{ t|ago }}", "id", t=MOMENT)
+    assert ">2 Des 2026 01.40</time>" in html
+
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def test_every_template_shows_dates_through_the_one_style():
+    """No template formats a moment itself (|date, |time, humanize): they use portal_format;
+    only the machine-readable datetime attribute ('c') is allowed."""
+    found = []
+    for path in TEMPLATES.rglob("*.html"):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            for match in re.finditer(
+                r"\|(date|time|naturaltime|naturalday|timesince)\b(:\S+)?", line
+            ):
+                if match.group(0) not in ("|date:'c'", '|date:"c"'):
+                    found.append(f"{path.relative_to(TEMPLATES)}:{number}: {match.group(0)}")
+    assert not found, found

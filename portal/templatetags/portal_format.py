@@ -1,10 +1,34 @@
-"""Template filters every page uses to show money the Indonesian way."""
+"""Template filters every page uses to show money and moments the same way.
 
+Money the Indonesian way (`rupiah`). Dates and times in Jakarta time, one style per
+language: `when` "2 Des 2026 01.40" / "2 Dec 2026 01:40", `day` "2 Des 2026", `clock`
+"01.40", and `ago` "5 menit lalu" / "dalam 2 jam" inside a <time> element whose
+datetime and title carry the exact moment. The API keeps ISO 8601 and uses none of these.
+"""
+
+import datetime as dt
+import zoneinfo
 from decimal import Decimal, InvalidOperation
 
 from django import template
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
+from django.utils.html import format_html
+from django.utils.timesince import timesince, timeuntil
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 register = template.Library()
+
+JAKARTA = zoneinfo.ZoneInfo("Asia/Jakarta")
+
+# Django's date format characters; Indonesian writes the time with a dot (01.40).
+FORMATS = {
+    "id": {"when": "j M Y H.i", "day": "j M Y", "clock": "H.i"},
+    "en": {"when": "j M Y H:i", "day": "j M Y", "clock": "H:i"},
+}
+# Further away than this, a relative time says less than the date itself.
+RELATIVE_LIMIT = dt.timedelta(hours=24)
 
 
 @register.filter
@@ -18,3 +42,76 @@ def rupiah(value):
         return value
     sign = "-" if amount < 0 else ""
     return f"{sign}Rp {abs(amount):,}".replace(",", ".")
+
+
+def _style(kind: str) -> str:
+    language = (get_language() or "id").split("-")[0]
+    return FORMATS.get(language, FORMATS["id"])[kind]
+
+
+def _in_jakarta(value):
+    if isinstance(value, dt.datetime) and timezone.is_aware(value):
+        return value.astimezone(JAKARTA)
+    return value
+
+
+def _format(value, kind: str) -> str:
+    if value in (None, ""):
+        return "–"
+    if not isinstance(value, dt.date):
+        return str(value)
+    return date_format(_in_jakarta(value), _style(kind))
+
+
+@register.filter
+def when(value) -> str:
+    """A moment as date and time in Jakarta: "2 Des 2026 01.40" / "2 Dec 2026 01:40"."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return _format(value, "day")
+    return _format(value, "when")
+
+
+@register.filter
+def day(value) -> str:
+    """The date alone, in Jakarta: "2 Des 2026"."""
+    return _format(value, "day")
+
+
+@register.filter
+def clock(value) -> str:
+    """The time of day alone, in Jakarta: "01.40" / "01:40"."""
+    return _format(value, "clock")
+
+
+def relative_text(value, now=None) -> str:
+    """ "5 menit lalu", "dalam 2 jam", "baru saja"; the date and time when more than a day
+    away, where a relative time says less than the date."""
+    now = now or timezone.now()
+    if abs(now - value) >= RELATIVE_LIMIT:
+        return when(value)
+    if abs(now - value) < dt.timedelta(minutes=1):
+        return _("just now")
+    if value <= now:
+        return _("%(span)s ago") % {"span": timesince(value, now, depth=1)}
+    return _("in %(span)s") % {"span": timeuntil(value, now, depth=1)}
+
+
+@register.filter
+def ago(value):
+    """A moment relative to now inside <time>, the exact moment in its datetime and title."""
+    if not isinstance(value, dt.datetime):
+        return _format(value, "when")
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        _in_jakarta(value).isoformat(),
+        when(value),
+        relative_text(value),
+    )
+
+
+@register.filter
+def stamp(value):
+    """The date and time inside <time>, its machine-readable moment in datetime."""
+    if not isinstance(value, dt.datetime):
+        return _format(value, "when")
+    return format_html('<time datetime="{}">{}</time>', _in_jakarta(value).isoformat(), when(value))

@@ -1,12 +1,59 @@
-"""The trip log: one append-only row per status change of a ride."""
+"""The trip log: one append-only row per status change of a ride, and how a row reads.
+
+A row stores its cause, its actor and a note that is a code with its parameters
+("booked", "rebooked from R-2026-000001", "fare_expired", "retry: <error>"…) or, for a
+person's decision, the reason given. `TripEvent.who` and `TripEvent.note_text` turn them
+into words in the reader's language when the page is drawn, so rows written in any
+language, before or after this, read the same.
+"""
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from rides.models.states import Cause, RideStatus
+
+# What a change made by the portal or the partner is, in a caseworker's words.
+CAUSE_TEXTS = {
+    Cause.DISPATCH: gettext_lazy("sent by the portal"),
+    Cause.POLL: gettext_lazy("status checked with the partner"),
+    Cause.WEBHOOK: gettext_lazy("update from the partner"),
+    Cause.SWEEPER: gettext_lazy("automatic check"),
+    Cause.SYSTEM: gettext_lazy("the portal"),
+}
+# What a person did, by the state the ride moved to.
+DONE_BY = {
+    RideStatus.CANCELLED: gettext_lazy("cancelled by %(name)s"),
+    RideStatus.REQUESTED: gettext_lazy("sent by %(name)s"),
+}
+# The notes the pipeline writes, as codes, and the sentence each stands for.
+NOTE_TEXTS = {
+    "fare_expired": gettext_lazy(
+        "The quoted fare had expired; the partner is asked for the fare again."
+    ),
+    "dispatch lease expired": gettext_lazy(
+        "Sending took too long; the portal checks with the partner whether the ride arrived."
+    ),
+    "not at the partner": gettext_lazy("The partner does not have the ride; it is sent again."),
+    "approved; the scheduled time was less than 15 minutes away, sent as now": gettext_lazy(
+        "The pickup time was less than 15 minutes away, so the ride was sent for now."
+    ),
+}
+NOTE_PREFIXES = {
+    "retry:": gettext_lazy("The partner could not be reached; the portal sends the ride again."),
+}
+REBOOKED_FROM = re.compile(r"^rebooked from (?P<reference>\S+)$")
+# Reasons the portal wrote in English before they were stored as codes.
+LEGACY_REASONS = {
+    re.compile(r"^Rebooked as (?P<ref>\S+?)\.$"): gettext_lazy("Rebooked as %(ref)s."),
+    re.compile(r"^Cancelled by (?P<name>.+)\.$"): gettext_lazy("Cancelled by %(name)s."),
+}
 
 
 class TripEventQuerySet(models.QuerySet):
@@ -48,3 +95,52 @@ class TripEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("the trip log is append-only")
+
+    @property
+    def who(self) -> str:
+        """Who or what made the change: "booked by Sari", "update from the partner"."""
+        if self.cause != Cause.USER:
+            return str(CAUSE_TEXTS.get(self.cause, CAUSE_TEXTS[Cause.SYSTEM]))
+        if self.actor is None:
+            return _("by a member of staff")
+        name = self.actor.get_full_name() or self.actor.get_username()
+        note = self.note or ""
+        if note == "booked" or REBOOKED_FROM.match(note):
+            return _("booked by %(name)s") % {"name": name}
+        if note.startswith("approved"):
+            return _("approved by %(name)s") % {"name": name}
+        return str(DONE_BY.get(self.new_status, gettext_lazy("by %(name)s"))) % {"name": name}
+
+    @property
+    def note_text(self) -> str:
+        """The note as a sentence in the reader's language; empty when `who` says it all."""
+        note = (self.note or "").strip()
+        if not note or note in ("booked", "approved"):
+            return ""
+        if note in NOTE_TEXTS:
+            return str(NOTE_TEXTS[note])
+        for prefix, text in NOTE_PREFIXES.items():
+            if note.startswith(prefix):
+                return str(text)
+        rebooked = REBOOKED_FROM.match(note)
+        if rebooked:
+            return _("A new booking of ride %(reference)s.") % rebooked.groupdict()
+        for pattern, text in LEGACY_REASONS.items():
+            found = pattern.match(note)
+            if found and "name" in found.groupdict() and self.cause == Cause.USER:
+                return ""  # `who` already says who cancelled
+            if found:
+                return str(text) % found.groupdict()
+        if self.cause == Cause.USER or _is_portal_text(note):
+            # a reason a person typed, or one the portal wrote through its catalogue
+            return _(note) if _is_portal_text(note) else note
+        if self.new_status == RideStatus.DISPATCH_UNKNOWN:
+            return _("The partner did not confirm the ride; the portal checks whether it arrived.")
+        # a technical detail (an error, a partner's code) is for the logs, not for people
+        return ""
+
+
+def _is_portal_text(note: str) -> bool:
+    """Whether the note is one of the portal's own English texts (it has a translation)."""
+    with translation.override("id"):
+        return _(note) != note

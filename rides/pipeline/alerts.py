@@ -14,11 +14,12 @@ from __future__ import annotations
 import logging
 
 from django.db import IntegrityError, transaction
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from partners.client.registry import breaker_episode
 from partners.models import PartnerAccount
+from portal.templatetags.portal_format import clock
 from rides.models import Alert, AlertKind, Ride
 
 log = logging.getLogger("rides.alerts")
@@ -85,7 +86,7 @@ def partner_outages_watch(*, now=None) -> dict[str, int]:
                 "The partner %(account)s has not been answering since %(time)s. Rides are "
                 "kept and sent once it answers again; rides it cannot take within their "
                 "deadline are handed to their caseworkers."
-            ) % {"account": account.name, "time": formats.time_format(since, "H:i")}
+            ) % {"account": account.name, "time": clock(since)}
             try:
                 with transaction.atomic():
                     Alert.objects.create(

@@ -9,10 +9,10 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import QueryDict
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
+from portal.templatetags import portal_format
 from rides.models import RideStatus
 
 # A ride scheduled further ahead than this is not being searched for yet.
@@ -72,7 +72,7 @@ def booking_outcome(ride, *, rebooked: bool = False) -> tuple[str, str]:
         return "info", _("The ride is booked and waiting for a supervisor's approval.")
     at = ride.scheduled_pickup_at
     if at is not None and at > timezone.now() + LATER:
-        when = date_format(timezone.localtime(at), "j F Y, H:i")
+        when = portal_format.when(at)
         if rebooked:
             text = _("Rebooked for %(when)s. The partner looks for a driver shortly before.")
         else:

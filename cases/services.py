@@ -9,6 +9,7 @@ answers with 400.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 
 from django.core.exceptions import ValidationError

@@ -233,6 +233,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "REST API v1 of the Dinas PPAPP safe-ride portal.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Every state a ride may be in, under one name (rides/models/states.py).
+    "ENUM_NAME_OVERRIDES": {"RideStatusEnum": "rides.models.states.RideStatus"},
 }
 
 # --- Celery ---------------------------------------------------------------------------

@@ -45,6 +45,7 @@ DEFAULT_ALIAS = "Penumpang"
 FARE_ABOVE_CEILING = "fare_above_ceiling"
 FARE_UNKNOWN = "fare_unknown"
 OUTSIDE_SERVICE_HOURS = "outside_service_hours"
+REBOOK_OF_REJECTED = "rebook_of_rejected"
 
 
 @dataclass(frozen=True)
@@ -359,6 +360,8 @@ def approval_reason_text(reason: dict) -> str:
         return _("The pickup is outside the service hours (%(hours)s).") % {
             "hours": reason.get("service_hours", "")
         }
+    if code == REBOOK_OF_REJECTED:
+        return _("It rebooks %(ref)s, which a supervisor rejected.") % {"ref": reason.get("ride")}
     return str(code)
 
 
@@ -367,20 +370,25 @@ def approval_reason_text(reason: dict) -> str:
 
 def rebook_refusal(ride: Ride, *, rebooked_as: Ride | None) -> str | None:
     """Why the ride cannot be rebooked, or None when it can (one click after no driver, a
-    cancellation, a failure or needs attention; once only; never over a supervisor's
-    rejection; never while the partner may still hold the trip)."""
+    cancellation, a rejection, a failure or needs attention; once only; never while the
+    partner may still hold the trip). The rebook of a rejected ride waits for a
+    supervisor again (rebook_approval_reasons)."""
     if not ride.can_rebook:
         return _("Only a ride that ended without a trip can be rebooked.")
     if rebooked_as is not None:
         return _("This ride was already rebooked as %(ref)s.") % {"ref": rebooked_as.reference}
-    if ride.rejection_reason:
-        return _(
-            "A supervisor rejected this ride, so it is not rebooked. Book a new ride if "
-            "one is still needed."
-        )
     if ride.status == RideStatus.NEEDS_ATTENTION and ride.partner_trip_id:
         return _("The partner may still hold this trip: cancel the ride first, then rebook.")
     return None
+
+
+def rebook_approval_reasons(old: Ride, reasons: list[dict]) -> list[dict]:
+    """Why the rebook of `old` waits for a supervisor, given `reasons`, those of the SOP's
+    checks of the rebook itself: a ride a supervisor rejected is never sent on a
+    caseworker's click alone, so its rebook always waits, saying which ride was rejected."""
+    if old.status == RideStatus.REJECTED:
+        return [{"code": REBOOK_OF_REJECTED, "ride": old.reference}, *reasons]
+    return reasons
 
 
 def retry_refusal(ride: Ride) -> str | None:

@@ -26,6 +26,7 @@ from rides.rules import (
     SCHEDULE_MIN_LEAD,
     BookingPlan,
     FareQuote,
+    rebook_approval_reasons,
     rebook_refusal,
 )
 
@@ -141,9 +142,9 @@ def _point_spec(ride: Ride, which: str) -> dict:
 
 
 def ride_rebook(*, ride_id, user, quote: FareQuote | None = None) -> Ride:
-    """One click after no driver, a driver's cancellation, a failure or needs attention: a
-    new ride copying the old one (same SOP checks, a fresh estimate when given, else the
-    old one). A scheduled time that is no longer 15 minutes ahead becomes "now"."""
+    """One click after no driver, a driver's cancellation, a rejection, a failure or needs
+    attention: a new ride copying the old one (same SOP checks, a fresh estimate when
+    given, else the old one). A scheduled time that is no longer 15 minutes ahead becomes "now"."""
     now = timezone.now()
     with transaction.atomic():
         old = _ride_for_update(ride_id=ride_id, user=user)
@@ -170,6 +171,7 @@ def ride_rebook(*, ride_id, user, quote: FareQuote | None = None) -> Ride:
             quote=quote,
             now=now,
         )
+        plan.approval_reasons = rebook_approval_reasons(old, plan.approval_reasons)
         ride = _write_ride(plan=plan, user=user, quote=quote, rebooked_from=old)
         if old.status == RideStatus.NEEDS_ATTENTION:
             # So nobody retries the old one as well: one survivor, one ride.
@@ -239,8 +241,8 @@ def ride_approve(*, ride_id, user) -> Ride:
 
 
 def ride_reject(*, ride_id, user, reason: str) -> Ride:
-    """A supervisor of the ride's unit refuses a waiting ride, saying why: it is cancelled
-    and the caseworker sees the reason."""
+    """A supervisor of the ride's unit refuses a waiting ride, saying why: it is rejected
+    (its own final state, never sent) and the booker sees the reason on the ride page."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(
@@ -255,5 +257,5 @@ def ride_reject(*, ride_id, user, reason: str) -> Ride:
         ride.rejection_reason = reason
         # apply_transition saves the whole row, the decision with it; the reason becomes
         # the status reason the caseworker reads.
-        ride.apply_transition(RideStatus.CANCELLED, cause=Cause.USER, actor=user, reason=reason)
+        ride.apply_transition(RideStatus.REJECTED, cause=Cause.USER, actor=user, reason=reason)
         return ride

@@ -95,7 +95,7 @@ def test_a_scheduled_time_that_came_too_close_while_waiting_is_sent_as_now(
     assert "sent as now" in ride.events.order_by("at", "id").last().note
 
 
-def test_rejecting_needs_a_reason_and_cancels_with_it(waiting_ride, supervisor):
+def test_rejecting_needs_a_reason_and_rejects_with_it(waiting_ride, supervisor):
     with pytest.raises(ValidationError) as excinfo:
         ride_reject(ride_id=waiting_ride.pk, user=supervisor, reason="  ")
     assert "reason" in excinfo.value.message_dict
@@ -106,7 +106,7 @@ def test_rejecting_needs_a_reason_and_cancels_with_it(waiting_ride, supervisor):
         ride_id=waiting_ride.pk, user=supervisor, reason="Too far: use the office car."
     )
     ride.refresh_from_db()
-    assert ride.status == RideStatus.CANCELLED
+    assert ride.status == RideStatus.REJECTED
     assert ride.rejection_reason == "Too far: use the office car."
     assert ride.status_reason == "Too far: use the office car."
     assert ride.decided_by == supervisor

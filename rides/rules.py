@@ -8,6 +8,8 @@
 - a scheduled time is at least 15 minutes and at most 30 days ahead;
 - a fare above BOOKING_FARE_CEILING, an unknown fare, or a pickup outside
   BOOKING_SERVICE_HOURS waits for a supervisor (`awaiting_approval`);
+- a fare quoted again at dispatch (its lock ran out) more than
+  BOOKING_APPROVAL_MARGIN_PERCENT above the one agreed to waits for a supervisor again;
 - which rides may be rebooked or sent again, for the pages and the services alike.
 Each check adds its messages to a `BookingErrors`, keyed by the field it concerns, so
 every problem is reported at once (rides/booking/check.py runs them in order).
@@ -46,6 +48,7 @@ FARE_ABOVE_CEILING = "fare_above_ceiling"
 FARE_UNKNOWN = "fare_unknown"
 OUTSIDE_SERVICE_HOURS = "outside_service_hours"
 REBOOK_OF_REJECTED = "rebook_of_rejected"
+FARE_RISEN = "fare_risen"
 
 
 @dataclass(frozen=True)
@@ -316,6 +319,36 @@ def fare_reason(quote: FareQuote | None, *, ceiling: int) -> dict | None:
     return None
 
 
+def fare_recheck_reason(
+    quote: FareQuote | None,
+    *,
+    agreed_fare: int | None,
+    approved: bool,
+    ceiling: int,
+    margin_percent: int,
+) -> dict | None:
+    """Why a fare quoted again just before a ride is sent needs a supervisor; None when the
+    ride may go with it.
+
+    `agreed_fare` is the fare a person agreed to: the one a supervisor approved
+    (`approved`), or the one booked under the ceiling. The new fare may be up to
+    `margin_percent` above it; under the ceiling it may always go, since the SOP asks
+    nobody about such a fare. With no agreed fare (the partner gave none at booking) the
+    ceiling alone decides, as at booking."""
+    if quote is None or agreed_fare is None:
+        return fare_reason(quote, ceiling=ceiling)
+    fare = quote.fare_amount
+    if fare <= ceiling or fare * 100 <= agreed_fare * (100 + margin_percent):
+        return None
+    return {
+        "code": FARE_RISEN,
+        "fare": fare,
+        "agreed": agreed_fare,
+        "approved": approved,
+        "margin": margin_percent,
+    }
+
+
 def approval_reasons_for(
     plan: BookingPlan, *, quote: FareQuote | None, fare_unavailable: bool = False, now=None
 ) -> list[dict]:
@@ -360,6 +393,24 @@ def approval_reason_text(reason: dict) -> str:
         return _("The pickup is outside the service hours (%(hours)s).") % {
             "hours": reason.get("service_hours", "")
         }
+    if code == FARE_RISEN:
+        values = {
+            "fare": rupiah(reason.get("fare")),
+            "agreed": rupiah(reason.get("agreed")),
+            "margin": reason.get("margin"),
+        }
+        if reason.get("approved"):
+            return (
+                _(
+                    "The fare is now %(fare)s, more than %(margin)s%% above the %(agreed)s "
+                    "a supervisor approved."
+                )
+                % values
+            )
+        return (
+            _("The fare is now %(fare)s, more than %(margin)s%% above the %(agreed)s booked.")
+            % values
+        )
     if code == REBOOK_OF_REJECTED:
         return _("It rebooks %(ref)s, which a supervisor rejected.") % {"ref": reason.get("ride")}
     return str(code)

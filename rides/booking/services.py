@@ -76,6 +76,8 @@ def _write_ride(*, plan: BookingPlan, user, quote: FareQuote | None, rebooked_fr
         rider_alias=plan.rider_alias,
         product_id=plan.product_id,
         estimate_fare=quote.fare_amount if quoted else None,
+        # Booked under the ceiling: that fare is agreed; else a supervisor agrees to one.
+        agreed_fare=quote.fare_amount if quoted and status == RideStatus.REQUESTED else None,
         estimate_pickup_eta_seconds=quote.pickup_eta_seconds if quoted else None,
         # A ride that waits for approval goes later: its locked fare will have expired.
         fare_id=quote.fare_id if sent_now else "",
@@ -234,6 +236,11 @@ def ride_approve(*, ride_id, user) -> Ride:
             note = "approved; the scheduled time was less than 15 minutes away, sent as now"
         ride.decided_by = user
         ride.decided_at = now
+        # The fare approved; its lock has run out while the ride waited, so the dispatch
+        # asks for it again and sends it only within the margin (rides/rules.py).
+        ride.agreed_fare = ride.estimate_fare
+        if ride.estimate_fare is not None:
+            ride.fare_check_at_dispatch = True
         # apply_transition saves the whole row, the decision with it.
         ride.apply_transition(RideStatus.REQUESTED, cause=Cause.USER, actor=user, note=note)
         ride_request_dispatch(ride=ride)

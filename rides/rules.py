@@ -433,12 +433,34 @@ def rebook_refusal(ride: Ride, *, rebooked_as: Ride | None) -> str | None:
     return None
 
 
-def rebook_approval_reasons(old: Ride, reasons: list[dict]) -> list[dict]:
+def approval_holds(old: Ride) -> bool:
+    """A supervisor approved `old` (and did not reject it): its rebook keeps the approval."""
+    return old.decided_at is not None and old.status != RideStatus.REJECTED
+
+
+def rebook_approval_reasons(
+    old: Ride, reasons: list[dict], *, quote: FareQuote | None, ceiling: int, margin_percent: int
+) -> list[dict]:
     """Why the rebook of `old` waits for a supervisor, given `reasons`, those of the SOP's
-    checks of the rebook itself: a ride a supervisor rejected is never sent on a
-    caseworker's click alone, so its rebook always waits, saying which ride was rejected."""
+    checks of the rebook itself (at `quote`, the fare it is rebooked at):
+    - a ride a supervisor rejected is never sent on a caseworker's click alone: its
+      rebook always waits, saying which ride was rejected;
+    - a ride a supervisor approved keeps the approval (a survivor left without a driver
+      at night does not wait for a second one), unless its fare rose past the margin;
+    - any other is checked like a new booking."""
     if old.status == RideStatus.REJECTED:
         return [{"code": REBOOK_OF_REJECTED, "ride": old.reference}, *reasons]
+    if approval_holds(old):
+        if quote is None or old.agreed_fare is None:
+            return []
+        reason = fare_recheck_reason(
+            quote,
+            agreed_fare=old.agreed_fare,
+            approved=True,
+            ceiling=ceiling,
+            margin_percent=margin_percent,
+        )
+        return [reason] if reason else []
     return reasons
 
 

@@ -11,7 +11,7 @@ from django.utils import translation
 from partners.client.registry import forget_partner_state
 from partners.models import UnitDefaultPartner
 from portal.templatetags.portal_format import rupiah
-from rides.booking.services import ride_approve, ride_book
+from rides.booking.services import ride_approve, ride_book, ride_rebook
 from rides.models import Ride, RideStatus
 from rides.pipeline.dispatch import ride_dispatch
 from rides.rules import FARE_ABOVE_CEILING, FARE_RISEN, FareQuote, fare_recheck_reason
@@ -144,3 +144,64 @@ def test_the_fare_rule_at_dispatch_takes_the_margin_as_an_argument(fare, agreed,
             )
             is None
         )
+
+
+def test_a_rebook_of_an_approved_ride_is_sent_with_a_fresh_quote_without_asking_again(
+    at_sandbox,
+    caseworker,
+    supervisor,
+    places,
+    sandbox,
+    partner_account,
+    django_capture_on_commit_callbacks,
+):
+    quoted, ride = approved_after_the_lock(
+        at_sandbox,
+        caseworker,
+        supervisor,
+        places,
+        sandbox,
+        1.0,
+        django_capture_on_commit_callbacks,
+    )
+    sandbox.control.set_trip_status(ride.partner_trip_id, "no_drivers_available")
+    Ride.objects.filter(pk=ride.pk).update(status=RideStatus.NO_DRIVER)
+    sandbox.control.set_config(fare_multiplier=1.05)
+    with django_capture_on_commit_callbacks():
+        new = ride_rebook(ride_id=ride.pk, user=caseworker)
+    assert new.status == RideStatus.REQUESTED
+    assert ride_dispatch(ride_id=new.pk) == "created"
+    first, second = creates(sandbox, partner_account)
+    assert second["fare_id"] and second["fare_id"] != first["fare_id"]
+    new.refresh_from_db()
+    assert quoted < new.estimate_fare == new.fare_amount
+
+
+def test_a_rebook_whose_fare_rose_past_the_margin_waits_for_the_supervisor(
+    at_sandbox,
+    caseworker,
+    supervisor,
+    places,
+    sandbox,
+    partner_account,
+    django_capture_on_commit_callbacks,
+):
+    quoted, ride = approved_after_the_lock(
+        at_sandbox,
+        caseworker,
+        supervisor,
+        places,
+        sandbox,
+        1.0,
+        django_capture_on_commit_callbacks,
+    )
+    Ride.objects.filter(pk=ride.pk).update(status=RideStatus.NO_DRIVER, partner_trip_id="")
+    sandbox.control.set_config(fare_multiplier=1.3)
+    with django_capture_on_commit_callbacks():
+        new = ride_rebook(ride_id=ride.pk, user=caseworker)
+    assert ride_dispatch(ride_id=new.pk) == "awaiting_approval"
+    new.refresh_from_db()
+    assert new.status == RideStatus.AWAITING_APPROVAL
+    assert new.approval_reasons[0]["code"] == "fare_risen"
+    assert new.approval_reasons[0]["agreed"] == quoted
+    assert len(creates(sandbox, partner_account)) == 1

@@ -234,6 +234,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "REST API v1 of the Dinas PPAPP safe-ride portal.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Every state a ride may be in, under one name (rides/models/states.py).
+    "ENUM_NAME_OVERRIDES": {"RideStatusEnum": "rides.models.states.RideStatus"},
 }
 
 # --- Celery ---------------------------------------------------------------------------
@@ -339,6 +341,14 @@ BOOKING_FARE_CEILING = _optional("BOOKING_FARE_CEILING", cast=int, default=250_0
 BOOKING_SERVICE_HOURS = _optional("BOOKING_SERVICE_HOURS", default="06:00-21:00")
 if BOOKING_FARE_CEILING < 0:
     raise ImproperlyConfigured("Setting BOOKING_FARE_CEILING is malformed: must be 0 or more.")
+# A ride sent after its quoted fare's lock ran out (approved later, rebooked) is quoted
+# again; a fare more than this many percent above the one approved (or booked) goes back
+# to a supervisor (rides/rules.py fare_recheck_reason).
+BOOKING_APPROVAL_MARGIN_PERCENT = _optional("BOOKING_APPROVAL_MARGIN_PERCENT", cast=int, default=10)
+if not 0 <= BOOKING_APPROVAL_MARGIN_PERCENT <= 1000:
+    raise ImproperlyConfigured(
+        "Setting BOOKING_APPROVAL_MARGIN_PERCENT is malformed: must be 0 to 1000."
+    )
 try:
     parse_service_hours(BOOKING_SERVICE_HOURS)
 except ValueError as exc:

@@ -139,7 +139,7 @@ class RideOut(serializers.Serializer):
 
     reference = serializers.CharField()
     case = serializers.CharField(source="case.code")
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=RideStatus.choices)
     status_label = serializers.CharField(source="get_status_display")
     status_reason = serializers.CharField()
     purpose = serializers.CharField()

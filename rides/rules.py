@@ -8,6 +8,8 @@
 - a scheduled time is at least 15 minutes and at most 30 days ahead;
 - a fare above BOOKING_FARE_CEILING, an unknown fare, or a pickup outside
   BOOKING_SERVICE_HOURS waits for a supervisor (`awaiting_approval`);
+- a fare quoted again at dispatch (its lock ran out) more than
+  BOOKING_APPROVAL_MARGIN_PERCENT above the one agreed to waits for a supervisor again;
 - which rides may be rebooked or sent again, for the pages and the services alike.
 Each check adds its messages to a `BookingErrors`, keyed by the field it concerns, so
 every problem is reported at once (rides/booking/check.py runs them in order).
@@ -45,6 +47,8 @@ DEFAULT_ALIAS = "Penumpang"
 FARE_ABOVE_CEILING = "fare_above_ceiling"
 FARE_UNKNOWN = "fare_unknown"
 OUTSIDE_SERVICE_HOURS = "outside_service_hours"
+REBOOK_OF_REJECTED = "rebook_of_rejected"
+FARE_RISEN = "fare_risen"
 
 
 @dataclass(frozen=True)
@@ -315,6 +319,36 @@ def fare_reason(quote: FareQuote | None, *, ceiling: int) -> dict | None:
     return None
 
 
+def fare_recheck_reason(
+    quote: FareQuote | None,
+    *,
+    agreed_fare: int | None,
+    approved: bool,
+    ceiling: int,
+    margin_percent: int,
+) -> dict | None:
+    """Why a fare quoted again just before a ride is sent needs a supervisor; None when the
+    ride may go with it.
+
+    `agreed_fare` is the fare a person agreed to: the one a supervisor approved
+    (`approved`), or the one booked under the ceiling. The new fare may be up to
+    `margin_percent` above it; under the ceiling it may always go, since the SOP asks
+    nobody about such a fare. With no agreed fare (the partner gave none at booking) the
+    ceiling alone decides, as at booking."""
+    if quote is None or agreed_fare is None:
+        return fare_reason(quote, ceiling=ceiling)
+    fare = quote.fare_amount
+    if fare <= ceiling or fare * 100 <= agreed_fare * (100 + margin_percent):
+        return None
+    return {
+        "code": FARE_RISEN,
+        "fare": fare,
+        "agreed": agreed_fare,
+        "approved": approved,
+        "margin": margin_percent,
+    }
+
+
 def approval_reasons_for(
     plan: BookingPlan, *, quote: FareQuote | None, fare_unavailable: bool = False, now=None
 ) -> list[dict]:
@@ -359,6 +393,26 @@ def approval_reason_text(reason: dict) -> str:
         return _("The pickup is outside the service hours (%(hours)s).") % {
             "hours": reason.get("service_hours", "")
         }
+    if code == FARE_RISEN:
+        values = {
+            "fare": rupiah(reason.get("fare")),
+            "agreed": rupiah(reason.get("agreed")),
+            "margin": reason.get("margin"),
+        }
+        if reason.get("approved"):
+            return (
+                _(
+                    "The fare is now %(fare)s, more than %(margin)s%% above the %(agreed)s "
+                    "a supervisor approved."
+                )
+                % values
+            )
+        return (
+            _("The fare is now %(fare)s, more than %(margin)s%% above the %(agreed)s booked.")
+            % values
+        )
+    if code == REBOOK_OF_REJECTED:
+        return _("It rebooks %(ref)s, which a supervisor rejected.") % {"ref": reason.get("ride")}
     return str(code)
 
 
@@ -367,20 +421,47 @@ def approval_reason_text(reason: dict) -> str:
 
 def rebook_refusal(ride: Ride, *, rebooked_as: Ride | None) -> str | None:
     """Why the ride cannot be rebooked, or None when it can (one click after no driver, a
-    cancellation, a failure or needs attention; once only; never over a supervisor's
-    rejection; never while the partner may still hold the trip)."""
+    cancellation, a rejection, a failure or needs attention; once only; never while the
+    partner may still hold the trip). The rebook of a rejected ride waits for a
+    supervisor again (rebook_approval_reasons)."""
     if not ride.can_rebook:
         return _("Only a ride that ended without a trip can be rebooked.")
     if rebooked_as is not None:
         return _("This ride was already rebooked as %(ref)s.") % {"ref": rebooked_as.reference}
-    if ride.rejection_reason:
-        return _(
-            "A supervisor rejected this ride, so it is not rebooked. Book a new ride if "
-            "one is still needed."
-        )
     if ride.status == RideStatus.NEEDS_ATTENTION and ride.partner_trip_id:
         return _("The partner may still hold this trip: cancel the ride first, then rebook.")
     return None
+
+
+def approval_holds(old: Ride) -> bool:
+    """A supervisor approved `old` (and did not reject it): its rebook keeps the approval."""
+    return old.decided_at is not None and old.status != RideStatus.REJECTED
+
+
+def rebook_approval_reasons(
+    old: Ride, reasons: list[dict], *, quote: FareQuote | None, ceiling: int, margin_percent: int
+) -> list[dict]:
+    """Why the rebook of `old` waits for a supervisor, given `reasons`, those of the SOP's
+    checks of the rebook itself (at `quote`, the fare it is rebooked at):
+    - a ride a supervisor rejected is never sent on a caseworker's click alone: its
+      rebook always waits, saying which ride was rejected;
+    - a ride a supervisor approved keeps the approval (a survivor left without a driver
+      at night does not wait for a second one), unless its fare rose past the margin;
+    - any other is checked like a new booking."""
+    if old.status == RideStatus.REJECTED:
+        return [{"code": REBOOK_OF_REJECTED, "ride": old.reference}, *reasons]
+    if approval_holds(old):
+        if quote is None or old.agreed_fare is None:
+            return []
+        reason = fare_recheck_reason(
+            quote,
+            agreed_fare=old.agreed_fare,
+            approved=True,
+            ceiling=ceiling,
+            margin_percent=margin_percent,
+        )
+        return [reason] if reason else []
+    return reasons
 
 
 def retry_refusal(ride: Ride) -> str | None:

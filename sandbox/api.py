@@ -102,7 +102,7 @@ async def estimates(call: Call) -> Answer:
     for product in pricing.PRODUCTS.values():
         if request["passenger_count"] > product.max_passengers:
             continue
-        lines = pricing.breakdown(product, trip.distance_m, trip.duration_s)
+        lines = pricing.breakdown(product, trip.distance_m, trip.duration_s, cfg.fare_multiplier)
         fare_id = sb.new_id("fare_", 12)
         driver_distance = sb.rng.uniform(
             cfg.driver_distance_min_meters, cfg.driver_distance_max_meters
@@ -204,7 +204,9 @@ async def create_trip(call: Call) -> Answer:
             estimate = _locked_fare(call, client_id, request["fare_id"], request)
             locked = True
         else:
-            estimate = pricing.breakdown(product, route.distance_m, route.duration_s)
+            estimate = pricing.breakdown(
+                product, route.distance_m, route.duration_s, cfg.fare_multiplier
+            )
             locked = False
         rec = call.simulator.new_trip(client_id, request, estimate, route, locked, created_us)
         store.insert_trip(rec, active=True)

@@ -128,6 +128,14 @@ class Config:
     token_ttl_seconds: float = _knob(3_600.0, "float", 0.1, 30 * 86_400, "real: token lifetime")
     token_limit_per_hour: int = _knob(100, "int", 1, 10_000_000, "token calls per client an hour")
     fare_ttl_seconds: float = _knob(120.0, "float", 0.1, 86_400, "real: how long a fare_id holds")
+    fare_multiplier: float = _knob(
+        1.0,
+        "float",
+        0.1,
+        10.0,
+        "every fare quoted or charged from now on, times this (a surge); a fare_id given "
+        "earlier keeps its amount",
+    )
     idempotency_ttl_seconds: float = _knob(
         86_400.0, "float", 1, 30 * 86_400, "real: how long an Idempotency-Key is remembered"
     )

@@ -59,12 +59,15 @@ def approach_seconds(config: Config, straight_distance_m: float) -> float:
     return straight_distance_m * config.road_factor / (config.driver_speed_kmh / 3.6)
 
 
-def breakdown(product: Product, distance_m: float, duration_s: float) -> dict[str, int]:
-    """Receipt lines; the total is always their sum."""
-    base = product.base_fare
-    distance_fare = _round100(distance_m / 1_000.0 * product.per_km)
-    time_fare = _round100(duration_s / 60.0 * product.per_minute)
-    shortfall = product.minimum_fare - (base + distance_fare + time_fare)
+def breakdown(
+    product: Product, distance_m: float, duration_s: float, multiplier: float = 1.0
+) -> dict[str, int]:
+    """Receipt lines; the total is always their sum. `multiplier` (the `fare_multiplier`
+    knob: a surge) scales the flag-fall, distance, time and minimum fare."""
+    base = _round100(product.base_fare * multiplier)
+    distance_fare = _round100(distance_m / 1_000.0 * product.per_km * multiplier)
+    time_fare = _round100(duration_s / 60.0 * product.per_minute * multiplier)
+    shortfall = _round100(product.minimum_fare * multiplier) - (base + distance_fare + time_fare)
     if shortfall > 0:  # the minimum fare tops up the flag-fall
         base += shortfall
     lines = {

@@ -274,7 +274,10 @@ class Simulator:
                 lines = dict(sim["estimate"])  # an upfront fare is what the rider pays
             else:
                 lines = pricing.breakdown(
-                    product, body["distance_meters"], body["duration_seconds"]
+                    product,
+                    body["distance_meters"],
+                    body["duration_seconds"],
+                    self.sb.config.fare_multiplier,
                 )
         elif status == "rider_canceled" and previous in WITH_DRIVER:
             lines = pricing.cancellation_breakdown(product)

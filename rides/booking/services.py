@@ -7,6 +7,7 @@ dispatched once the transaction commits. Nothing is written unless every rule ho
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
@@ -26,6 +27,8 @@ from rides.rules import (
     SCHEDULE_MIN_LEAD,
     BookingPlan,
     FareQuote,
+    approval_holds,
+    rebook_approval_reasons,
     rebook_refusal,
 )
 
@@ -51,10 +54,27 @@ def booking_estimate(*, user, quotes: QuoteStore | None = None, **booking) -> Fa
     return fare_estimate(plan, quotes=quotes, reuse=False)
 
 
-def _write_ride(*, plan: BookingPlan, user, quote: FareQuote | None, rebooked_from=None) -> Ride:
+def _write_ride(
+    *,
+    plan: BookingPlan,
+    user,
+    quote: FareQuote | None,
+    rebooked_from: Ride | None = None,
+    approved_as: Ride | None = None,
+) -> Ride:
+    """`approved_as`: the ride whose approval this rebook keeps (its decision is copied)."""
     status = RideStatus.AWAITING_APPROVAL if plan.needs_approval else RideStatus.REQUESTED
     quoted = quote is not None and quote.product_id == plan.product_id
     sent_now = quoted and status == RideStatus.REQUESTED
+    # Booked under the ceiling: that fare is agreed; else a supervisor agrees to one.
+    agreed_fare = quote.fare_amount if sent_now else None
+    if approved_as is not None:
+        agreed_fare = approved_as.agreed_fare
+    fare_id = quote.fare_id if sent_now else ""
+    # A rebook goes at an old fare whose lock has run out: quoted again at dispatch.
+    fare_check = plan.fare_check_at_dispatch or (
+        rebooked_from is not None and sent_now and agreed_fare is not None and not fare_id
+    )
     ride = Ride.objects.create(
         case=plan.case,
         unit=plan.case.unit,
@@ -75,15 +95,22 @@ def _write_ride(*, plan: BookingPlan, user, quote: FareQuote | None, rebooked_fr
         rider_alias=plan.rider_alias,
         product_id=plan.product_id,
         estimate_fare=quote.fare_amount if quoted else None,
+        agreed_fare=agreed_fare,
         estimate_pickup_eta_seconds=quote.pickup_eta_seconds if quoted else None,
         # A ride that waits for approval goes later: its locked fare will have expired.
-        fare_id=quote.fare_id if sent_now else "",
-        fare_expires_at=quote.expires_at if sent_now and quote.fare_id else None,
-        approval_reasons=plan.approval_reasons,
-        fare_check_at_dispatch=plan.fare_check_at_dispatch,
+        fare_id=fare_id,
+        fare_expires_at=quote.expires_at if fare_id else None,
+        approval_reasons=approved_as.approval_reasons if approved_as else plan.approval_reasons,
+        decided_by=approved_as.decided_by if approved_as else None,
+        decided_at=approved_as.decided_at if approved_as else None,
+        fare_check_at_dispatch=fare_check,
         status=status,
     )
     note = f"rebooked from {rebooked_from.reference}" if rebooked_from else "booked"
+    if approved_as is not None:
+        note = _("Rebooked from %(ref)s, keeping the approval a supervisor gave it.") % {
+            "ref": approved_as.reference
+        }
     TripEvent.objects.create(
         ride=ride,
         at=ride.status_changed_at,
@@ -141,9 +168,11 @@ def _point_spec(ride: Ride, which: str) -> dict:
 
 
 def ride_rebook(*, ride_id, user, quote: FareQuote | None = None) -> Ride:
-    """One click after no driver, a driver's cancellation, a failure or needs attention: a
-    new ride copying the old one (same SOP checks, a fresh estimate when given, else the
-    old one). A scheduled time that is no longer 15 minutes ahead becomes "now"."""
+    """One click after no driver, a driver's cancellation, a rejection, a failure or needs
+    attention: a new ride copying the old one (same SOP checks, a fresh estimate when
+    given, else the old one). A scheduled time that is no longer 15 minutes ahead becomes "now".
+    The rebook of an approved ride keeps its approval unless the fare rose past the margin;
+    that of a rejected ride waits for a supervisor (rides/rules.py rebook_approval_reasons)."""
     now = timezone.now()
     with transaction.atomic():
         old = _ride_for_update(ride_id=ride_id, user=user)
@@ -170,7 +199,17 @@ def ride_rebook(*, ride_id, user, quote: FareQuote | None = None) -> Ride:
             quote=quote,
             now=now,
         )
-        ride = _write_ride(plan=plan, user=user, quote=quote, rebooked_from=old)
+        plan.approval_reasons = rebook_approval_reasons(
+            old,
+            plan.approval_reasons,
+            quote=quote,
+            ceiling=settings.BOOKING_FARE_CEILING,
+            margin_percent=settings.BOOKING_APPROVAL_MARGIN_PERCENT,
+        )
+        kept = approval_holds(old) and not plan.needs_approval
+        ride = _write_ride(
+            plan=plan, user=user, quote=quote, rebooked_from=old, approved_as=old if kept else None
+        )
         if old.status == RideStatus.NEEDS_ATTENTION:
             # So nobody retries the old one as well: one survivor, one ride.
             alerts_resolve_for_ride(ride=old, user=user)
@@ -232,6 +271,11 @@ def ride_approve(*, ride_id, user) -> Ride:
             note = "approved; the scheduled time was less than 15 minutes away, sent as now"
         ride.decided_by = user
         ride.decided_at = now
+        # The fare approved; its lock has run out while the ride waited, so the dispatch
+        # asks for it again and sends it only within the margin (rides/rules.py).
+        ride.agreed_fare = ride.estimate_fare
+        if ride.estimate_fare is not None:
+            ride.fare_check_at_dispatch = True
         # apply_transition saves the whole row, the decision with it.
         ride.apply_transition(RideStatus.REQUESTED, cause=Cause.USER, actor=user, note=note)
         ride_request_dispatch(ride=ride)
@@ -239,8 +283,8 @@ def ride_approve(*, ride_id, user) -> Ride:
 
 
 def ride_reject(*, ride_id, user, reason: str) -> Ride:
-    """A supervisor of the ride's unit refuses a waiting ride, saying why: it is cancelled
-    and the caseworker sees the reason."""
+    """A supervisor of the ride's unit refuses a waiting ride, saying why: it is rejected
+    (its own final state, never sent) and the booker sees the reason on the ride page."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(
@@ -255,5 +299,5 @@ def ride_reject(*, ride_id, user, reason: str) -> Ride:
         ride.rejection_reason = reason
         # apply_transition saves the whole row, the decision with it; the reason becomes
         # the status reason the caseworker reads.
-        ride.apply_transition(RideStatus.CANCELLED, cause=Cause.USER, actor=user, reason=reason)
+        ride.apply_transition(RideStatus.REJECTED, cause=Cause.USER, actor=user, reason=reason)
         return ride

@@ -119,9 +119,12 @@ class Ride(models.Model):
 
     estimate_fare = models.PositiveIntegerField(null=True, blank=True)
     estimate_pickup_eta_seconds = models.PositiveIntegerField(null=True, blank=True)
-    # The partner could not give a fare at booking: the dispatch asks for it first and
-    # applies the fare ceiling then.
+    # The partner could not give a fare at booking, or the quoted one's lock ran out: the
+    # dispatch asks for it first and applies the fare rules then (rides/rules.py).
     fare_check_at_dispatch = models.BooleanField(default=False)
+    # The fare a person agreed to: booked under the ceiling, or approved by a supervisor.
+    # A fresh quote at dispatch too far above it goes back to approval.
+    agreed_fare = models.PositiveIntegerField(null=True, blank=True)
 
     # Approval (SOP: fare ceiling, service hours)
     approval_reasons = models.JSONField(default=list, blank=True)

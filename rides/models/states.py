@@ -25,6 +25,7 @@ class RideStatus(models.TextChoices):
     ON_TRIP = "on_trip", _("On the way")
     COMPLETED = "completed", _("Completed")
     CANCELLED = "cancelled", _("Cancelled")
+    REJECTED = "rejected", _("Rejected")
     NO_DRIVER = "no_driver", _("No driver found")
     FAILED = "failed", _("Failed")
     NEEDS_ATTENTION = "needs_attention", _("Needs attention")
@@ -46,12 +47,16 @@ RANK = {
     S.ON_TRIP: 7,
     S.COMPLETED: 9,
     S.CANCELLED: 9,
+    S.REJECTED: 9,
     S.NO_DRIVER: 9,
     S.FAILED: 9,
     S.NEEDS_ATTENTION: 8,
 }
 
-TERMINAL = frozenset({S.COMPLETED, S.CANCELLED, S.NO_DRIVER, S.FAILED})
+# How a trip may end, by the partner's word or a cancellation.
+ENDINGS = frozenset({S.COMPLETED, S.CANCELLED, S.NO_DRIVER, S.FAILED})
+# Final: those, and a supervisor's rejection (only ever of a ride still awaiting approval).
+TERMINAL = ENDINGS | {S.REJECTED}
 # Final until a person acts on it (retry, rebook or cancel).
 HELD = frozenset({S.NEEDS_ATTENTION})
 ACTIVE_WITH_PARTNER = frozenset(
@@ -59,38 +64,35 @@ ACTIVE_WITH_PARTNER = frozenset(
 )
 BEFORE_PARTNER = frozenset({S.REQUESTED, S.DISPATCHING, S.DISPATCH_UNKNOWN})
 CANCELLABLE = frozenset({S.AWAITING_APPROVAL}) | BEFORE_PARTNER | ACTIVE_WITH_PARTNER | HELD
-# Ended or held: a person may book the same ride again.
-REBOOKABLE = frozenset({S.NO_DRIVER, S.CANCELLED, S.FAILED, S.NEEDS_ATTENTION})
+# Ended or held: a person may book the same ride again (a rejected one waits for a
+# supervisor again: rides/rules.py).
+REBOOKABLE = frozenset({S.NO_DRIVER, S.CANCELLED, S.REJECTED, S.FAILED, S.NEEDS_ATTENTION})
 
 # Legal moves. Anything else is refused.
 ALLOWED: dict[str, frozenset[str]] = {
-    S.AWAITING_APPROVAL: frozenset({S.REQUESTED, S.CANCELLED}),
+    # A supervisor approves or rejects; the booker may cancel.
+    S.AWAITING_APPROVAL: frozenset({S.REQUESTED, S.REJECTED, S.CANCELLED}),
     # Back to approval when the fare, checked only at dispatch, is above the ceiling.
     S.REQUESTED: frozenset({S.DISPATCHING, S.CANCELLED, S.NEEDS_ATTENTION, S.AWAITING_APPROVAL}),
     S.DISPATCHING: frozenset(
         {S.DISPATCH_UNKNOWN, S.REQUESTED, S.NEEDS_ATTENTION, S.CANCELLED}
         | ACTIVE_WITH_PARTNER
-        | TERMINAL
+        | ENDINGS
     ),
     S.DISPATCH_UNKNOWN: frozenset(
-        {S.REQUESTED, S.NEEDS_ATTENTION, S.CANCELLED} | ACTIVE_WITH_PARTNER | TERMINAL
+        {S.REQUESTED, S.NEEDS_ATTENTION, S.CANCELLED} | ACTIVE_WITH_PARTNER | ENDINGS
     ),
-    S.SCHEDULED: frozenset(ACTIVE_WITH_PARTNER - {S.SCHEDULED} | TERMINAL | {S.NEEDS_ATTENTION}),
-    S.SEARCHING: frozenset(
-        {S.DRIVER_ASSIGNED, S.ARRIVING, S.ON_TRIP, S.NEEDS_ATTENTION} | TERMINAL
-    ),
-    S.DRIVER_ASSIGNED: frozenset(
-        {S.SEARCHING, S.ARRIVING, S.ON_TRIP, S.NEEDS_ATTENTION} | TERMINAL
-    ),
-    S.ARRIVING: frozenset(
-        {S.SEARCHING, S.DRIVER_ASSIGNED, S.ON_TRIP, S.NEEDS_ATTENTION} | TERMINAL
-    ),
-    S.ON_TRIP: frozenset({S.NEEDS_ATTENTION} | TERMINAL),
+    S.SCHEDULED: frozenset(ACTIVE_WITH_PARTNER - {S.SCHEDULED} | ENDINGS | {S.NEEDS_ATTENTION}),
+    S.SEARCHING: frozenset({S.DRIVER_ASSIGNED, S.ARRIVING, S.ON_TRIP, S.NEEDS_ATTENTION} | ENDINGS),
+    S.DRIVER_ASSIGNED: frozenset({S.SEARCHING, S.ARRIVING, S.ON_TRIP, S.NEEDS_ATTENTION} | ENDINGS),
+    S.ARRIVING: frozenset({S.SEARCHING, S.DRIVER_ASSIGNED, S.ON_TRIP, S.NEEDS_ATTENTION} | ENDINGS),
+    S.ON_TRIP: frozenset({S.NEEDS_ATTENTION} | ENDINGS),
     # A person's decision: retry (back to requested) or cancel; the partner may still
     # report what became of a trip it holds.
-    S.NEEDS_ATTENTION: frozenset({S.REQUESTED, S.CANCELLED} | ACTIVE_WITH_PARTNER | TERMINAL),
+    S.NEEDS_ATTENTION: frozenset({S.REQUESTED, S.CANCELLED} | ACTIVE_WITH_PARTNER | ENDINGS),
     S.COMPLETED: frozenset(),
     S.CANCELLED: frozenset(),
+    S.REJECTED: frozenset(),
     S.NO_DRIVER: frozenset(),
     S.FAILED: frozenset(),
 }

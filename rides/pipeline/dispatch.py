@@ -46,7 +46,12 @@ from rides.pipeline.common import (
     visible_or_denied,
 )
 from rides.pipeline.payload import PayloadRefused, build_trip_request, fare_is_fresh
-from rides.rules import approval_reason_text, fare_reason, quote_from_estimates, retry_refusal
+from rides.rules import (
+    approval_reason_text,
+    fare_recheck_reason,
+    quote_from_estimates,
+    retry_refusal,
+)
 
 S = RideStatus
 log = logging.getLogger("rides.pipeline")
@@ -59,9 +64,10 @@ def idempotency_key_for(ride: Ride) -> str:
     return f"{ride.reference}:{ride.dispatch_generation}"
 
 
-def ride_dispatch(*, ride_id: int) -> str:
+def ride_dispatch(*, ride_id: int, fare_checked: bool = False) -> str:
     """Sends a requested ride to its partner. Safe to run twice: only a ride in
-    `requested` is sent, and the row lock makes one run win. Returns what happened."""
+    `requested` is sent, and the row lock makes one run win. Returns what happened.
+    `fare_checked`: the fare was just asked for again, so it is not asked for twice."""
     now = timezone.now()
     with transaction.atomic():
         ride = locked_ride(ride_id)
@@ -101,16 +107,23 @@ def ride_dispatch(*, ride_id: int) -> str:
             return "paced"
         if not ride.idempotency_key and not ride.fare_check_at_dispatch:
             # A new key starts here, so this is the moment to decide about the fare id;
-            # every repeat of this key then sends the very same body.
+            # every repeat of this key then sends the very same body. A lock that ran
+            # out means a fare nobody saw: ask for a fresh quote first.
             if ride.fare_id and not fare_is_fresh(ride, now):
                 ride.fare_id = ""
-            ride.idempotency_key = idempotency_key_for(ride)
+                ride.fare_expires_at = None
+                ride.fare_check_at_dispatch = not fare_checked
+            if not ride.fare_check_at_dispatch:
+                ride.idempotency_key = idempotency_key_for(ride)
         try:
             body = build_trip_request(ride)
         except PayloadRefused as refused:
             hold(ride, refused.user_message, code=f"payload:{refused.code}")
             return "held"
         if ride.fare_check_at_dispatch:
+            ride.save(
+                update_fields=["fare_id", "fare_expires_at", "fare_check_at_dispatch", "updated_at"]
+            )
             # The very points the trip will be booked with (neutral ones for protected places).
             points = {"pickup": body["pickup"], "dropoff": body["dropoff"]}
             passengers = body["passenger_count"]
@@ -162,12 +175,13 @@ def _still_checking_fare(ride: Ride) -> bool:
     return ride.status == S.REQUESTED and ride.fare_check_at_dispatch
 
 
-# --- the fare, when the partner could not give one at booking --------------------------------
+# --- the fare, when the partner gave none at booking or its lock ran out ----------------------
 
 
 def _check_fare_first(ride_id: int, account, points: dict, passengers: int) -> str:
-    """The partner could not give a fare when the ride was booked: ask for it now (outside
-    any transaction), then apply the fare ceiling before the ride is sent."""
+    """The partner could not give a fare when the ride was booked, or the quoted fare's
+    lock ran out: ask for it now (outside any transaction), then apply the fare rules
+    before the ride is sent."""
     try:
         estimates = client_for(account).estimate(
             pickup=points["pickup"], dropoff=points["dropoff"], passenger_count=passengers
@@ -177,7 +191,7 @@ def _check_fare_first(ride_id: int, account, points: dict, passengers: int) -> s
     except errors.TemporaryPartnerError as exc:
         return relocked(ride_id, _still_checking_fare, _fare_check_later, exc)
     outcome = relocked(ride_id, _still_checking_fare, _apply_fare, estimates)
-    return ride_dispatch(ride_id=ride_id) if outcome == "send" else outcome
+    return ride_dispatch(ride_id=ride_id, fare_checked=True) if outcome == "send" else outcome
 
 
 def _hold_for_estimate(ride: Ride, exc) -> str:
@@ -186,22 +200,33 @@ def _hold_for_estimate(ride: Ride, exc) -> str:
 
 
 def fare_check_at_dispatch_apply(*, ride: Ride, estimates) -> bool:
-    """The fare asked for at dispatch (the partner could not give one at booking), applied
-    to the locked ride with the same ceiling rule as at booking. True: the ride may be sent
-    (the fare and its locked fare id kept). False: it now waits for a supervisor."""
+    """The fare asked for at dispatch, applied to the locked ride by the rule of
+    rides/rules.py (fare_recheck_reason): the ceiling when nobody agreed to a fare yet,
+    else the margin above the agreed one. True: the ride may be sent (with the fresh fare
+    and its locked fare id). False: it now waits for a supervisor, told both fares."""
     quote = quote_from_estimates(estimates, product_id=ride.product_id)
-    reason = fare_reason(quote, ceiling=settings.BOOKING_FARE_CEILING)
+    reason = fare_recheck_reason(
+        quote,
+        agreed_fare=ride.agreed_fare,
+        approved=ride.decided_at is not None,
+        ceiling=settings.BOOKING_FARE_CEILING,
+        margin_percent=settings.BOOKING_APPROVAL_MARGIN_PERCENT,
+    )
     ride.fare_check_at_dispatch = False
-    if reason is None:
+    if quote is not None:
         ride.estimate_fare = quote.fare_amount
         ride.estimate_pickup_eta_seconds = quote.pickup_eta_seconds
+    if reason is None:
+        if ride.agreed_fare is None:
+            ride.agreed_fare = quote.fare_amount
         ride.fare_id = quote.fare_id
         ride.fare_expires_at = quote.expires_at if quote.fare_id else None
         ride.save()
         return True
-    if quote is not None:
-        ride.estimate_fare = quote.fare_amount
     ride.approval_reasons = [reason]
+    # The next decision is a supervisor's again (the earlier one stays in the trip log).
+    ride.decided_by = None
+    ride.decided_at = None
     ride.dispatch_due_at = None
     ride.dispatch_deadline_at = None
     ride.apply_transition(
@@ -250,12 +275,14 @@ def _adopt_existing_trip(ride_id, key, trip_id, reference, account) -> str:
 
 
 def _dispatch_without_fare(ride_id: int, key: str) -> str:
-    """The locked fare ran out: book at the partner's current fare under a new key."""
+    """The locked fare ran out: ask for a fresh quote, then send under a new key."""
     return relocked(ride_id, _still_dispatching(key), _send_without_fare)
 
 
 def _send_without_fare(ride: Ride) -> str:
     ride.fare_id = ""
+    ride.fare_expires_at = None
+    ride.fare_check_at_dispatch = True
     ride.dispatch_generation += 1
     ride.idempotency_key = ""
     ride.last_dispatch_error = "fare_expired"

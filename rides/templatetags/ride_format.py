@@ -8,7 +8,13 @@ from rides.models import RideStatus
 register = template.Library()
 
 GOOD = {RideStatus.COMPLETED}
-BAD = {RideStatus.CANCELLED, RideStatus.NO_DRIVER, RideStatus.FAILED, RideStatus.NEEDS_ATTENTION}
+BAD = {
+    RideStatus.CANCELLED,
+    RideStatus.REJECTED,
+    RideStatus.NO_DRIVER,
+    RideStatus.FAILED,
+    RideStatus.NEEDS_ATTENTION,
+}
 
 
 @register.filter

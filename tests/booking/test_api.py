@@ -325,7 +325,7 @@ def test_approve_and_reject_are_for_supervisors_of_the_unit(
     assert blank.status_code == 400 and "reason" in blank.json()
     rejected = api(supervisor).post(url, {"reason": "Use the office car."}, format="json")
     assert rejected.status_code == 200
-    assert rejected.json()["status"] == "cancelled"
+    assert rejected.json()["status"] == "rejected"
     assert rejected.json()["approval"]["rejection_reason"] == "Use the office car."
 
 

@@ -95,7 +95,7 @@ def test_a_scheduled_time_that_came_too_close_while_waiting_is_sent_as_now(
     assert "sent as now" in ride.events.order_by("at", "id").last().note
 
 
-def test_rejecting_needs_a_reason_and_cancels_with_it(waiting_ride, supervisor):
+def test_rejecting_needs_a_reason_and_rejects_with_it(waiting_ride, supervisor):
     with pytest.raises(ValidationError) as excinfo:
         ride_reject(ride_id=waiting_ride.pk, user=supervisor, reason="  ")
     assert "reason" in excinfo.value.message_dict
@@ -106,7 +106,7 @@ def test_rejecting_needs_a_reason_and_cancels_with_it(waiting_ride, supervisor):
         ride_id=waiting_ride.pk, user=supervisor, reason="Too far: use the office car."
     )
     ride.refresh_from_db()
-    assert ride.status == RideStatus.CANCELLED
+    assert ride.status == RideStatus.REJECTED
     assert ride.rejection_reason == "Too far: use the office car."
     assert ride.status_reason == "Too far: use the office car."
     assert ride.decided_by == supervisor
@@ -240,3 +240,63 @@ def test_approval_checks_again_what_may_have_changed_while_the_ride_waited(
     assert "The case was closed" in excinfo.value.message_dict["ride"][0]
     waiting_ride.refresh_from_db()
     assert waiting_ride.status == RideStatus.AWAITING_APPROVAL
+
+
+def _outside_service_hours(settings):
+    """Service hours that leave out the present hour: it is "night" for the SOP."""
+    hour = timezone.localtime().hour
+    settings.BOOKING_SERVICE_HOURS = f"{(hour + 2) % 24:02d}:00-{(hour + 3) % 24:02d}:00"
+
+
+def test_a_rebook_at_night_of_an_approved_ride_keeps_its_approval(
+    adult_case, caseworker, supervisor, places, settings, django_capture_on_commit_callbacks
+):
+    _outside_service_hours(settings)
+    ride = ride_book(user=caseworker, quote=CHEAP, **booking_args(adult_case, places))
+    assert ride.status == RideStatus.AWAITING_APPROVAL
+    with django_capture_on_commit_callbacks():
+        ride_approve(ride_id=ride.pk, user=supervisor)
+    old = set_status(ride, RideStatus.NO_DRIVER)
+    with django_capture_on_commit_callbacks() as callbacks:
+        new = ride_rebook(ride_id=old.pk, user=caseworker)
+    assert len(callbacks) == 1, "sent at once, no second approval"
+    new.refresh_from_db()
+    assert new.status == RideStatus.REQUESTED
+    assert (new.decided_by, new.decided_at) == (supervisor, old.decided_at)
+    assert new.approval_reasons == old.approval_reasons
+    assert new.agreed_fare == old.agreed_fare == CHEAP.fare_amount
+    # Its fare is quoted again before it goes (the old quote's lock is long gone).
+    assert new.fare_check_at_dispatch
+    note = new.events.get().note
+    assert old.reference in note and "approval" in note
+
+
+def test_a_rebook_of_an_approved_ride_whose_fare_rose_past_the_margin_waits_again(
+    waiting_ride, caseworker, supervisor, settings, django_capture_on_commit_callbacks
+):
+    settings.BOOKING_APPROVAL_MARGIN_PERCENT = 10
+    with django_capture_on_commit_callbacks():
+        ride_approve(ride_id=waiting_ride.pk, user=supervisor)
+    set_status(waiting_ride, RideStatus.NO_DRIVER)
+    within = FareQuote("car", 440_000)  # 10 % above the approved 400.000
+    risen = FareQuote("car", 440_100)
+    new = ride_rebook(ride_id=waiting_ride.pk, user=caseworker, quote=risen)
+    assert new.status == RideStatus.AWAITING_APPROVAL
+    assert new.approval_reasons == [
+        {"code": "fare_risen", "fare": 440_100, "agreed": 400_000, "approved": True, "margin": 10}
+    ]
+    assert new.decided_by is None
+    Ride.objects.filter(pk=new.pk).update(status=RideStatus.CANCELLED)
+    waiting_ride.rebookings.all().update(rebooked_from=None)
+    with django_capture_on_commit_callbacks():
+        kept = ride_rebook(ride_id=waiting_ride.pk, user=caseworker, quote=within)
+    assert kept.status == RideStatus.REQUESTED and kept.decided_by == supervisor
+
+
+def test_a_rebook_of_a_ride_that_needed_no_approval_is_checked_as_a_new_booking(
+    ride_without_driver, caseworker, settings
+):
+    _outside_service_hours(settings)
+    new = ride_rebook(ride_id=ride_without_driver.pk, user=caseworker)
+    assert new.status == RideStatus.AWAITING_APPROVAL
+    assert new.approval_reasons[0]["code"] == "outside_service_hours"

@@ -478,7 +478,7 @@ def test_approve_and_reject_from_the_queue(waiting, supervisor, django_capture_o
     assert done.status_code == 302
     statuses = dict(Ride.objects.values_list("reference", "status"))
     assert statuses[waiting[0].reference] == RideStatus.REQUESTED
-    assert statuses[rejected.reference] == RideStatus.CANCELLED
+    assert statuses[rejected.reference] == RideStatus.REJECTED
     assert statuses[waiting[2].reference] == RideStatus.AWAITING_APPROVAL
 
 

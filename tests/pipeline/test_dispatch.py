@@ -196,7 +196,7 @@ def test_an_unreachable_partner_hands_the_ride_to_a_person(make_ride, db):
     assert ride.events.filter(new_status=S.DISPATCHING).count() == 3
 
 
-def test_an_expired_fare_is_booked_at_the_current_fare_under_a_new_key(
+def test_an_expired_fare_is_quoted_again_and_booked_with_the_new_quote_under_a_new_key(
     sandbox, partner_account, make_ride
 ):
     import datetime as dt
@@ -219,11 +219,15 @@ def test_an_expired_fare_is_booked_at_the_current_fare_under_a_new_key(
     assert ride_dispatch(ride_id=ride.pk) == "fare_expired"
     ride.refresh_from_db()
     assert ride.status == S.REQUESTED and ride.fare_id == "" and ride.dispatch_generation == 1
+    assert ride.fare_check_at_dispatch
+    sandbox.control.set_config(fare_ttl_seconds=120)
     assert ride_dispatch(ride_id=ride.pk) == "created"
     ride = assert_one_trip(sandbox, partner_account, ride)
     assert ride.idempotency_key == f"{ride.reference}:1"
     bodies = [c["body"] for c in sandbox.control.calls("create_trip", partner_account.client_id)]
-    assert "fare_id" in bodies[0] and "fare_id" not in bodies[1]
+    assert bodies[0]["fare_id"] == car.fare_id
+    assert bodies[1]["fare_id"] and bodies[1]["fare_id"] != car.fare_id
+    assert len(sandbox.control.calls("estimates", partner_account.client_id)) == 2
 
 
 def test_reconcile_of_a_ride_whose_worker_is_still_within_its_lease_waits(

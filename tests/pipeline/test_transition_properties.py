@@ -44,6 +44,7 @@ PORTAL_MOVES = [
     (S.REQUESTED, Cause.USER),
     (S.NEEDS_ATTENTION, Cause.DISPATCH),
     (S.CANCELLED, Cause.USER),
+    (S.REJECTED, Cause.USER),  # a supervisor's decision: only from awaiting_approval
     (S.AWAITING_APPROVAL, Cause.USER),  # never legal once booked: must be refused
 ]
 

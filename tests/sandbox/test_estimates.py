@@ -81,3 +81,18 @@ def test_fare_for_another_product_or_route(partner):
     assert response.status_code == 400
     response = partner.create(trip_body(fare_id="fare_unknown"))
     assert response.status_code == 400
+
+
+def test_a_surge_raises_new_fares_but_not_one_already_locked(partner, control):
+    def car(estimates):
+        return next(e for e in estimates.json()["estimates"] if e["product_id"] == "car")
+
+    before = car(partner.estimates())
+    control.set_config(fare_multiplier=1.2)
+    after = car(partner.estimates())
+    ratio = after["fare"]["amount"] / before["fare"]["amount"]
+    assert 1.15 < ratio < 1.25, (before["fare"], after["fare"])
+    locked = partner.create_ok(fare_id=before["fare_id"])
+    assert locked["fare"]["amount"] == before["fare"]["amount"]
+    unlocked = partner.create_ok()
+    assert unlocked["fare"]["amount"] == after["fare"]["amount"]

@@ -141,7 +141,7 @@ class RideOut(serializers.Serializer):
     case = serializers.CharField(source="case.code")
     status = serializers.ChoiceField(choices=RideStatus.choices)
     status_label = serializers.CharField(source="get_status_display")
-    status_reason = serializers.CharField()
+    status_reason = serializers.CharField(source="status_reason_text")  # the reader's language
     purpose = serializers.CharField()
     scheduled_pickup_at = serializers.DateTimeField(allow_null=True)
     passenger_count = serializers.IntegerField()

@@ -30,6 +30,7 @@ from rides.models.states import (
     RideStatus,
     TransitionOutcome,
 )
+from rides.models.stored_texts import stored_text
 from rides.models.trip_log import TripEvent
 
 S = RideStatus
@@ -249,6 +250,11 @@ class Ride(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status not in TERMINAL and self.status not in HELD
+
+    @property
+    def status_reason_text(self) -> str:
+        """The status reason in the reader's language (rides/models/stored_texts.py)."""
+        return stored_text(self.status_reason)
 
     @property
     def can_cancel(self) -> bool:

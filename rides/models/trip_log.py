@@ -13,11 +13,12 @@ import re
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from rides.models.states import Cause, RideStatus
+from rides.models.stored_texts import CANCELLED_BY, portal_text_read
 
 # What a change made by the portal or the partner is, in a caseworker's words.
 CAUSE_TEXTS = {
@@ -49,11 +50,6 @@ NOTE_PREFIXES = {
     "retry:": gettext_lazy("The partner could not be reached; the portal sends the ride again."),
 }
 REBOOKED_FROM = re.compile(r"^rebooked from (?P<reference>\S+)$")
-# Reasons the portal wrote in English before they were stored as codes.
-LEGACY_REASONS = {
-    re.compile(r"^Rebooked as (?P<ref>\S+?)\.$"): gettext_lazy("Rebooked as %(ref)s."),
-    re.compile(r"^Cancelled by (?P<name>.+)\.$"): gettext_lazy("Cancelled by %(name)s."),
-}
 
 
 class TripEventQuerySet(models.QuerySet):
@@ -125,22 +121,14 @@ class TripEvent(models.Model):
         rebooked = REBOOKED_FROM.match(note)
         if rebooked:
             return _("A new booking of ride %(reference)s.") % rebooked.groupdict()
-        for pattern, text in LEGACY_REASONS.items():
-            found = pattern.match(note)
-            if found and "name" in found.groupdict() and self.cause == Cause.USER:
-                return ""  # `who` already says who cancelled
-            if found:
-                return str(text) % found.groupdict()
-        if self.cause == Cause.USER or _is_portal_text(note):
-            # a reason a person typed, or one the portal wrote through its catalogue
-            return _(note) if _is_portal_text(note) else note
+        if self.cause == Cause.USER and CANCELLED_BY.read(note) is not None:
+            return ""  # `who` already says who cancelled
+        read = portal_text_read(note)
+        if read is not None:
+            return read  # one the portal wrote, in whichever language its writer used
+        if self.cause == Cause.USER:
+            return note  # a reason a person typed
         if self.new_status == RideStatus.DISPATCH_UNKNOWN:
             return _("The partner did not confirm the ride; the portal checks whether it arrived.")
         # a technical detail (an error, a partner's code) is for the logs, not for people
         return ""
-
-
-def _is_portal_text(note: str) -> bool:
-    """Whether the note is one of the portal's own English texts (it has a translation)."""
-    with translation.override("id"):
-        return _(note) != note

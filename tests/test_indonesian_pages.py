@@ -210,6 +210,19 @@ def _requests(world, role):
     yield "post", reverse("cases:create"), {"name": "", "birth_date": "kemarin"}
     yield "post", reverse("cases:address_add", kwargs={"code": case.code}), {"latitude": "x"}
     yield "post", reverse("cases:consent_record", kwargs={"code": case.code}), {"given_by": "?"}
+    # last, what a person does on a ride, with the page and message that follow
+    rides = world["rides"]
+    if role == "supervisor":
+        yield "follow", _ride_url("rides:approve", rides["awaiting_approval"]), {}
+    yield "follow", _ride_url("rides:rebook", rides["no_driver"]), {}
+    yield "follow", _ride_url("rides:rebook", rides["completed"]), {}  # refused: a message
+    yield "follow", _ride_url("rides:retry", rides["needs_attention"]), {}
+    yield "follow", _ride_url("rides:cancel", rides["searching"]), {"reason": "Sudah diantar."}
+    yield "follow", reverse("rides:notices_read"), {}
+
+
+def _ride_url(name, ride):
+    return reverse(name, kwargs={"reference": ride.reference})
 
 
 @pytest.fixture
@@ -242,7 +255,11 @@ def _walk(world, role: str, language: str):
     client.force_login(world["users"][role])
     seen = []
     for method, url, data in _requests(world, role):
-        response = getattr(client, method)(url, data)
+        if method == "follow":  # a POST that redirects: the page it leads to
+            response = client.post(url, data, follow=True)
+            assert response.redirect_chain, f"{url} did not lead anywhere"
+        else:
+            response = getattr(client, method)(url, data)
         seen.append((method, url, response))
     anonymous = Client()
     anonymous.cookies[settings.LANGUAGE_COOKIE_NAME] = language

@@ -116,6 +116,21 @@ class IdempotentRequest(models.Model):
         return f"{self.user_id}:{self.key}"
 
 
+ADMIN_ACTIONS = {
+    "created": _("Added"),
+    "changed": _("Changed"),
+    "enabled": _("Enabled"),
+    "disabled": _("Disabled"),
+    "webhook_secret_rotated": _("Webhook secret rotated"),
+    "invited": _("Invited"),
+    "deactivated": _("Deactivated"),
+    "renamed": _("Renamed"),
+    "issued": _("Issued"),
+    "expiry_set": _("Expiry set"),
+    "revoked": _("Revoked"),
+}
+
+
 class AdminChange(models.Model):
     """One change an administrator made (partner accounts, users, units, API tokens): who,
     when, to what, and which fields with their old and new values. A secret's value is
@@ -144,3 +159,18 @@ class AdminChange(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.subject_label}"
+
+    @property
+    def action_words(self) -> str:
+        return str(ADMIN_ACTIONS.get(self.action, self.action))
+
+    def lines(self) -> list[str]:
+        """The changes as "field: old → new" lines (a secret: "field: changed")."""
+        shown = []
+        for field, value in self.changes.items():
+            if isinstance(value, list) and len(value) == 2:
+                old, new = ("–" if part in (None, "", []) else part for part in value)
+                shown.append(f"{field}: {old} → {new}")
+            else:
+                shown.append(f"{field}: {value}")
+        return shown

@@ -74,9 +74,7 @@ def case_can_book(*, user, case: Case) -> bool:
 
 def case_is_assigned_to(*, user, case: Case) -> bool:
     """Assigned and in the case's unit: an assignment left in another unit counts for nothing."""
-    return (
-        user.unit_id == case.unit_id and case.assigned_caseworkers.filter(pk=user.pk).exists()
-    )
+    return user.unit_id == case.unit_id and case.assigned_caseworkers.filter(pk=user.pk).exists()
 
 
 def valid_consents(case: Case) -> QuerySet[Consent]:

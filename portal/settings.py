@@ -304,9 +304,7 @@ LOGGING = {
 PORTAL_BASE_URL = _optional("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 # Invitations (a one-time set-password link) and notes to supervisors go out by email; the
 # demo prints them on the console.
-EMAIL_BACKEND = _optional(
-    "EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
-)
+EMAIL_BACKEND = _optional("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = _optional("DEFAULT_FROM_EMAIL", default="no-reply@ppapp.jakarta.go.id")
 # How long a set-password link of an invitation works.
 PASSWORD_RESET_TIMEOUT = _optional("PASSWORD_RESET_TIMEOUT", cast=int, default=3 * 24 * 3600)

@@ -7,32 +7,61 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_idempotent_requests'),
+        ("accounts", "0002_idempotent_requests"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='apitoken',
-            name='expires_at',
+            model_name="apitoken",
+            name="expires_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.CreateModel(
-            name='AdminChange',
+            name="AdminChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('subject', models.CharField(choices=[('partner_account', 'Partner account'), ('user', 'User'), ('unit', 'Unit'), ('api_token', 'API token')], max_length=20)),
-                ('subject_id', models.BigIntegerField()),
-                ('subject_label', models.CharField(max_length=200)),
-                ('action', models.CharField(max_length=40)),
-                ('changes', models.JSONField(blank=True, default=dict)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='admin_changes', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                (
+                    "subject",
+                    models.CharField(
+                        choices=[
+                            ("partner_account", "Partner account"),
+                            ("user", "User"),
+                            ("unit", "Unit"),
+                            ("api_token", "API token"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("subject_id", models.BigIntegerField()),
+                ("subject_label", models.CharField(max_length=200)),
+                ("action", models.CharField(max_length=40)),
+                ("changes", models.JSONField(blank=True, default=dict)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="admin_changes",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-id'],
-                'indexes': [models.Index(fields=['subject', 'subject_id', '-at'], name='accounts_ad_subject_0ac8b2_idx')],
+                "ordering": ["-at", "-id"],
+                "indexes": [
+                    models.Index(
+                        fields=["subject", "subject_id", "-at"],
+                        name="accounts_ad_subject_0ac8b2_idx",
+                    )
+                ],
             },
         ),
     ]

@@ -8,7 +8,8 @@ from accounts.models import ApiToken, hash_token
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
-    """`Authorization: Bearer <token>` for integrations; tokens from `issue_api_token`."""
+    """`Authorization: Bearer <token>` for integrations; tokens from `issue_api_token` or the
+    admin pages. A revoked or expired token, or one of a deactivated user, fails."""
 
     keyword = "Bearer"
 
@@ -24,9 +25,11 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             .filter(key_hash=hash_token(raw), revoked_at__isnull=True)
             .first()
         )
+        now = timezone.now()
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("Invalid or revoked token."))
-        now = timezone.now()
+        if not token.is_usable(now):
+            raise exceptions.AuthenticationFailed(_("This token has expired."))
         if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user, token

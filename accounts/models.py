@@ -1,5 +1,6 @@
-"""Units (service offices), users with their role, API tokens (only a hash stored) and the
-answers to API requests made with an Idempotency-Key."""
+"""Units (service offices), users with their role, API tokens (only a hash stored), the
+answers to API requests made with an Idempotency-Key, and the log of administrators'
+changes."""
 
 import hashlib
 import secrets
@@ -79,9 +80,15 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
         return f"{self.prefix}… ({self.user})"
+
+    def is_usable(self, now=None) -> bool:
+        """Neither revoked nor past its expiry."""
+        now = now or timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
 
     @staticmethod
     def new_raw_key() -> str:
@@ -107,3 +114,63 @@ class IdempotentRequest(models.Model):
 
     def __str__(self):
         return f"{self.user_id}:{self.key}"
+
+
+ADMIN_ACTIONS = {
+    "created": _("Added"),
+    "changed": _("Changed"),
+    "enabled": _("Enabled"),
+    "disabled": _("Disabled"),
+    "webhook_secret_rotated": _("Webhook secret rotated"),
+    "invited": _("Invited"),
+    "deactivated": _("Deactivated"),
+    "renamed": _("Renamed"),
+    "issued": _("Issued"),
+    "expiry_set": _("Expiry set"),
+    "revoked": _("Revoked"),
+}
+
+
+class AdminChange(models.Model):
+    """One change an administrator made (partner accounts, users, units, API tokens): who,
+    when, to what, and which fields with their old and new values. A secret's value is
+    never recorded, only that it changed."""
+
+    class Subject(models.TextChoices):
+        PARTNER_ACCOUNT = "partner_account", _("Partner account")
+        USER = "user", _("User")
+        UNIT = "unit", _("Unit")
+        API_TOKEN = "api_token", _("API token")
+
+    actor = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="admin_changes"
+    )
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    subject = models.CharField(max_length=20, choices=Subject.choices)
+    subject_id = models.BigIntegerField()
+    subject_label = models.CharField(max_length=200)
+    action = models.CharField(max_length=40)
+    # {"field": [old, new]}; a secret: {"client_secret": "changed"}
+    changes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["subject", "subject_id", "-at"])]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.subject_label}"
+
+    @property
+    def action_words(self) -> str:
+        return str(ADMIN_ACTIONS.get(self.action, self.action))
+
+    def lines(self) -> list[str]:
+        """The changes as "field: old → new" lines (a secret: "field: changed")."""
+        shown = []
+        for field, value in self.changes.items():
+            if isinstance(value, list) and len(value) == 2:
+                old, new = ("–" if part in (None, "", []) else part for part in value)
+                shown.append(f"{field}: {old} → {new}")
+            else:
+                shown.append(f"{field}: {value}")
+        return shown

@@ -16,22 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Role, User
 from cases.models import Consent, ConsentScope, GuardianRelation, Stage, ViolenceType
 from cases.rules import GUARDIAN_NAME_MAX_LENGTH, check_case
+from portal.forms import apply_service_errors
 from portal.geo import ADDRESS_MAX_LENGTH
-
-
-def apply_service_errors(form: forms.Form, exc: ValidationError, field_map: dict | None = None):
-    """Adds the service's messages to the matching form fields (others as non-field)."""
-    field_map = field_map or {}
-    if not hasattr(exc, "error_dict"):
-        for message in exc.messages:
-            form.add_error(None, message)
-        return
-    for key, messages in exc.message_dict.items():
-        name = field_map.get(key, key)
-        if name not in form.fields:
-            name = None
-        for message in messages:
-            form.add_error(name, message)
 
 
 def add_rule_errors(form, field_map: dict | None = None) -> None:

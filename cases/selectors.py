@@ -1,7 +1,8 @@
 """Reads of cases, consent and places, with the need-to-know rules in one place.
 
 Who sees what (design.md, "Need to know"):
-- a caseworker sees the cases assigned to them;
+- a caseworker sees the cases assigned to them in their own unit (one moved to another
+  unit no longer sees the old unit's cases, even where an assignment was left behind);
 - a supervisor sees every case of their unit;
 - an admin manages partners, money and users and sees no case at all.
 
@@ -28,8 +29,8 @@ def cases_visible_to(user) -> QuerySet[Case]:
         return Case.objects.none()
     if user.role == Role.SUPERVISOR and user.unit_id is not None:
         return Case.objects.filter(unit_id=user.unit_id)
-    if user.role == Role.CASEWORKER:
-        return Case.objects.filter(assigned_caseworkers=user)
+    if user.role == Role.CASEWORKER and user.unit_id is not None:
+        return Case.objects.filter(assigned_caseworkers=user, unit_id=user.unit_id)
     return Case.objects.none()
 
 
@@ -67,12 +68,13 @@ def case_can_book(*, user, case: Case) -> bool:
     if user.role == Role.SUPERVISOR:
         return user.unit_id is not None and user.unit_id == case.unit_id
     if user.role == Role.CASEWORKER:
-        return case.assigned_caseworkers.filter(pk=user.pk).exists()
+        return user.unit_id == case.unit_id and case_is_assigned_to(user=user, case=case)
     return False
 
 
 def case_is_assigned_to(*, user, case: Case) -> bool:
-    return case.assigned_caseworkers.filter(pk=user.pk).exists()
+    """Assigned and in the case's unit: an assignment left in another unit counts for nothing."""
+    return user.unit_id == case.unit_id and case.assigned_caseworkers.filter(pk=user.pk).exists()
 
 
 def valid_consents(case: Case) -> QuerySet[Consent]:

@@ -4,6 +4,7 @@ and each unit's default account."""
 import uuid
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.crypto import EncryptedTextField
@@ -19,6 +20,9 @@ class PartnerAccount(models.Model):
     webhook_secret = EncryptedTextField(
         _("webhook signing secret"), help_text=_("whsec_… as given by the partner")
     )
+    # After a rotation the partner may still sign with the old secret for a while.
+    previous_webhook_secret = EncryptedTextField(blank=True, default="")
+    previous_webhook_secret_until = models.DateTimeField(null=True, blank=True)
     # Part of the webhook URL, so a leaked URL of one account says nothing of another.
     webhook_token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     enabled = models.BooleanField(_("enabled"), default=True)
@@ -39,6 +43,16 @@ class PartnerAccount(models.Model):
     @property
     def webhook_path(self) -> str:
         return f"/webhooks/partners/{self.webhook_token}/"
+
+    def webhook_secrets(self, now=None) -> list[str]:
+        """The signing secrets a webhook may carry now: the current one, and the one it
+        replaced until its grace period ends."""
+        now = now or timezone.now()
+        secrets = [self.webhook_secret]
+        until = self.previous_webhook_secret_until
+        if self.previous_webhook_secret and until is not None and until > now:
+            secrets.append(self.previous_webhook_secret)
+        return secrets
 
 
 class UnitDefaultPartner(models.Model):

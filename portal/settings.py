@@ -302,6 +302,12 @@ LOGGING = {
 }
 
 PORTAL_BASE_URL = _optional("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
+# Invitations (a one-time set-password link) and notes to supervisors go out by email; the
+# demo prints them on the console.
+EMAIL_BACKEND = _optional("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = _optional("DEFAULT_FROM_EMAIL", default="no-reply@ppapp.jakarta.go.id")
+# How long a set-password link of an invitation works.
+PASSWORD_RESET_TIMEOUT = _optional("PASSWORD_RESET_TIMEOUT", cast=int, default=3 * 24 * 3600)
 DEMO_PASSWORD = _optional("DEMO_PASSWORD", default="")
 
 # --- transport partners (partners/client/) --------------------------------------------
@@ -309,6 +315,11 @@ DEMO_PASSWORD = _optional("DEMO_PASSWORD", default="")
 # (partners/client/destinations.py). On in development and tests, for the local sandbox.
 PARTNER_ALLOW_INTERNAL_URLS = _optional("PARTNER_ALLOW_INTERNAL_URLS", cast=bool, default=DEBUG)
 PARTNER_CONNECT_TIMEOUT = _optional("PARTNER_CONNECT_TIMEOUT", cast=float, default=2.0)
+# After a webhook secret is rotated, webhooks signed with the old one are still accepted
+# this long (the partner switches over in its own time).
+PARTNER_WEBHOOK_SECRET_GRACE_HOURS = _optional(
+    "PARTNER_WEBHOOK_SECRET_GRACE_HOURS", cast=float, default=24.0
+)
 PARTNER_READ_TIMEOUT = _optional("PARTNER_READ_TIMEOUT", cast=float, default=5.0)
 PARTNER_BREAKER_WINDOW_SECONDS = _optional(
     "PARTNER_BREAKER_WINDOW_SECONDS", cast=float, default=30.0

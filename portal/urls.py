@@ -1,7 +1,8 @@
-"""The root URLconf: pages, login, API v1, the partner webhook endpoint."""
+"""The root URLconf: pages, login, choosing a password from an invitation, the admin pages,
+API v1, the partner webhook endpoint."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, reverse_lazy
 from django.views.i18n import set_language
 
 from portal import views
@@ -19,10 +20,28 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # An invitation's one-time link (Django's password-reset tokens).
+    path(
+        "password/set/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="registration/password_set.html",
+            success_url=reverse_lazy("password_set_done"),
+        ),
+        name="password_set",
+    ),
+    path(
+        "password/set/done/",
+        auth_views.PasswordResetCompleteView.as_view(
+            template_name="registration/password_set_done.html"
+        ),
+        name="password_set_done",
+    ),
     path("i18n/setlang/", views.public(set_language), name="set_language"),
     path("webhooks/partners/<uuid:token>/", partner_webhook, name="partner_webhook"),
     path("cases/", include("cases.urls")),
     path("rides/", include("rides.urls")),
+    path("admin/partners/", include("partners.urls")),
+    path("admin/", include("accounts.urls")),
     path("api/v1/", include("portal.api_urls")),
 ]
 

@@ -1,10 +1,13 @@
 """The portal's own pages: home, /healthz (database, Redis, the worker's heartbeat),
-/favicon.ico, and the error pages (a CSRF failure, a server error)."""
+/favicon.ico, and the error pages (a CSRF failure, a server error); the `public` and
+`admin_only` marks of views."""
 
 import time
+from functools import wraps
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpResponsePermanentRedirect, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
@@ -13,10 +16,26 @@ from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from accounts.models import Role
+
 
 def public(view):
     """Declares a view reachable without logging in (LoginRequiredMiddleware guards the rest)."""
     return login_not_required(view)
+
+
+def admin_only(view):
+    """The admin pages (/admin/…): administrators only, 403 for every other role. The
+    answers are never cached (some carry a secret shown once)."""
+
+    @wraps(view)
+    @never_cache
+    def guarded(request, *args, **kwargs):
+        if getattr(request.user, "role", None) != Role.ADMIN or not request.user.is_active:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return guarded
 
 
 def home(request):

@@ -2,7 +2,8 @@
 
 `POST /webhooks/partners/<token>/` (one URL per partner account; the token tells the
 accounts apart and says nothing of the others). Standard Webhooks: the signature over
-"{id}.{timestamp}.{body}" with the account's `whsec_` secret, the timestamp within
+"{id}.{timestamp}.{body}" with the account's `whsec_` secret (or, for a grace period after
+a rotation, the one it replaced: PartnerAccount.webhook_secrets), the timestamp within
 PIPELINE_WEBHOOK_TOLERANCE_SECONDS of now, the event id seen once (a WebhookEvent row,
 recorded by rides/pipeline/webhooks.py). Only ids, the status and its time are kept;
 the work happens in `rides.process_webhook_event`, enqueued on commit. A refused request is
@@ -58,19 +59,21 @@ def _check_timestamp(raw: str, now: float) -> None:
         raise Rejected(WebhookRejectionReason.TIMESTAMP_OUT_OF_WINDOW, 400)
 
 
-def _check_signature(secret: str, body: bytes, webhook_id: str, timestamp: str, signature: str):
-    try:
-        Webhook(secret).verify(
-            body,
-            {
-                "webhook-id": webhook_id,
-                "webhook-timestamp": timestamp,
-                "webhook-signature": signature,
-            },
-            json_parse=False,
-        )
-    except (WebhookVerificationError, ValueError, binascii.Error, UnicodeDecodeError):
-        raise Rejected(WebhookRejectionReason.BAD_SIGNATURE, 401) from None
+def _check_signature(
+    secrets: list[str], body: bytes, webhook_id: str, timestamp: str, signature: str
+):
+    headers = {
+        "webhook-id": webhook_id,
+        "webhook-timestamp": timestamp,
+        "webhook-signature": signature,
+    }
+    for secret in secrets:
+        try:
+            Webhook(secret).verify(body, headers, json_parse=False)
+            return
+        except (WebhookVerificationError, ValueError, binascii.Error, UnicodeDecodeError):
+            continue
+    raise Rejected(WebhookRejectionReason.BAD_SIGNATURE, 401)
 
 
 def _parse_time(value) -> dt.datetime | None:
@@ -115,7 +118,7 @@ def _parse_event(body: bytes) -> dict:
 def partner_webhook(request, token):
     account = (
         PartnerAccount.objects.filter(webhook_token=token, enabled=True)
-        .only("pk", "webhook_secret")
+        .only("pk", "webhook_secret", "previous_webhook_secret", "previous_webhook_secret_until")
         .first()
     )
     if account is None:
@@ -130,7 +133,7 @@ def partner_webhook(request, token):
         if len(body) > MAX_BODY:
             raise Rejected(WebhookRejectionReason.MALFORMED, 400)
         _check_timestamp(timestamp, time.time())
-        _check_signature(account.webhook_secret, body, webhook_id, timestamp, signature)
+        _check_signature(account.webhook_secrets(), body, webhook_id, timestamp, signature)
         event = _parse_event(body)
     except Rejected as rejected:
         log.warning(

@@ -58,6 +58,31 @@ def supervisors_only(status, anonymous=LOGIN):
     return {"anonymous": anonymous, "caseworker": 403, "supervisor": status, "admin": 403}
 
 
+def admins_only(status, anonymous=LOGIN):
+    """The admin pages (/admin/…): administrators only."""
+    return {"anonymous": anonymous, "caseworker": 403, "supervisor": 403, "admin": status}
+
+
+def _partner_pk(world):
+    return {"pk": _webhook_account().pk}
+
+
+def _user_pk(world):
+    return {"pk": world["users"]["caseworker"].pk}
+
+
+def _unit_pk(world):
+    return {"pk": world["unit"].pk}
+
+
+def _token_pk(world):
+    from accounts.models import ApiToken
+    from accounts.services import api_token_issue
+
+    api_token_issue(user=world["users"]["caseworker"], name="access")
+    return {"pk": ApiToken.objects.latest("pk").pk}
+
+
 def _ride(world):
     """A ride of the world's case, waiting for approval (made once, without the SOP)."""
     if "ride" not in world:
@@ -99,6 +124,41 @@ ACCESS = {
     },
     "logout": {"method": "post", "expect": everyone(302)},
     "set_language": {"method": "post", "data": {"language": "en"}, "expect": everyone(302)},
+    # an invitation's link: a wrong one says so, to anyone
+    "password_set": {
+        "method": "get",
+        "kwargs": lambda world: {"uidb64": "MQ", "token": "wrong-token"},
+        "expect": everyone(200),
+    },
+    "password_set_done": {"method": "get", "expect": everyone(200)},
+    # admin pages: partner accounts
+    "partners:list": {"method": "get", "expect": admins_only(200)},
+    "partners:create": {"method": "get", "expect": admins_only(200)},
+    "partners:edit": {"method": "get", "kwargs": _partner_pk, "expect": admins_only(200)},
+    "partners:enable": {"method": "post", "kwargs": _partner_pk, "expect": admins_only(302)},
+    "partners:disable": {"method": "post", "kwargs": _partner_pk, "expect": admins_only(302)},
+    # the new secret is shown once, in the answer
+    "partners:rotate": {"method": "post", "kwargs": _partner_pk, "expect": admins_only(200)},
+    # the account points at a closed port: "unreachable", back to the list
+    "partners:test": {"method": "post", "kwargs": _partner_pk, "expect": admins_only(302)},
+    # admin pages: users, units, API tokens, the change log
+    "accounts:users": {"method": "get", "expect": admins_only(200)},
+    "accounts:user_invite": {"method": "get", "expect": admins_only(200)},
+    "accounts:user_edit": {"method": "get", "kwargs": _user_pk, "expect": admins_only(200)},
+    "accounts:user_deactivate": {
+        "method": "post",
+        "kwargs": _user_pk,
+        "expect": admins_only(302),
+    },
+    "accounts:units": {"method": "get", "expect": admins_only(200)},
+    "accounts:unit_create": {"method": "get", "expect": admins_only(200)},
+    "accounts:unit_edit": {"method": "get", "kwargs": _unit_pk, "expect": admins_only(200)},
+    "accounts:tokens": {"method": "get", "expect": admins_only(200)},
+    "accounts:token_issue": {"method": "get", "expect": admins_only(200)},
+    # no date: the expiry is cleared, back to the list
+    "accounts:token_expire": {"method": "post", "kwargs": _token_pk, "expect": admins_only(302)},
+    "accounts:token_revoke": {"method": "post", "kwargs": _token_pk, "expect": admins_only(302)},
+    "accounts:changes": {"method": "get", "expect": admins_only(200)},
     # cases (pages)
     "cases:list": {"method": "get", "expect": case_workers(200, admin=403)},
     "cases:create": {"method": "get", "expect": case_workers(200, admin=403)},

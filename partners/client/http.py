@@ -277,6 +277,11 @@ class PartnerClient:
             trip_id=trip_id,
         )
 
+    def request_token(self) -> None:
+        """Asks the partner for a new access token (a check that the credentials work);
+        the token itself is not kept."""
+        self._fetch_token("high", DISPATCH)
+
     def rate_limit_state(self) -> RateLimitState:
         """What the partner's RateLimit-* headers said last (shared by all processes)."""
         return self._limiter.state()

@@ -74,11 +74,12 @@ class RideQuerySet(models.QuerySet):
         )
 
     def visible_to(self, user):
-        """Need to know: a caseworker's own cases, a supervisor's unit, nobody else."""
+        """Need to know: a caseworker's own cases in their unit, a supervisor's unit,
+        nobody else (the same rule as cases.selectors.cases_visible_to)."""
         if user.role == "supervisor":
             return self.filter(unit_id=user.unit_id)
-        if user.role == "caseworker":
-            return self.filter(case__assigned_caseworkers=user)
+        if user.role == "caseworker" and user.unit_id is not None:
+            return self.filter(case__assigned_caseworkers=user, case__unit_id=user.unit_id)
         return self.none()
 
 

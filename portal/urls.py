@@ -1,4 +1,4 @@
-"""The root URLconf: pages, login, API v1, the partner webhook endpoint."""
+"""The root URLconf: pages, login, API v1, the partner webhook endpoint, admin pages."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -24,6 +24,7 @@ urlpatterns = [
     path("cases/", include("cases.urls")),
     path("rides/", include("rides.urls")),
     path("api/v1/", include("portal.api_urls")),
+    path("admin/sop/", include("sop.urls")),
 ]
 
 handler500 = "portal.views.server_error"

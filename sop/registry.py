@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from portal.hours import parse_service_hours
 from portal.templatetags.portal_format import rupiah
@@ -90,16 +90,18 @@ KEYS: dict[str, SopKey] = {
     for item in (
         SopKey(
             "fare_ceiling",
-            _lazy("Fare ceiling"),
-            _lazy("A ride whose estimated fare is above this waits for a supervisor's approval."),
+            gettext_lazy("Fare ceiling"),
+            gettext_lazy(
+                "A ride whose estimated fare is above this waits for a supervisor's approval."
+            ),
             "BOOKING_FARE_CEILING",
             RUPIAH,
             maximum=100_000_000,
         ),
         SopKey(
             "service_hours",
-            _lazy("Service hours"),
-            _lazy(
+            gettext_lazy("Service hours"),
+            gettext_lazy(
                 "Pickups outside these hours (Jakarta time) wait for a supervisor's approval. "
                 "They may run over midnight (21:00-06:00); equal start and end mean all day."
             ),
@@ -108,8 +110,8 @@ KEYS: dict[str, SopKey] = {
         ),
         SopKey(
             "approval_margin_percent",
-            _lazy("Approval margin"),
-            _lazy(
+            gettext_lazy("Approval margin"),
+            gettext_lazy(
                 "A fare quoted again before a ride is sent may be this much above the fare "
                 "agreed to; more goes back to a supervisor."
             ),
@@ -119,8 +121,8 @@ KEYS: dict[str, SopKey] = {
         ),
         SopKey(
             "unit_monthly_budget",
-            _lazy("Monthly budget per unit"),
-            _lazy(
+            gettext_lazy("Monthly budget per unit"),
+            gettext_lazy(
                 "What the rides of one unit may cost in a month; 0 means no limit. A unit "
                 "may have its own amount below."
             ),
@@ -131,8 +133,8 @@ KEYS: dict[str, SopKey] = {
         ),
         SopKey(
             "hold_margin_percent",
-            _lazy("Hold margin"),
-            _lazy(
+            gettext_lazy("Hold margin"),
+            gettext_lazy(
                 "A ride sent to the partner holds its estimated fare plus this much of the "
                 "fund until its receipt arrives."
             ),

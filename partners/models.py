@@ -1,5 +1,5 @@
-"""Partner accounts (where to call a partner, its secrets encrypted at rest, its limits)
-and each unit's default account."""
+"""Partner accounts (where to call a partner, its secrets encrypted at rest, its limits,
+the units that book with it) and each unit's default account."""
 
 import uuid
 
@@ -30,6 +30,15 @@ class PartnerAccount(models.Model):
         _("rate limit per minute"),
         default=300,
         help_text=_("Requests a minute the partner allows this client, all endpoints together."),
+    )
+    # A unit's accounts are its default and the accounts that name it here; a ride uses
+    # only one of its unit's accounts (partners/selectors.py partner_accounts_for_unit).
+    units = models.ManyToManyField(
+        "accounts.Unit",
+        blank=True,
+        related_name="partner_accounts",
+        verbose_name=_("units"),
+        help_text=_("Units that may book with this account, besides those it is the default of."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -1,8 +1,9 @@
 """Service hours ("HH:MM-HH:MM", Asia/Jakarta): parsed here and nowhere else.
 
-The settings check `BOOKING_SERVICE_HOURS` with `parse_service_hours` when the portal
-starts; booking asks `within_service_hours`. Nothing here reads the settings at import
-time, so the settings module can use it.
+The settings check `BOOKING_SERVICE_HOURS` (the default) with `parse_service_hours` when
+the portal starts, and sop/ checks the hours an administrator sets; booking asks
+`within_service_hours` with the hours of the moment (sop.selectors.current()). Nothing
+here reads the settings, so the settings module can use it.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 
-from django.conf import settings
 from django.utils import timezone
 
 
@@ -24,11 +24,10 @@ def parse_service_hours(text: str) -> tuple[dt.time, dt.time]:
         raise ValueError(f"BOOKING_SERVICE_HOURS {text!r} is not like 06:00-21:00") from exc
 
 
-def within_service_hours(moment: dt.datetime, hours: str | None = None) -> bool:
-    """Whether `moment` (any zone) falls in the service hours, Jakarta time (the setting
-    unless `hours` is given). A range like 21:00-06:00 runs over midnight; equal start and
-    end mean all day."""
-    start, end = parse_service_hours(settings.BOOKING_SERVICE_HOURS if hours is None else hours)
+def within_service_hours(moment: dt.datetime, hours: str) -> bool:
+    """Whether `moment` (any zone) falls in the service `hours`, Jakarta time. A range like
+    21:00-06:00 runs over midnight; equal start and end mean all day."""
+    start, end = parse_service_hours(hours)
     if start == end:
         return True
     local = timezone.localtime(moment).time()

@@ -123,6 +123,7 @@ INSTALLED_APPS = [
     "rides",
     "partners",
     "funding",
+    "sop",
 ]
 
 MIDDLEWARE = [
@@ -344,7 +345,8 @@ for _name, _low, _high in (
     if not _low <= globals()[_name] <= _high:
         raise ImproperlyConfigured(f"Setting {_name} is malformed: must be {_low} to {_high}.")
 
-# --- booking SOP (rides/booking/) --------------------------------------------------------
+# --- booking SOP (rides/booking/) -------------------------------------------------------
+# Defaults only: administrators change these values on /admin/sop/ (sop/).
 # A ride whose estimated fare (rupiah) is above this waits for a supervisor's approval.
 BOOKING_FARE_CEILING = _optional("BOOKING_FARE_CEILING", cast=int, default=250_000)
 # Pickups outside these hours (Asia/Jakarta, "HH:MM-HH:MM"; may run over midnight; equal
@@ -366,6 +368,20 @@ except ValueError as exc:
     raise ImproperlyConfigured(
         "Setting BOOKING_SERVICE_HOURS is malformed: write it like 06:00-21:00."
     ) from exc
+# --- funding SOP (funding/) -------------------------------------------------------------
+# Defaults of the fund's rules; administrators change them on /admin/sop/ (sop/).
+# What the rides of one unit may cost in a month (rupiah); 0 means no limit.
+FUNDING_UNIT_MONTHLY_BUDGET = _optional("FUNDING_UNIT_MONTHLY_BUDGET", cast=int, default=0)
+# A dispatched ride holds its estimate plus this many percent of the fund.
+FUNDING_HOLD_MARGIN_PERCENT = _optional("FUNDING_HOLD_MARGIN_PERCENT", cast=int, default=20)
+if FUNDING_UNIT_MONTHLY_BUDGET < 0:
+    raise ImproperlyConfigured(
+        "Setting FUNDING_UNIT_MONTHLY_BUDGET is malformed: must be 0 or more."
+    )
+if not 0 <= FUNDING_HOLD_MARGIN_PERCENT <= 1000:
+    raise ImproperlyConfigured(
+        "Setting FUNDING_HOLD_MARGIN_PERCENT is malformed: must be 0 to 1000."
+    )
 # Map tiles for the booking map, e.g. https://tile.example/{z}/{x}/{y}.png (must allow
 # your use). Empty: no tiles are fetched; the map shows the places and the pin on a plain
 # background, which works offline.

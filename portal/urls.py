@@ -43,6 +43,7 @@ urlpatterns = [
     path("admin/partners/", include("partners.urls")),
     path("admin/", include("accounts.urls")),
     path("api/v1/", include("portal.api_urls")),
+    path("admin/sop/", include("sop.urls")),
 ]
 
 handler500 = "portal.views.server_error"

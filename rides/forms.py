@@ -32,7 +32,7 @@ SERVICE_FIELD_MAP = {
     "dropoff": "dropoff_source",
     "scheduled_pickup_at": "scheduled_at",
     "case": None,
-    "partner_account": None,
+    "partner_account": "partner_account",
     "ride": None,
 }
 
@@ -164,8 +164,26 @@ class BookingForm(forms.Form):
         choices=[("guardian", _("The guardian")), ("typed", _("Another escort"))],
     )
 
-    def __init__(self, *args, places=(), saved_addresses=(), guardian=None, **kwargs):
+    partner_account = forms.TypedChoiceField(
+        label=_("Partner account"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        help_text=_("The unit's accounts only; most rides go with the unit's default."),
+    )
+
+    def __init__(
+        self, *args, places=(), saved_addresses=(), guardian=None, partner_accounts=(), **kwargs
+    ):
+        """`partner_accounts`: the case's unit's accounts; a choice only with two or more."""
         super().__init__(*args, **kwargs)
+        partner_accounts = list(partner_accounts)
+        if len(partner_accounts) < 2:
+            del self.fields["partner_account"]
+        else:
+            self.fields["partner_account"].choices = [("", _("The unit's default"))] + [
+                (account.pk, account.name) for account in partner_accounts
+            ]
         # `guardian`: the case's survivor when a guardian is recorded, offered as the escort.
         self.guardian = guardian
         if guardian is None:
@@ -249,6 +267,7 @@ class BookingForm(forms.Form):
             "dropoff": self._point("dropoff"),
             "scheduled_pickup_at": scheduled,
             "passenger_count": data.get("passenger_count"),
+            "partner_account_id": data.get("partner_account"),
             **self._escort(),
         }
 

@@ -6,11 +6,14 @@
 - cars only, never a motorbike (`car`, or `car_xl` for more than four passengers);
 - pickup and drop-off at least 100 m apart (each inside Jabodetabek: portal/geo.py);
 - a scheduled time is at least 15 minutes and at most 30 days ahead;
-- a fare above BOOKING_FARE_CEILING, an unknown fare, or a pickup outside
-  BOOKING_SERVICE_HOURS waits for a supervisor (`awaiting_approval`);
-- a fare quoted again at dispatch (its lock ran out) more than
-  BOOKING_APPROVAL_MARGIN_PERCENT above the one agreed to waits for a supervisor again;
+- a fare above the fare ceiling, an unknown fare, or a pickup outside the service hours
+  waits for a supervisor (`awaiting_approval`);
+- a fare quoted again at dispatch (its lock ran out) more than the approval margin above
+  the one agreed to waits for a supervisor again;
+- the supervisor who decides on a ride is never the one who booked it;
 - which rides may be rebooked or sent again, for the pages and the services alike.
+The ceiling, the hours and the margin are the SOP's values of the moment (set on
+/admin/sop/, sop.selectors.current()); the callers pass them in.
 Each check adds its messages to a `BookingErrors`, keyed by the field it concerns, so
 every problem is reported at once (rides/booking/check.py runs them in order).
 """
@@ -20,7 +23,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -350,7 +352,13 @@ def fare_recheck_reason(
 
 
 def approval_reasons_for(
-    plan: BookingPlan, *, quote: FareQuote | None, fare_unavailable: bool = False, now=None
+    plan: BookingPlan,
+    *,
+    quote: FareQuote | None,
+    ceiling: int,
+    service_hours: str,
+    fare_unavailable: bool = False,
+    now=None,
 ) -> list[dict]:
     """Why the SOP wants a supervisor's approval for the plan (none: it is sent at once).
 
@@ -359,9 +367,8 @@ def approval_reasons_for(
     waits for approval anyway, when the supervisor is told the fare is unknown. A partner
     that answered but offers no car for the trip leaves the fare unknown: approval."""
     reasons = []
-    ceiling = settings.BOOKING_FARE_CEILING
     pickup_at = plan.scheduled_pickup_at or now or timezone.now()
-    outside_hours = not within_service_hours(pickup_at)
+    outside_hours = not within_service_hours(pickup_at, service_hours)
     if quote is None or quote.product_id != plan.product_id:
         if not fare_unavailable or outside_hours:
             reasons.append(fare_reason(None, ceiling=ceiling))
@@ -374,10 +381,18 @@ def approval_reasons_for(
             {
                 "code": OUTSIDE_SERVICE_HOURS,
                 "pickup_at": pickup_at.isoformat(),
-                "service_hours": settings.BOOKING_SERVICE_HOURS,
+                "service_hours": service_hours,
             }
         )
     return reasons
+
+
+def decision_refusal(ride: Ride, user) -> str | None:
+    """Why `user` may not approve or reject `ride` although they supervise its unit: they
+    booked it themselves (a second person checks what the SOP sends for approval)."""
+    if ride.booked_by_id is not None and ride.booked_by_id == user.pk:
+        return _("You booked this ride yourself, so another supervisor of the unit decides on it.")
+    return None
 
 
 def approval_reason_text(reason: dict) -> str:

@@ -22,7 +22,7 @@ from accounts.models import Role
 from portal.keyset import KeysetPage, keyset_page
 from rides.models import Alert, PollState, Ride, RideStatus, TripEvent, WebhookRejection
 from rides.models.states import ACTIVE_WITH_PARTNER, TERMINAL
-from rides.rules import rebook_refusal, retry_refusal
+from rides.rules import decision_refusal, rebook_refusal, retry_refusal
 
 S = RideStatus
 
@@ -141,17 +141,21 @@ class RideActions:
     cancel: bool
     rebook: bool
     retry: bool
-    decide: bool  # approve or reject: a supervisor of the ride's unit
+    decide: bool  # approve or reject: a supervisor of the ride's unit who did not book it
+    decide_refusal: str | None  # why such a supervisor may not (they booked it)
 
 
 def ride_actions_for(user, ride: Ride, *, rebooking: Ride | None) -> RideActions:
     """`rebooking`: the ride that replaced this one, if any (ride_get_for_user prefetches
     it with the events)."""
+    supervises = user.role == Role.SUPERVISOR and user.unit_id == ride.unit_id
+    refusal = decision_refusal(ride, user) if supervises else None
     return RideActions(
         cancel=ride.can_cancel and ride.cancel_requested_at is None,
         rebook=rebook_refusal(ride, rebooked_as=rebooking) is None,
         retry=retry_refusal(ride) is None,
-        decide=user.role == Role.SUPERVISOR and user.unit_id == ride.unit_id,
+        decide=supervises and refusal is None,
+        decide_refusal=refusal,
     )
 
 

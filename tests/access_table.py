@@ -54,6 +54,10 @@ def _assigned(world):
     return {"code": _case(world).code, "user_id": world["users"]["caseworker"].pk}
 
 
+def admins_only(status, anonymous=LOGIN):
+    return {"anonymous": anonymous, "caseworker": 403, "supervisor": 403, "admin": status}
+
+
 def supervisors_only(status, anonymous=LOGIN):
     return {"anonymous": anonymous, "caseworker": 403, "supervisor": status, "admin": 403}
 
@@ -260,6 +264,8 @@ ACCESS = {
         "kwargs": _ride_ref,
         "expect": supervisors_only(400, anonymous=401),
     },
+    # the SOP settings: administrators only
+    "sop:settings": {"method": "get", "expect": admins_only(200)},
     # Public for partners (signed, not logged in): unsigned requests are refused with 400.
     "partner_webhook": {
         "method": "post",

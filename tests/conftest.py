@@ -21,6 +21,17 @@ def _ledger_truncatable_by_the_test_runner(django_db_setup, django_db_blocker):
         cursor.execute(f"ALTER TABLE funding_ledgerentry DISABLE TRIGGER {LEDGER_TRUNCATE_TRIGGER}")
 
 
+@pytest.fixture(autouse=True)
+def _sop_values_of_this_test():
+    """The SOP snapshot is kept for a few seconds per process: a value set by an earlier
+    test (rolled back since) must not reach the next one."""
+    from sop.selectors import cache_clear
+
+    cache_clear()
+    yield
+    cache_clear()
+
+
 @pytest.fixture
 def make_unit(db):
     def make(code=None, name=None, kind=Unit.Kind.CITY_OFFICE):

@@ -4,7 +4,9 @@
 What it reads for the rules (rides/booking/rules.py): the case and whether the person may
 book for it (visible, active, assigned to them or in the unit they supervise: else 404,
 so its existence is not revealed), the consent, the places and saved addresses a point
-names, and the partner account. A protected place resolves to its neutral point.
+names, the partner account (one of the unit's) and the SOP's values of the moment
+(sop.selectors.current(): fare ceiling, service hours). A protected place resolves to
+its neutral point.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from cases.selectors import (
     places_for,
 )
 from partners.models import PartnerAccount
-from partners.selectors import default_partner_account_for
+from partners.selectors import default_partner_account_for, partner_accounts_for_unit
 from portal.geo import ADDRESS_MAX_LENGTH, service_area_point
 from rides.rules import (
     DEFAULT_ALIAS,
@@ -43,6 +45,7 @@ from rides.rules import (
     product_for,
     rider_phone_for,
 )
+from sop.selectors import current as sop_now
 
 
 def _place_point(place: Place) -> ResolvedPoint:
@@ -126,13 +129,21 @@ def _bookable_case(*, user, case_code: str) -> Case:
 
 
 def _partner_account_for(case: Case, partner_account_id):
+    """The chosen account, which must be one of the case's unit's (partners/selectors.py
+    partner_accounts_for_unit), else the unit's default."""
     if partner_account_id not in (None, ""):
-        account = PartnerAccount.objects.filter(
-            pk=int_or_none(partner_account_id), enabled=True
-        ).first()
-        if account is None:
-            raise ValidationError(_("This partner account does not exist or is switched off."))
-        return account
+        pk = int_or_none(partner_account_id)
+        account = partner_accounts_for_unit(case.unit_id).filter(pk=pk).first()
+        if account is not None:
+            return account
+        if PartnerAccount.objects.filter(pk=pk, enabled=True).exists():
+            raise ValidationError(
+                _(
+                    "This partner account is not one of your unit's. Choose one of the "
+                    "unit's accounts, or leave the choice to the unit's default."
+                )
+            )
+        raise ValidationError(_("This partner account does not exist or is switched off."))
     account = default_partner_account_for(case.unit)
     if account is None:
         raise ValidationError(
@@ -246,8 +257,14 @@ def booking_check(
         product_id=product_for(count),
         partner_account=account,
     )
+    sop = sop_now()
     plan.approval_reasons = approval_reasons_for(
-        plan, quote=quote, fare_unavailable=fare_unavailable, now=now
+        plan,
+        quote=quote,
+        ceiling=sop.fare_ceiling,
+        service_hours=sop.service_hours,
+        fare_unavailable=fare_unavailable,
+        now=now,
     )
     plan.fare_check_at_dispatch = fare_unavailable and quote is None and not plan.approval_reasons
     return plan

@@ -19,6 +19,7 @@ from rides.rules import (
     approval_reasons_for,
     quote_from_estimates,
 )
+from sop.selectors import current as sop_now
 
 
 class QuoteStore(Protocol):
@@ -45,8 +46,13 @@ class FareEstimate:
 
     def approval_reason_texts(self) -> list[str]:
         """Why the ride would wait for a supervisor, as the pages say it."""
+        sop = sop_now()
         reasons = approval_reasons_for(
-            self.plan, quote=self.quote, fare_unavailable=self.unavailable
+            self.plan,
+            quote=self.quote,
+            ceiling=sop.fare_ceiling,
+            service_hours=sop.service_hours,
+            fare_unavailable=self.unavailable,
         )
         return [approval_reason_text(reason) for reason in reasons]
 

@@ -7,7 +7,6 @@ dispatched once the transaction commits. Nothing is written unless every rule ho
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
@@ -28,9 +27,11 @@ from rides.rules import (
     BookingPlan,
     FareQuote,
     approval_holds,
+    decision_refusal,
     rebook_approval_reasons,
     rebook_refusal,
 )
+from sop.selectors import current as sop_now
 
 # `ride_book(quote=ASK_PARTNER)`: ask the partner for the fare (or reuse a kept one).
 ASK_PARTNER = object()
@@ -199,12 +200,13 @@ def ride_rebook(*, ride_id, user, quote: FareQuote | None = None) -> Ride:
             quote=quote,
             now=now,
         )
+        sop = sop_now()
         plan.approval_reasons = rebook_approval_reasons(
             old,
             plan.approval_reasons,
             quote=quote,
-            ceiling=settings.BOOKING_FARE_CEILING,
-            margin_percent=settings.BOOKING_APPROVAL_MARGIN_PERCENT,
+            ceiling=sop.fare_ceiling,
+            margin_percent=sop.approval_margin_percent,
         )
         kept = approval_holds(old) and not plan.needs_approval
         ride = _write_ride(
@@ -223,11 +225,14 @@ def ride_rebook(*, ride_id, user, quote: FareQuote | None = None) -> Ride:
 
 
 def _waiting_ride_for_supervisor(*, ride_id, user) -> Ride:
-    """The locked ride if `user` supervises its unit (else Http404) and it waits for a
-    decision (else ValidationError)."""
+    """The locked ride if `user` supervises its unit (else Http404), did not book it and it
+    waits for a decision (else ValidationError)."""
     ride = _ride_for_update(ride_id=ride_id, user=user)
     if user.role != Role.SUPERVISOR or user.unit_id != ride.unit_id:
         raise Http404(_("No ride with this reference that you may see."))
+    refusal = decision_refusal(ride, user)
+    if refusal is not None:
+        raise ValidationError({"ride": [refusal]})
     if ride.status != RideStatus.AWAITING_APPROVAL:
         raise ValidationError(
             {
@@ -241,8 +246,9 @@ def _waiting_ride_for_supervisor(*, ride_id, user) -> Ride:
 
 
 def ride_approve(*, ride_id, user) -> Ride:
-    """A supervisor of the ride's unit lets a waiting ride go: requested and dispatched.
-    A scheduled time that came closer than 15 minutes while it waited is sent as "now"."""
+    """A supervisor of the ride's unit (not its booker) lets a waiting ride go: requested
+    and dispatched. A scheduled time that came closer than 15 minutes while it waited is
+    sent as "now"."""
     with transaction.atomic():
         ride = _waiting_ride_for_supervisor(ride_id=ride_id, user=user)
         # What held at booking may have changed while the ride waited.
@@ -283,8 +289,9 @@ def ride_approve(*, ride_id, user) -> Ride:
 
 
 def ride_reject(*, ride_id, user, reason: str) -> Ride:
-    """A supervisor of the ride's unit refuses a waiting ride, saying why: it is rejected
-    (its own final state, never sent) and the booker sees the reason on the ride page."""
+    """A supervisor of the ride's unit (not its booker) refuses a waiting ride, saying why:
+    it is rejected (its own final state, never sent) and the booker sees the reason on the
+    ride page."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(

@@ -16,7 +16,6 @@ import datetime as dt
 import logging
 import random
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -52,6 +51,7 @@ from rides.rules import (
     quote_from_estimates,
     retry_refusal,
 )
+from sop.selectors import current as sop_now
 
 S = RideStatus
 log = logging.getLogger("rides.pipeline")
@@ -205,12 +205,13 @@ def fare_check_at_dispatch_apply(*, ride: Ride, estimates) -> bool:
     else the margin above the agreed one. True: the ride may be sent (with the fresh fare
     and its locked fare id). False: it now waits for a supervisor, told both fares."""
     quote = quote_from_estimates(estimates, product_id=ride.product_id)
+    sop = sop_now()
     reason = fare_recheck_reason(
         quote,
         agreed_fare=ride.agreed_fare,
         approved=ride.decided_at is not None,
-        ceiling=settings.BOOKING_FARE_CEILING,
-        margin_percent=settings.BOOKING_APPROVAL_MARGIN_PERCENT,
+        ceiling=sop.fare_ceiling,
+        margin_percent=sop.approval_margin_percent,
     )
     ride.fare_check_at_dispatch = False
     if quote is not None:

@@ -29,6 +29,7 @@ from cases.selectors import (
     places_for,
 )
 from cases.services import access_log_record
+from partners.selectors import partner_accounts_for_unit
 from portal.geo import SERVICE_AREA
 from rides.booking.check import booking_problems
 from rides.booking.fare import FareEstimate
@@ -239,10 +240,22 @@ def ride_new(request):
                 escort_name=guardian.guardian_name,
                 escort_phone=guardian.guardian_phone,
             )
-        form = BookingForm(places=places, saved_addresses=saved, guardian=guardian, initial=initial)
+        form = BookingForm(
+            places=places,
+            saved_addresses=saved,
+            guardian=guardian,
+            partner_accounts=partner_accounts_for_unit(case.unit_id),
+            initial=initial,
+        )
         return render(request, "rides/book.html", _booking_context(request, case, form))
 
-    form = BookingForm(request.POST, places=places, saved_addresses=saved, guardian=guardian)
+    form = BookingForm(
+        request.POST,
+        places=places,
+        saved_addresses=saved,
+        guardian=guardian,
+        partner_accounts=partner_accounts_for_unit(case.unit_id),
+    )
     token = request.POST.get("booking_token", "")
     already = _booked_reference(request, token)
     if already:
@@ -292,7 +305,11 @@ def ride_estimate(request):
     saved = _saved_addresses(request, case)
     guardian = case.survivor if case.survivor.has_guardian else None
     form = BookingForm(
-        request.POST, places=places_for(request.user), saved_addresses=saved, guardian=guardian
+        request.POST,
+        places=places_for(request.user),
+        saved_addresses=saved,
+        guardian=guardian,
+        partner_accounts=partner_accounts_for_unit(case.unit_id),
     )
     if form.is_valid():
         estimate = _estimate_or_errors(request, form, case) or {"shown": True}

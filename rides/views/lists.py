@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from rides.booking.services import ride_approve as approve
 from rides.booking.services import ride_reject as reject
 from rides.forms import RejectForm
-from rides.rules import approval_reason_text
+from rides.rules import approval_reason_text, decision_refusal
 from rides.selectors import ride_get_for_user, rides_awaiting_approval_for, rides_today_for
 from rides.views.common import is_htmx, require_booking_role, require_supervisor, show_errors
 
@@ -44,6 +44,8 @@ def _render_queue(request, *, reject_forms=None, status=200):
         {
             "ride": ride,
             "reasons": [approval_reason_text(r) for r in ride.approval_reasons],
+            # Someone else decides on one's own booking: no buttons, the reason instead.
+            "refusal": decision_refusal(ride, request.user),
             "reject_form": reject_forms.get(ride.pk) or RejectForm(prefix=f"r{ride.pk}"),
         }
         for ride in rides

@@ -99,6 +99,7 @@ def _ride_context(request, ride, **extra) -> dict:
         "events": list(ride.events.all()),
         "rebooking": rebooking,
         "is_supervisor_of_unit": actions.decide,
+        "decide_refusal": actions.decide_refusal,
         "pickup_label": pickup_label,
         "dropoff_label": dropoff_label,
         "ride_map": _ride_map(ride, pickup_label, dropoff_label),

@@ -244,8 +244,12 @@ def test_default_partner_selector(db, unit, other_unit, django_assert_num_querie
     with django_assert_num_queries(2):
         assert default_partner_account_for(unit) is None  # no account at all
     only = _account("only")
-    assert default_partner_account_for(unit) == only  # the only enabled account
+    # An account no unit was given is nobody's: a ride uses only its unit's accounts.
+    assert default_partner_account_for(unit) is None
+    only.units.add(unit)
+    assert default_partner_account_for(unit) == only  # the unit's only enabled account
     second = _account("second")
+    second.units.add(unit)
     assert default_partner_account_for(unit) is None  # two: somebody has to choose
     UnitDefaultPartner.objects.create(unit=unit, partner_account=second)
     with django_assert_num_queries(1):
@@ -254,7 +258,7 @@ def test_default_partner_selector(db, unit, other_unit, django_assert_num_querie
     second.enabled = False
     second.save()
     assert default_partner_account_for(unit) == only  # a switched-off default is skipped
-    assert default_partner_account_for(None) == only
+    assert default_partner_account_for(None) is None
 
 
 @pytest.mark.parametrize(

@@ -54,10 +54,6 @@ def _assigned(world):
     return {"code": _case(world).code, "user_id": world["users"]["caseworker"].pk}
 
 
-def admins_only(status, anonymous=LOGIN):
-    return {"anonymous": anonymous, "caseworker": 403, "supervisor": 403, "admin": status}
-
-
 def supervisors_only(status, anonymous=LOGIN):
     return {"anonymous": anonymous, "caseworker": 403, "supervisor": status, "admin": 403}
 
@@ -279,7 +275,7 @@ def _webhook_account():
     from partners.models import PartnerAccount
 
     account, _created = PartnerAccount.objects.get_or_create(
-        name="access-table partner",
+        name="Mitra uji akses",
         defaults={
             "base_url": "http://127.0.0.1:9/",
             "client_id": "access",

@@ -93,3 +93,11 @@ def test_every_template_shows_dates_through_the_one_style():
                 if match.group(0) not in ("|date:'c'", '|date:"c"'):
                     found.append(f"{path.relative_to(TEMPLATES)}:{number}: {match.group(0)}")
     assert not found, found
+
+
+def test_a_date_input_gets_the_jakarta_day():
+    from portal.templatetags.portal_format import input_date
+
+    # 18:30 UTC on 1 December is already 2 December in Jakarta
+    assert input_date(dt.datetime(2026, 12, 1, 18, 30, tzinfo=dt.UTC)) == "2026-12-02"
+    assert input_date(None) == ""

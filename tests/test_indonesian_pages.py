@@ -51,6 +51,11 @@ COMMON_WORDS = (
     "page", "back", "home", "partner", "booking", "address", "webhook", "polling",
     "sweeper", "dispatch", "a person", "by",
 )  # fmt: skip
+# Admins set up the partner's webhook with the partner's own engineers: on their pages
+# it is the technical term Indonesian uses too. Caseworkers and supervisors never see it.
+ADMIN_TERMS = ("webhook",)
+# An address such as https://partner.example/api is not English text.
+URL = re.compile(r"\bhttps?://\S+")
 # Attributes whose text a person sees (or hears, from a screen reader); and the data
 # attributes and JSON keys the page's scripts show as text (map labels, messages).
 SEEN_ATTRIBUTES = ("placeholder", "title", "aria-label", "alt")
@@ -75,6 +80,9 @@ def _catalogue_phrases() -> list[str]:
                 continue
             for piece in PLACEHOLDER.split(msgid):
                 piece = " ".join(piece.split()).strip(" ,.:;·()—-")
+                # A word the translation itself uses is Indonesian too ("Token").
+                if any(piece in string for string in strings if string):
+                    continue
                 if len(piece.split()) >= 2 or (len(piece) > 4 and piece.isalpha()):
                     phrases.add(piece)
     return sorted(phrases, key=len, reverse=True)
@@ -150,6 +158,7 @@ def _snippet(text: str, match: re.Match) -> str:
 def _offenders(html: str, phrases: re.Pattern, words: re.Pattern) -> list[str]:
     found = []
     for text in VisibleText.of(html):
+        text = URL.sub(" ", text)
         for pattern in (phrases, words):
             found.extend(_snippet(text, match) for match in pattern.finditer(text))
     return sorted(set(found))
@@ -289,7 +298,8 @@ def _server_errors(seen) -> list[str]:
 @pytest.mark.parametrize("role", ROLES)
 def test_every_page_is_in_indonesian(world, role):
     phrases = _whole(_catalogue_phrases())
-    words = _whole(COMMON_WORDS, re.IGNORECASE)
+    allowed = ADMIN_TERMS if role == "admin" else ()
+    words = _whole([w for w in COMMON_WORDS if w not in allowed], re.IGNORECASE)
     seen = _walk(world, role, "id")
     assert not _server_errors(seen), _server_errors(seen)
     home = _html(next(r for method, url, r in seen if url == reverse("home")))

@@ -72,6 +72,14 @@ def when(value) -> str:
 
 
 @register.filter
+def input_date(value) -> str:
+    """The value of an <input type="date">: YYYY-MM-DD in Jakarta, empty for none."""
+    if not isinstance(value, dt.date):
+        return ""
+    return _in_jakarta(value).strftime("%Y-%m-%d")
+
+
+@register.filter
 def day(value) -> str:
     """The date alone, in Jakarta: "2 Des 2026"."""
     return _format(value, "day")

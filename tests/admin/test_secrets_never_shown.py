@@ -69,7 +69,7 @@ def test_no_secret_on_any_admin_page_or_api_answer_and_ciphertext_in_the_databas
     assert (
         reverse(
             "partners:edit",
-            kwargs={"pk": PartnerAccount.objects.get(name="access-table partner").pk},
+            kwargs={"pk": PartnerAccount.objects.get(name="Mitra uji akses").pk},
         )
         in urls
     )

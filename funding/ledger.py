@@ -12,7 +12,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from funding.models import EntryKind
+from portal.templatetags.portal_format import rupiah
+
+# What ran short when a hold is refused.
+SHORT_FUND = "fund"
+SHORT_UNIT_BUDGET = "unit_budget"
 
 # kind → (received, charged, held): the sign each kind's amount counts with.
 EFFECTS: dict[str, tuple[int, int, int]] = {
@@ -50,3 +57,14 @@ class Balance:
 def hold_for(estimate: int, margin_percent: float) -> int:
     """What a ride holds at dispatch: its fare estimate plus the margin, whole rupiah up."""
     return math.ceil(estimate * (100 + margin_percent) / 100)
+
+
+def shortfall_message(code: str, *, needed: int, left: int) -> str:
+    """Why a ride's hold was refused, in the current language."""
+    values = {"left": rupiah(max(left, 0)), "needed": rupiah(needed)}
+    if code == SHORT_UNIT_BUDGET:
+        return (
+            _("The unit's budget for this month has %(left)s left; this ride needs %(needed)s.")
+            % values
+        )
+    return _("The fund has %(left)s available; this ride needs %(needed)s.") % values

@@ -17,9 +17,8 @@ from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
-from funding.ledger import Balance
+from funding.ledger import SHORT_FUND, SHORT_UNIT_BUDGET, Balance, shortfall_message
 from funding.models import Adjustment, Agreement, EntryKind, LedgerEntry, Tranche
 from funding.selectors import fund_balance, ride_ledger, unit_month_committed
 from portal.templatetags.portal_format import rupiah
@@ -102,17 +101,7 @@ class HoldRefused(Exception):
 
     @property
     def message(self) -> str:
-        text = (
-            gettext_lazy("The fund has %(left)s available; this ride needs %(needed)s.")
-            if self.code == "fund"
-            else gettext_lazy(
-                "The unit's budget for this month has %(left)s left; this ride needs %(needed)s."
-            )
-        )
-        return str(text) % {
-            "left": rupiah(max(self.left, 0)),
-            "needed": rupiah(self.needed),
-        }
+        return shortfall_message(self.code, needed=self.needed, left=self.left)
 
 
 def _ride_rows(ride_id: int):
@@ -133,12 +122,12 @@ def ride_hold(
         return existing
     available = fund_balance().available
     if amount > available:
-        raise HoldRefused("fund", needed=amount, left=available)
+        raise HoldRefused(SHORT_FUND, needed=amount, left=available)
     month = existing.budget_month if existing else timezone.localdate().replace(day=1)
     if unit_monthly_budget:
         left = unit_monthly_budget - unit_month_committed(unit_id, month)
         if amount > left:
-            raise HoldRefused("unit_budget", needed=amount, left=left)
+            raise HoldRefused(SHORT_UNIT_BUDGET, needed=amount, left=left)
     return LedgerEntry.objects.create(
         kind=EntryKind.HOLD, amount=amount, ride_id=ride_id, unit_id=unit_id, budget_month=month
     )

@@ -1,4 +1,4 @@
-"""Every write to the fund goes through here: agreements and tranches, a ride's hold,
+"""Every write to the fund goes through here: funders, agreements and tranches, a ride's hold,
 settlement, release and fee, and the two-admin adjustment.
 
 Writes that spend money (a hold) take one transaction-level advisory lock, so bookings
@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from funding.ledger import SHORT_FUND, SHORT_UNIT_BUDGET, Balance, shortfall_message
-from funding.models import Adjustment, Agreement, EntryKind, LedgerEntry, Tranche
+from funding.models import Adjustment, Agreement, EntryKind, Funder, LedgerEntry, Tranche
 from funding.selectors import fund_balance, ride_ledger, unit_month_committed
 from portal.templatetags.portal_format import rupiah
 
@@ -39,6 +39,39 @@ def _amount_problem(value) -> str | None:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         return _("Enter an amount in whole rupiah above zero.")
     return None
+
+
+def funder_create(*, name: str) -> Funder:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": [_("Enter the funder's name.")]})
+    if Funder.objects.filter(name__iexact=name).exists():
+        raise ValidationError({"name": [_("A funder of this name exists already.")]})
+    return Funder.objects.create(name=name)
+
+
+@transaction.atomic
+def agreement_create(
+    *, funder: Funder, title: str, amount, starts_on: dt.date, ends_on: dt.date, purpose: str = ""
+) -> Agreement:
+    """An agreement of a funder: an amount above zero, an end after its start."""
+    problems: dict[str, list[str]] = {}
+    if not (title or "").strip():
+        problems["title"] = [_("Give the agreement a title.")]
+    if message := _amount_problem(amount):
+        problems["amount"] = [message]
+    if ends_on <= starts_on:
+        problems["ends_on"] = [_("The agreement must end after it starts.")]
+    if problems:
+        raise ValidationError(problems)
+    return Agreement.objects.create(
+        funder=funder,
+        title=title.strip(),
+        amount=amount,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        purpose=(purpose or "").strip(),
+    )
 
 
 @transaction.atomic

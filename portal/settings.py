@@ -355,7 +355,7 @@ except ValueError as exc:
     raise ImproperlyConfigured(
         "Setting BOOKING_SERVICE_HOURS is malformed: write it like 06:00-21:00."
     ) from exc
-# --- the fund (funding/, read through rides/pipeline/funds.py funding_rules) -------------
+# --- the fund (read through funding.selectors.funding_rules only) -------------------------
 # Off: rides are sent without touching the ledger (the pipeline's own tests run so);
 # on in production: every dispatch holds its estimate plus the margin first.
 FUNDING_ENFORCED = _optional("FUNDING_ENFORCED", cast=bool, default=True)

@@ -23,6 +23,7 @@ urlpatterns = [
     path("webhooks/partners/<uuid:token>/", partner_webhook, name="partner_webhook"),
     path("cases/", include("cases.urls")),
     path("rides/", include("rides.urls")),
+    path("admin/funding/", include("funding.urls")),
     path("api/v1/", include("portal.api_urls")),
 ]
 

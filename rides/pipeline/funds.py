@@ -1,7 +1,7 @@
 """A ride's money: what the pipeline asks of the fund (funding/services.py), and when.
 
-- `funding_rules` is the one place the fund's knobs are read (enforced, the hold's
-  margin, a unit's monthly budget, the low-balance threshold);
+- the fund's knobs (enforced, the hold's margin, a unit's monthly budget) are read
+  through funding.selectors.funding_rules, their one home;
 - `ride_funds_hold` runs in the dispatch step that decides to send, before the partner
   is called: the ride holds its estimate plus the margin, or, when the fund or its
   unit's monthly budget cannot cover that, it is not sent and waits for a supervisor
@@ -14,35 +14,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.conf import settings
 
 from funding.ledger import hold_for
+from funding.selectors import FundingRules, funding_rules
 from funding.services import HoldRefused, ride_fee, ride_hold, ride_release, ride_settle
 from rides.models import Cause, Ride, RideStatus
 from rides.models.states import HELD, TERMINAL
 from rides.rules import FUNDS_SHORT, approval_reason_text
 
 S = RideStatus
-
-
-@dataclass(frozen=True)
-class FundingRules:
-    enforced: bool
-    hold_margin_percent: int
-    unit_monthly_budget: int  # rupiah; 0 = no limit
-    low_balance_threshold: int
-
-
-def funding_rules() -> FundingRules:
-    """The fund's knobs, from one place (settings today; the SOP settings later)."""
-    return FundingRules(
-        enforced=settings.FUNDING_ENFORCED,
-        hold_margin_percent=settings.FUNDING_HOLD_MARGIN_PERCENT,
-        unit_monthly_budget=settings.FUNDING_UNIT_MONTHLY_BUDGET,
-        low_balance_threshold=settings.FUNDING_LOW_BALANCE_THRESHOLD,
-    )
 
 
 def ride_hold_amount(ride: Ride, rules: FundingRules) -> int:

@@ -13,16 +13,14 @@ from funding.models import Funder
 _RUPIAH = re.compile(r"^(-?)\s*(?:rp\.?)?\s*(\d{1,3}(?:\.\d{3})+|\d+)$", re.IGNORECASE)
 
 
-class RupiahField(forms.CharField):
+class RupiahField(forms.Field):
     """Whole rupiah, written the Indonesian way or as plain digits; a sign is kept (the
     services say whether it may be negative)."""
 
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", 24)
-        super().__init__(**kwargs)
+    widget = forms.TextInput
 
     def to_python(self, value):
-        text = super().to_python(value).replace(" ", "")
+        text = str(value or "").strip().replace(" ", "")
         if text in self.empty_values:
             return None
         match = _RUPIAH.match(text)
@@ -34,7 +32,8 @@ class RupiahField(forms.CharField):
         return -amount if match.group(1) else amount
 
     def widget_attrs(self, widget):
-        return {**super().widget_attrs(widget), "inputmode": "numeric", "autocomplete": "off"}
+        attrs = {"inputmode": "numeric", "autocomplete": "off", "maxlength": "24"}
+        return {**super().widget_attrs(widget), **attrs}
 
 
 class DateInput(forms.DateInput):
@@ -45,12 +44,12 @@ class DateInput(forms.DateInput):
 
 
 class FunderForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=160)
+    name = forms.CharField(label=_("Name"), max_length=160, required=False)
 
 
 class AgreementForm(forms.Form):
     funder = forms.ModelChoiceField(label=_("Funder"), queryset=Funder.objects.all())
-    title = forms.CharField(label=_("Title"), max_length=160)
+    title = forms.CharField(label=_("Title"), max_length=160, required=False)
     amount = RupiahField(label=_("Amount (Rp)"))
     starts_on = forms.DateField(label=_("Starts on"), widget=DateInput())
     ends_on = forms.DateField(label=_("Ends on"), widget=DateInput())
@@ -74,6 +73,7 @@ class AdjustmentForm(forms.Form):
         label=_("Amount (Rp)"),
         help_text=_("Above zero adds to the fund; below zero (e.g. -150.000) takes from it."),
     )
+    # Checked by the service with the amount, so both messages come at once.
     reason = forms.CharField(
-        label=_("Reason"), max_length=1000, widget=forms.Textarea(attrs={"rows": 3})
+        label=_("Reason"), max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 3})
     )

@@ -41,7 +41,11 @@ def _spent_in(month: dt.date, ride, amount: int) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_the_funding_page_in_a_browser(
-    chromium, browser_settings, live_server, make_user, make_ride  # noqa: F811
+    chromium,
+    browser_settings,
+    live_server,
+    make_user,
+    make_ride,  # noqa: F811
 ):
     from playwright.sync_api import expect, sync_playwright
 

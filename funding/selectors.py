@@ -1,13 +1,45 @@
-"""Reading the fund: its balance, a unit's spend in a month, a ride's open hold."""
+"""Reading the fund: its knobs (funding_rules), its balance, a unit's spend in a month,
+a ride's open hold; the funding page's overview (spend by month, unit and purpose, the
+burn-down, the cost of a ride) and the alerts admins see."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
 
-from django.db.models import Sum
+from django.conf import settings
+from django.db.models import Count, Sum
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
-from funding.ledger import Balance
-from funding.models import LedgerEntry
+from funding.ledger import Balance, BurnPoint, burn_down, months_between, runs_out_before
+from funding.models import Agreement, EntryKind, LedgerEntry, Tranche
+from portal.templatetags.portal_format import rupiah
+from sop.selectors import current
+
+
+@dataclass(frozen=True)
+class FundingRules:
+    enforced: bool
+    hold_margin_percent: int
+    unit_monthly_budget: int  # rupiah; 0 = no limit
+    low_balance_threshold: int
+
+
+def funding_rules(unit_id: int | None = None) -> FundingRules:
+    """The fund's knobs, read in this one place: the hold margin and the monthly budget
+    (of `unit_id`, or the default of every unit) from the SOP values admins edit
+    (sop/, with the FUNDING_* settings as defaults); whether the fund is enforced and
+    the low-balance threshold from the settings."""
+    sop = current()
+    return FundingRules(
+        enforced=settings.FUNDING_ENFORCED,
+        hold_margin_percent=sop.hold_margin_percent,
+        unit_monthly_budget=sop.unit_monthly_budget(unit_id),
+        low_balance_threshold=settings.FUNDING_LOW_BALANCE_THRESHOLD,
+    )
 
 
 def _totals(rows) -> dict[str, int]:
@@ -32,3 +64,143 @@ def unit_month_committed(unit_id: int, month: dt.date) -> int:
 def ride_ledger(ride_id: int) -> Balance:
     """The ride's own rows: what it holds and what it was charged."""
     return Balance.of(_totals(LedgerEntry.objects.filter(ride_id=ride_id)))
+
+
+# --- the funding page and the foundation's report --------------------------------------
+
+SPENT = (EntryKind.CHARGE, EntryKind.FEE)
+
+
+def _spent(rows) -> int:
+    return rows.filter(kind__in=SPENT).aggregate(total=Sum("amount"))["total"] or 0
+
+
+def _local_month(at) -> dt.date:
+    return timezone.localtime(at).date().replace(day=1)
+
+
+def spend_by_month() -> dict[dt.date, int]:
+    """Fares and fees by the month they were charged (Jakarta time)."""
+    totals: dict[dt.date, int] = defaultdict(int)
+    for at, amount in LedgerEntry.objects.filter(kind__in=SPENT).values_list(
+        "created_at", "amount"
+    ):
+        totals[_local_month(at)] += amount
+    return dict(totals)
+
+
+def spend_by_unit() -> list[tuple[str, int]]:
+    rows = (
+        LedgerEntry.objects.filter(kind__in=SPENT)
+        .values("unit__name")
+        .annotate(total=Sum("amount"))
+        .order_by("-total", "unit__name")
+    )
+    return [(row["unit__name"] or "–", row["total"]) for row in rows]
+
+
+def spend_by_purpose() -> list[tuple[str, int]]:
+    """By the ride's purpose, named in the current language (the ride's own choices)."""
+    ride_model = LedgerEntry._meta.get_field("ride").related_model
+    labels = dict(ride_model._meta.get_field("purpose").flatchoices)
+    rows = (
+        LedgerEntry.objects.filter(kind__in=SPENT)
+        .values("ride__purpose")
+        .annotate(total=Sum("amount"))
+        .order_by("-total")
+    )
+    return [
+        (str(labels.get(row["ride__purpose"], row["ride__purpose"])), row["total"]) for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class FundOverview:
+    balance: Balance
+    spent_this_month: int
+    spent_this_year: int
+    completed_rides: int  # rides charged a fare
+    cost_per_ride: int | None
+    monthly_rate: int  # the average spend of the last three months
+    next_tranche: Tranche | None
+    agreements: list
+    burn: list[BurnPoint]
+    by_month: list[tuple[dt.date, int]]
+
+
+def fund_overview(*, today: dt.date | None = None) -> FundOverview:
+    today = today or timezone.localdate()
+    by_month = spend_by_month()
+    this_month = today.replace(day=1)
+    first = this_month
+    for _month in range(2):
+        first = (first - dt.timedelta(days=1)).replace(day=1)
+    monthly_rate = sum(by_month.get(m, 0) for m in months_between(first, this_month)) // 3
+    charges = LedgerEntry.objects.filter(kind=EntryKind.CHARGE).aggregate(
+        total=Sum("amount"), rides=Count("ride", distinct=True)
+    )
+    agreements = list(Agreement.objects.select_related("funder").prefetch_related("tranches"))
+    schedule = [(t.planned_on, t.planned_amount) for a in agreements for t in a.tranches.all()]
+    burn = []
+    if agreements:
+        burn = burn_down(
+            schedule=schedule,
+            spend_by_month=by_month,
+            monthly_rate=monthly_rate,
+            start=min(a.starts_on for a in agreements),
+            end=max(a.ends_on for a in agreements),
+            today=today,
+        )
+    year_rows = LedgerEntry.objects.filter(
+        created_at__gte=timezone.make_aware(dt.datetime(today.year, 1, 1))
+    )
+    return FundOverview(
+        balance=fund_balance(),
+        spent_this_month=by_month.get(this_month, 0),
+        spent_this_year=_spent(year_rows),
+        completed_rides=charges["rides"] or 0,
+        cost_per_ride=(charges["total"] // charges["rides"]) if charges["rides"] else None,
+        monthly_rate=monthly_rate,
+        next_tranche=Tranche.objects.filter(received_on__isnull=True, planned_on__gte=today)
+        .order_by("planned_on")
+        .first(),
+        agreements=agreements,
+        burn=burn,
+        by_month=sorted(by_month.items(), reverse=True)[:12],
+    )
+
+
+def fund_alerts(
+    overview: FundOverview, *, threshold: int, today: dt.date | None = None
+) -> list[str]:
+    """What admins are told about the fund: the money below the threshold, or the forecast
+    running out before the next tranche."""
+    today = today or timezone.localdate()
+    alerts = []
+    available = overview.balance.available
+    if available < threshold:
+        alerts.append(
+            _("The fund's available money (%(available)s) is below %(threshold)s.")
+            % {"available": rupiah(available), "threshold": rupiah(threshold)}
+        )
+    next_on = overview.next_tranche.planned_on if overview.next_tranche else None
+    if runs_out_before(
+        available=available, monthly_rate=overview.monthly_rate, today=today, next_tranche=next_on
+    ):
+        if next_on:
+            alerts.append(
+                _(
+                    "At the spending of the last three months (%(rate)s a month) the money "
+                    "runs out before the next tranche on %(date)s."
+                )
+                % {"rate": rupiah(overview.monthly_rate), "date": date_format(next_on, "j F Y")}
+            )
+        else:
+            alerts.append(
+                _(
+                    "At the spending of the last three months (%(rate)s a month) the money "
+                    "runs out within a month, and no tranche is planned."
+                )
+                % {"rate": rupiah(overview.monthly_rate)}
+            )
+    return alerts

@@ -1,4 +1,4 @@
-"""Every write to the fund goes through here: agreements and tranches, a ride's hold,
+"""Every write to the fund goes through here: funders, agreements and tranches, a ride's hold,
 settlement, release and fee, and the two-admin adjustment.
 
 Writes that spend money (a hold) take one transaction-level advisory lock, so bookings
@@ -17,10 +17,9 @@ from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
-from funding.ledger import Balance
-from funding.models import Adjustment, Agreement, EntryKind, LedgerEntry, Tranche
+from funding.ledger import SHORT_FUND, SHORT_UNIT_BUDGET, Balance, shortfall_message
+from funding.models import Adjustment, Agreement, EntryKind, Funder, LedgerEntry, Tranche
 from funding.selectors import fund_balance, ride_ledger, unit_month_committed
 from portal.templatetags.portal_format import rupiah
 
@@ -40,6 +39,39 @@ def _amount_problem(value) -> str | None:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         return _("Enter an amount in whole rupiah above zero.")
     return None
+
+
+def funder_create(*, name: str) -> Funder:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": [_("Enter the funder's name.")]})
+    if Funder.objects.filter(name__iexact=name).exists():
+        raise ValidationError({"name": [_("A funder of this name exists already.")]})
+    return Funder.objects.create(name=name)
+
+
+@transaction.atomic
+def agreement_create(
+    *, funder: Funder, title: str, amount, starts_on: dt.date, ends_on: dt.date, purpose: str = ""
+) -> Agreement:
+    """An agreement of a funder: an amount above zero, an end after its start."""
+    problems: dict[str, list[str]] = {}
+    if not (title or "").strip():
+        problems["title"] = [_("Give the agreement a title.")]
+    if message := _amount_problem(amount):
+        problems["amount"] = [message]
+    if ends_on <= starts_on:
+        problems["ends_on"] = [_("The agreement must end after it starts.")]
+    if problems:
+        raise ValidationError(problems)
+    return Agreement.objects.create(
+        funder=funder,
+        title=title.strip(),
+        amount=amount,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        purpose=(purpose or "").strip(),
+    )
 
 
 @transaction.atomic
@@ -102,17 +134,7 @@ class HoldRefused(Exception):
 
     @property
     def message(self) -> str:
-        text = (
-            gettext_lazy("The fund has %(left)s available; this ride needs %(needed)s.")
-            if self.code == "fund"
-            else gettext_lazy(
-                "The unit's budget for this month has %(left)s left; this ride needs %(needed)s."
-            )
-        )
-        return str(text) % {
-            "left": rupiah(max(self.left, 0)),
-            "needed": rupiah(self.needed),
-        }
+        return shortfall_message(self.code, needed=self.needed, left=self.left)
 
 
 def _ride_rows(ride_id: int):
@@ -133,12 +155,12 @@ def ride_hold(
         return existing
     available = fund_balance().available
     if amount > available:
-        raise HoldRefused("fund", needed=amount, left=available)
+        raise HoldRefused(SHORT_FUND, needed=amount, left=available)
     month = existing.budget_month if existing else timezone.localdate().replace(day=1)
     if unit_monthly_budget:
         left = unit_monthly_budget - unit_month_committed(unit_id, month)
         if amount > left:
-            raise HoldRefused("unit_budget", needed=amount, left=left)
+            raise HoldRefused(SHORT_UNIT_BUDGET, needed=amount, left=left)
     return LedgerEntry.objects.create(
         kind=EntryKind.HOLD, amount=amount, ride_id=ride_id, unit_id=unit_id, budget_month=month
     )

@@ -368,20 +368,26 @@ except ValueError as exc:
     raise ImproperlyConfigured(
         "Setting BOOKING_SERVICE_HOURS is malformed: write it like 06:00-21:00."
     ) from exc
-# --- funding SOP (funding/) -------------------------------------------------------------
-# Defaults of the fund's rules; administrators change them on /admin/sop/ (sop/).
-# What the rides of one unit may cost in a month (rupiah); 0 means no limit.
+# --- the fund (read through funding.selectors.funding_rules only) -------------------------
+# Defaults: administrators change the margin and the budget on /admin/sop/ (sop/).
+# Off: rides are sent without touching the ledger (the pipeline's own tests run so);
+# on in production: every dispatch holds its estimate plus the margin first.
+FUNDING_ENFORCED = _optional("FUNDING_ENFORCED", cast=bool, default=True)
+# A ride holds its estimated fare plus this many percent while it runs.
+FUNDING_HOLD_MARGIN_PERCENT = _optional("FUNDING_HOLD_MARGIN_PERCENT", cast=int, default=10)
+# What one unit's rides may commit in a calendar month (rupiah); 0 = no limit.
 FUNDING_UNIT_MONTHLY_BUDGET = _optional("FUNDING_UNIT_MONTHLY_BUDGET", cast=int, default=0)
-# A dispatched ride holds its estimate plus this many percent of the fund.
-FUNDING_HOLD_MARGIN_PERCENT = _optional("FUNDING_HOLD_MARGIN_PERCENT", cast=int, default=20)
-if FUNDING_UNIT_MONTHLY_BUDGET < 0:
-    raise ImproperlyConfigured(
-        "Setting FUNDING_UNIT_MONTHLY_BUDGET is malformed: must be 0 or more."
-    )
-if not 0 <= FUNDING_HOLD_MARGIN_PERCENT <= 1000:
-    raise ImproperlyConfigured(
-        "Setting FUNDING_HOLD_MARGIN_PERCENT is malformed: must be 0 to 1000."
-    )
+# Admins are alerted when the available money falls below this (rupiah).
+FUNDING_LOW_BALANCE_THRESHOLD = _optional(
+    "FUNDING_LOW_BALANCE_THRESHOLD", cast=int, default=10_000_000
+)
+for _name, _high in (
+    ("FUNDING_HOLD_MARGIN_PERCENT", 1000),
+    ("FUNDING_UNIT_MONTHLY_BUDGET", 10**13),
+    ("FUNDING_LOW_BALANCE_THRESHOLD", 10**13),
+):
+    if not 0 <= globals()[_name] <= _high:
+        raise ImproperlyConfigured(f"Setting {_name} is malformed: must be 0 to {_high}.")
 # Map tiles for the booking map, e.g. https://tile.example/{z}/{x}/{y}.png (must allow
 # your use). Empty: no tiles are fetched; the map shows the places and the pin on a plain
 # background, which works offline.

@@ -8,6 +8,9 @@ os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "Wmx0cnZ0S2hQdzNxR0Q0eUFXaUpHV2Zz
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
 # The sandbox partner listens on 127.0.0.1; tests of the production rule turn this off.
 os.environ.setdefault("PARTNER_ALLOW_INTERNAL_URLS", "true")
+# The pipeline's tests send rides without a fund; tests of the fund turn it on
+# (tests/funding/conftest.py, and FUNDING_ENFORCED=true in a worker's environment).
+os.environ.setdefault("FUNDING_ENFORCED", "false")
 # Each run gets its own test database, so runs on one server never collide.
 os.environ.setdefault("TEST_DATABASE_NAME", f"test_portal_{os.getpid()}")
 

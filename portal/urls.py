@@ -42,6 +42,7 @@ urlpatterns = [
     path("rides/", include("rides.urls")),
     path("admin/partners/", include("partners.urls")),
     path("admin/", include("accounts.urls")),
+    path("admin/funding/", include("funding.urls")),
     path("api/v1/", include("portal.api_urls")),
     path("admin/sop/", include("sop.urls")),
 ]

@@ -11,6 +11,8 @@
 - a fare quoted again at dispatch (its lock ran out) more than the approval margin above
   the one agreed to waits for a supervisor again;
 - the supervisor who decides on a ride is never the one who booked it;
+- a ride the fund or its unit's monthly budget cannot cover waits for a supervisor
+  (the hold itself: rides/pipeline/funds.py);
 - which rides may be rebooked or sent again, for the pages and the services alike.
 The ceiling, the hours and the margin are the SOP's values of the moment (set on
 /admin/sop/, sop.selectors.current()); the callers pass them in.
@@ -28,6 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.models import Case, Place
+from funding.ledger import shortfall_message
 from portal.geo import distance_metres
 from portal.hours import within_service_hours
 from portal.phones import normalize_indonesian_phone
@@ -51,6 +54,7 @@ FARE_UNKNOWN = "fare_unknown"
 OUTSIDE_SERVICE_HOURS = "outside_service_hours"
 REBOOK_OF_REJECTED = "rebook_of_rejected"
 FARE_RISEN = "fare_risen"
+FUNDS_SHORT = "funds_short"  # the fund or the unit's monthly budget cannot cover the hold
 
 
 @dataclass(frozen=True)
@@ -425,6 +429,10 @@ def approval_reason_text(reason: dict) -> str:
         return (
             _("The fare is now %(fare)s, more than %(margin)s%% above the %(agreed)s booked.")
             % values
+        )
+    if code == FUNDS_SHORT:
+        return shortfall_message(
+            reason.get("short", ""), needed=reason.get("needed", 0), left=reason.get("left", 0)
         )
     if code == REBOOK_OF_REJECTED:
         return _("It rebooks %(ref)s, which a supervisor rejected.") % {"ref": reason.get("ride")}

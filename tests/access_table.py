@@ -113,6 +113,24 @@ def _ride_ref(world):
     return {"reference": _ride(world).reference}
 
 
+def _agreement(world):
+    import datetime as dt
+
+    from funding.models import Agreement, Funder
+
+    funder, _created = Funder.objects.get_or_create(name="access-table funder")
+    agreement, _created = Agreement.objects.get_or_create(
+        funder=funder,
+        title="access-table agreement",
+        defaults={
+            "amount": 1_000_000,
+            "starts_on": dt.date(2026, 1, 1),
+            "ends_on": dt.date(2026, 12, 31),
+        },
+    )
+    return {"pk": agreement.pk}
+
+
 ACCESS = {
     "home": {"method": "get", "expect": staff_only(200)},
     "healthz": {"method": "get", "expect": everyone(200)},
@@ -262,6 +280,26 @@ ACCESS = {
     },
     # the SOP settings: administrators only
     "sop:settings": {"method": "get", "expect": admins_only(200)},
+    # The fund: admins only. An empty POST is 400 with the fields' messages; a confirm
+    # of a tranche or adjustment that is not there is 404.
+    "funding:page": {"method": "get", "expect": admins_only(200)},
+    "funding:report_csv": {"method": "get", "expect": admins_only(200)},
+    "funding:report_xlsx": {"method": "get", "expect": admins_only(200)},
+    "funding:funders": {"method": "post", "expect": admins_only(400)},
+    "funding:agreements": {"method": "post", "expect": admins_only(400)},
+    "funding:agreement": {"method": "get", "kwargs": _agreement, "expect": admins_only(200)},
+    "funding:tranche_receive": {
+        "method": "post",
+        "kwargs": lambda world: {"pk": 999_999},
+        "expect": admins_only(404),
+    },
+    "funding:adjustments": {"method": "post", "expect": admins_only(400)},
+    "funding:adjustment_confirm": {
+        "method": "post",
+        "kwargs": lambda world: {"pk": 999_999},
+        "expect": admins_only(404),
+    },
+    "funding:ledger": {"method": "get", "expect": admins_only(200)},
     # Public for partners (signed, not logged in): unsigned requests are refused with 400.
     "partner_webhook": {
         "method": "post",

@@ -9,9 +9,10 @@ trap 'rm -rf "$work"' EXIT
 cp package.json "$work/"
 (cd "$work" && npm install --silent --no-audit --no-fund)
 nm="$work/node_modules"
-rm -rf static/vendor && mkdir -p static/vendor/{htmx,pico,leaflet}
+rm -rf static/vendor && mkdir -p static/vendor/{htmx,pico,leaflet,chartjs}
 cp "$nm/htmx.org/dist/htmx.min.js" "$nm/htmx.org/LICENSE" static/vendor/htmx/
 cp "$nm/@picocss/pico/css/pico.min.css" "$nm/@picocss/pico/LICENSE.md" static/vendor/pico/
 cp -r "$nm/leaflet/dist/leaflet.js" "$nm/leaflet/dist/leaflet.css" "$nm/leaflet/dist/images" \
       "$nm/leaflet/LICENSE" static/vendor/leaflet/
+cp "$nm/chart.js/dist/chart.umd.min.js" "$nm/chart.js/LICENSE.md" static/vendor/chartjs/
 echo "static/vendor refreshed from package.json"

@@ -21,6 +21,7 @@ from rides.booking.fare import FareEstimate, QuoteStore, fare_estimate
 from rides.models import Cause, Ride, RideStatus, TripEvent
 from rides.pipeline.alerts import alerts_resolve_for_ride
 from rides.pipeline.common import ride_request_dispatch
+from rides.pipeline.funds import ride_funds_follow
 from rides.rules import (
     PURPOSE_NOTE_MAX_LENGTH,
     SCHEDULE_MIN_LEAD,
@@ -221,6 +222,7 @@ def ride_rebook(*, ride_id, user, quote: FareQuote | None = None) -> Ride:
                 actor=user,
                 reason=_("Rebooked as %(ref)s.") % {"ref": ride.reference},
             )
+            ride_funds_follow(old)
         return ride
 
 
@@ -307,4 +309,5 @@ def ride_reject(*, ride_id, user, reason: str) -> Ride:
         # apply_transition saves the whole row, the decision with it; the reason becomes
         # the status reason the caseworker reads.
         ride.apply_transition(RideStatus.REJECTED, cause=Cause.USER, actor=user, reason=reason)
+        ride_funds_follow(ride)
         return ride

@@ -31,6 +31,7 @@ from rides.models.states import (
 )
 from rides.pipeline.alerts import alert_raise
 from rides.pipeline.common import CANCEL_AT_PARTNER, FETCH_RECEIPT, locked_ride
+from rides.pipeline.funds import ride_funds_follow
 
 S = RideStatus
 log = logging.getLogger("rides.pipeline")
@@ -220,6 +221,8 @@ def _apply_partner_data(
         ride.cancel_due_at = now
         enqueue_on_commit(CANCEL_AT_PARTNER, ride.pk)
     ride.save()
+    if ride.status in TERMINAL:
+        ride_funds_follow(ride)
     if outcome == TransitionOutcome.APPLIED and ride.status == S.FAILED:
         alert_raise(
             ride=ride,

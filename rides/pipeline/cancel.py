@@ -34,6 +34,7 @@ from rides.pipeline.common import (
     seconds,
     visible_or_denied,
 )
+from rides.pipeline.funds import ride_funds_follow
 
 S = RideStatus
 log = logging.getLogger("rides.pipeline")
@@ -87,6 +88,7 @@ def ride_cancel(*, ride_id: int, user, reason: str = "") -> Ride:
                 actor=user,
                 reason=_("Cancelled by %(name)s.") % {"name": user.get_full_name() or user},
             )
+            ride_funds_follow(ride)
             alerts_resolve_for_ride(ride=ride, user=user)
     return ride
 

@@ -3,7 +3,8 @@
 - `relocked` is the shape every answer from the partner is applied in: a transaction of
   its own, the ride re-locked, and nothing done when it moved on meanwhile (another
   worker, a person, the sweeper got there first);
-- `hold` hands a ride to a person (`needs_attention` with a reason, an alert);
+- `hold` hands a ride to a person (`needs_attention` with a reason, an alert; its money
+  held is released);
 - `ride_request_dispatch` writes the dispatch intent into the ride row (the outbox) and
   enqueues the dispatch on commit;
 - the names of the tasks the pipeline enqueues (portal/queue.py looks them up);
@@ -30,6 +31,7 @@ from partners.client import errors
 from portal.queue import enqueue_on_commit
 from rides.models import AlertKind, Cause, Ride, RideStatus
 from rides.pipeline.alerts import alert_raise
+from rides.pipeline.funds import ride_funds_follow
 
 S = RideStatus
 log = logging.getLogger("rides.pipeline")
@@ -111,6 +113,7 @@ def hold(ride: Ride, reason: str, *, code: str, cause: str = Cause.DISPATCH, kin
     if not result.applied:
         ride.save()
         return
+    ride_funds_follow(ride)  # a ride waiting for a person holds no money
     alert_raise(
         ride=ride,
         kind=kind or AlertKind.NEEDS_ATTENTION,
@@ -129,6 +132,7 @@ def cancel_locally(ride: Ride, *, cause: str = Cause.USER) -> None:
         actor=ride.cancel_requested_by,
         reason=_("Cancelled before the partner took the ride."),
     )
+    ride_funds_follow(ride)
 
 
 # --- the outbox -----------------------------------------------------------------------------

@@ -44,6 +44,7 @@ from rides.pipeline.common import (
     unreachable_reason,
     visible_or_denied,
 )
+from rides.pipeline.funds import ride_funds_follow, ride_funds_hold
 from rides.pipeline.payload import PayloadRefused, build_trip_request, fare_is_fresh
 from rides.rules import (
     approval_reason_text,
@@ -128,6 +129,9 @@ def ride_dispatch(*, ride_id: int, fare_checked: bool = False) -> str:
             points = {"pickup": body["pickup"], "dropoff": body["dropoff"]}
             passengers = body["passenger_count"]
         else:
+            # The money first: a ride the fund cannot cover is not sent.
+            if not ride_funds_hold(ride):
+                return "awaiting_approval"
             points = None
             ride.dispatch_attempts += 1
             ride.dispatch_due_at = now + seconds("PIPELINE_DISPATCH_LEASE_SECONDS")
@@ -233,6 +237,7 @@ def fare_check_at_dispatch_apply(*, ride: Ride, estimates) -> bool:
     ride.apply_transition(
         RideStatus.AWAITING_APPROVAL, cause=Cause.DISPATCH, reason=approval_reason_text(reason)
     )
+    ride_funds_follow(ride)  # held since an earlier attempt: released while it waits
     return False
 
 

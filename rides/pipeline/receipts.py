@@ -22,6 +22,7 @@ from partners.client.registry import client_for
 from portal.queue import enqueue_on_commit
 from rides.models import Ride
 from rides.pipeline.common import FETCH_RECEIPT, backoff_seconds, locked_ride, relocked, seconds
+from rides.pipeline.funds import ride_funds_follow
 
 log = logging.getLogger("rides.pipeline")
 
@@ -60,8 +61,7 @@ def ride_fetch_receipt(*, ride_id: int) -> str:
         return relocked(ride_id, still_waiting, _receipt_later, str(exc), retry_after, False)
     except errors.PartnerError as exc:
         log.warning("ride %s: receipt refused (%s); not asked again", ride_id, exc)
-        Ride.objects.filter(pk=ride_id).update(receipt_due_at=None, updated_at=timezone.now())
-        return "refused"
+        return relocked(ride_id, _lacks_receipt, _no_receipt)
     return relocked(ride_id, _lacks_receipt, _store, receipt)
 
 
@@ -83,7 +83,15 @@ def _store(ride: Ride, receipt) -> str:
     ride.distance_meters = receipt.distance_meters or ride.distance_meters
     ride.duration_seconds = receipt.duration_seconds or ride.duration_seconds
     ride.save()
+    ride_funds_follow(ride)  # the final fare settles the hold; a fee is charged
     return "stored"
+
+
+def _no_receipt(ride: Ride) -> str:
+    ride.receipt_due_at = None
+    ride.save(update_fields=["receipt_due_at", "updated_at"])
+    ride_funds_follow(ride)  # settled with the fare the trip last showed
+    return "refused"
 
 
 def _receipt_later(ride: Ride, error: str, retry_after, paced: bool) -> str:
@@ -94,6 +102,7 @@ def _receipt_later(ride: Ride, error: str, retry_after, paced: bool) -> str:
         ride.receipt_due_at = None
         ride.save(update_fields=["receipt_due_at", "updated_at"])
         log.warning("ride %s: no receipt after %s attempts (%s)", ride.pk, attempt, error)
+        ride_funds_follow(ride)
         return "gave_up"
     delay = float(retry_after) if paced else backoff_seconds(attempt, retry_after)
     ride.receipt_due_at = timezone.now() + dt.timedelta(seconds=delay)

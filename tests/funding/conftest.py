@@ -10,8 +10,18 @@ from tests.pipeline.conftest import (  # noqa: F401  (fixtures)
     make_ride,
     pipeline_case,
     pipeline_caseworker,
+    pipeline_supervisor,
     pipeline_unit,
 )
+
+
+@pytest.fixture(autouse=True)
+def funding_enforced(settings):
+    """The fund's tests run with the fund enforced, as production does (the pipeline's
+    own tests send rides without a fund: portal/settings_test.py)."""
+    settings.FUNDING_ENFORCED = True
+    settings.FUNDING_HOLD_MARGIN_PERCENT = 10
+    settings.FUNDING_UNIT_MONTHLY_BUDGET = 0
 
 
 @pytest.fixture

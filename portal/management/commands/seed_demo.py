@@ -1,4 +1,4 @@
-"""`manage.py seed_demo`: the demo's units, users and places (development only)."""
+"""`manage.py seed_demo`: the demo's units, users, places and fund (development only)."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -7,6 +7,7 @@ from django.db import transaction
 from accounts.models import Role, Unit
 from accounts.services import unit_ensure, user_ensure
 from cases.demo import demo_places_ensure
+from funding.demo import demo_fund_ensure
 
 DEMO_UNITS = [
     (
@@ -33,7 +34,8 @@ DEMO_USERS = [
 
 class Command(BaseCommand):
     help = (
-        "Loads demo units, users (caseworker1, supervisor1, caseworker2, admin1) and places. "
+        "Loads demo units, users (caseworker1, supervisor1, caseworker2, admin1), places and "
+        "the fund's agreement with its tranches. "
         "Idempotent. Refused when DEBUG is off unless --force."
     )
 
@@ -60,8 +62,9 @@ class Command(BaseCommand):
         for code, name, kind in DEMO_UNITS:
             units[code], was_created = unit_ensure(code=code, name=name, kind=kind)
             created += was_created
+        users = {}
         for username, role, unit_code, first_name in DEMO_USERS:
-            _, was_created = user_ensure(
+            users[username], was_created = user_ensure(
                 username=username,
                 role=role,
                 unit=units.get(unit_code),
@@ -70,4 +73,5 @@ class Command(BaseCommand):
             )
             created += was_created
         created += demo_places_ensure(units)
+        created += demo_fund_ensure(admin=users["admin1"])
         self.stdout.write(f"demo data: {created} rows created")

@@ -101,3 +101,14 @@ def test_a_date_input_gets_the_jakarta_day():
     # 18:30 UTC on 1 December is already 2 December in Jakarta
     assert input_date(dt.datetime(2026, 12, 1, 18, 30, tzinfo=dt.UTC)) == "2026-12-02"
     assert input_date(None) == ""
+
+
+def test_a_month_in_each_language():
+    from django.utils import translation
+
+    from portal.templatetags.portal_format import month
+
+    with translation.override("id"):
+        assert month(dt.date(2026, 12, 1)) == "Des 2026"
+    with translation.override("en"):
+        assert month(dt.date(2026, 12, 1)) == "Dec 2026"

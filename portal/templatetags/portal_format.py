@@ -24,8 +24,8 @@ JAKARTA = zoneinfo.ZoneInfo("Asia/Jakarta")
 
 # Django's date format characters; Indonesian writes the time with a dot (01.40).
 FORMATS = {
-    "id": {"when": "j M Y H.i", "day": "j M Y", "clock": "H.i"},
-    "en": {"when": "j M Y H:i", "day": "j M Y", "clock": "H:i"},
+    "id": {"when": "j M Y H.i", "day": "j M Y", "clock": "H.i", "month": "M Y"},
+    "en": {"when": "j M Y H:i", "day": "j M Y", "clock": "H:i", "month": "M Y"},
 }
 # Further away than this, a relative time says less than the date itself.
 RELATIVE_LIMIT = dt.timedelta(hours=24)
@@ -69,6 +69,12 @@ def when(value) -> str:
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return _format(value, "day")
     return _format(value, "when")
+
+
+@register.filter
+def month(value) -> str:
+    """A calendar month: "Des 2026" / "Dec 2026"."""
+    return _format(value, "month")
 
 
 @register.filter

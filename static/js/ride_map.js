@@ -6,7 +6,7 @@
   "use strict";
   var state = null;
   // Room above the pins for their labels (a pin is ~40 px, its label sits on top).
-  var FIT = { paddingTopLeft: [40, 80], paddingBottomRight: [40, 30], maxZoom: 15 };
+  var FIT = { paddingTopLeft: [40, 100], paddingBottomRight: [40, 30], maxZoom: 15 };
 
   function readPins(element) {
     var script = document.getElementById(element.dataset.pins);

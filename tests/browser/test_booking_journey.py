@@ -97,7 +97,7 @@ def test_a_caseworker_searches_rs_polri_books_a_childs_ride_and_watches_the_driv
             # The drop-off: "RS Polri" searched as a person types it, the suggestion tapped.
             option = search_place(page, "dropoff", "RS Polri", expect_name="RS Bhayangkara")
             expect(option).to_contain_text(say("Hospital", "id"))
-            show_at_top(page, '[data-point="dropoff"]')
+            show_at_top(page, '[data-point="dropoff"]', margin=64)
             page.screenshot(path=str(SCREENSHOTS / "booking-search.png"), full_page=False)
             dropoff = pick_suggestion(page, "dropoff", option, tap=True)
             expect(page.locator("#dropoff-search-status")).to_have_text(say(PIN_SET, "id"))

@@ -56,12 +56,10 @@ def _map_point(point, label: dict, kind: str) -> dict | None:
         latitude, longitude = float(point["latitude"]), float(point["longitude"])
     except (KeyError, TypeError, ValueError):
         return None
-    return {
-        "lat": latitude,
-        "lon": longitude,
-        "label": kind,
-        "name": label["name"] or label["address"],
-    }
+    # A typed address reads "name or street, district, city": its first part labels the
+    # pin (the whole of it ran off a phone's map); the page lists the full address.
+    name = label["name"] or label["address"].split(",", 1)[0].strip()
+    return {"lat": latitude, "lon": longitude, "label": kind, "name": name}
 
 
 def _ride_map(ride, pickup_label: dict, dropoff_label: dict) -> dict | None:

@@ -5,6 +5,8 @@
 (function () {
   "use strict";
   var state = null;
+  // Room above the pins for their labels (a pin is ~40 px, its label sits on top).
+  var FIT = { paddingTopLeft: [40, 100], paddingBottomRight: [40, 30], maxZoom: 15 };
 
   function readPins(element) {
     var script = document.getElementById(element.dataset.pins);
@@ -33,12 +35,14 @@
       state.driver = L.circleMarker(at, {
         radius: 9, color: "#fff", weight: 3, fillColor: "#1a5fb4", fillOpacity: 1
       }).bindTooltip(element.dataset.driverLabel || "", {
-        permanent: true, direction: "right", className: "map-label map-label-pin map-label-driver"
+        // Clear of the dot (radius 9 and a 3-pixel ring), so the label never hides it.
+        permanent: true, direction: "right", offset: [12, 0],
+        className: "map-label map-label-pin map-label-driver"
       }).addTo(state.map);
     }
     element.dataset.driverShown = at[0].toFixed(6) + "," + at[1].toFixed(6);
     if (!state.map.getBounds().pad(-0.1).contains(at)) {
-      state.map.fitBounds(state.bounds.extend(at), { padding: [30, 30], maxZoom: 15 });
+      state.map.fitBounds(state.bounds.extend(at), FIT);
     }
   }
 
@@ -64,7 +68,7 @@
       bounds.extend([pin.lat, pin.lon]);
     });
     if (bounds.isValid()) {
-      map.fitBounds(bounds, { padding: [40, 40], maxZoom: 15 });
+      map.fitBounds(bounds, FIT);
     } else {
       map.setView([-6.2, 106.845], 11);
     }

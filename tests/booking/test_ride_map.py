@@ -107,3 +107,46 @@ def test_people_who_may_not_see_the_ride_get_no_map(active_ride, caseworker_othe
             body = response.content.decode()
             assert "ride-map-pins" not in body and "ride-driver-position" not in body
             assert "106.8702" not in body and "106.9003" not in body
+
+
+def test_on_a_phone_the_map_follows_the_driver_card_and_the_trip_log_follows_the_map(
+    active_ride, caseworker
+):
+    """The live status and the driver come first, the map right after them (not below a
+    trip log that grows with every step), then the trip log; the refreshed partial brings
+    the trip log out of band, so the map between them is never rebuilt."""
+    client = english(caseworker)
+    url = reverse("rides:detail", kwargs={"reference": active_ride.reference})
+    html = client.get(url).content.decode()
+    live_at, map_at = html.index('id="ride-live"'), html.index('id="ride-map"')
+    log_at = html.index('id="ride-log"')
+    assert live_at < map_at < log_at
+    assert html.index('class="timeline"') > map_at
+    assert html.index('class="ride-status"') < map_at
+    live = client.get(
+        reverse("rides:live", kwargs={"reference": active_ride.reference}),
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    log = re.search(r'<section id="ride-log"([^>]*)>(.*?)</section>', live, re.S)
+    assert log and 'hx-swap-oob="true"' in log.group(1)
+    assert '<ol class="timeline">' in log.group(2) and "Trip log" in log.group(2)
+    assert live.index('id="ride-log"') > live.index("</section>"), "outside #ride-live"
+
+
+def test_a_typed_point_is_labelled_on_the_map_by_its_first_part_only(
+    adult_case, caseworker, places, django_capture_on_commit_callbacks
+):
+    """An address picked from the search reads "name, street, district, city": the whole of
+    it on a pin's label ran off a phone's map; the label keeps the name, the page the rest."""
+    polda = {
+        "address": "Polda Metro Jaya (Unit PPA Ditreskrimum), Jl. Jend. Sudirman Kav. 55,"
+        " Senayan, Kebayoran Baru, Jakarta Selatan 12190",
+        "latitude": "-6.222500",
+        "longitude": "106.809300",
+    }
+    with django_capture_on_commit_callbacks():
+        ride = make_ride(adult_case, caseworker, places, dropoff=polda)
+    html = english(caseworker).get(reverse("rides:detail", kwargs={"reference": ride.reference}))
+    body = html.content.decode()
+    assert pins(body)[1]["name"] == "Polda Metro Jaya (Unit PPA Ditreskrimum)"
+    assert "Jl. Jend. Sudirman Kav. 55" in body, "the page still shows the whole address"

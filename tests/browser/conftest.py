@@ -1,3 +1,4 @@
-"""The browser tests' shared fixtures: the system Chromium and settings for plain http."""
+"""The browser tests' shared fixtures: the system Chromium, settings for plain http and the
+live stack the journeys book against (tests/browser/support.py)."""
 
-from tests.browser.test_booking_journey import browser_settings, chromium  # noqa: F401
+from tests.browser.support import browser_settings, chromium, live_stack  # noqa: F401

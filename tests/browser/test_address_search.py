@@ -16,7 +16,7 @@ from django.db import connection
 
 from accounts.models import Role
 from cases.models import Consent
-from tests.browser.test_booking_journey import CHROMIUM_ARGS, PASSWORD, PHONE, _id
+from tests.browser.support import CHROMIUM_ARGS, PASSWORD, PHONE, say
 from tests.factories import CaseFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -95,7 +95,7 @@ def test_a_caseworker_finds_rs_polri_and_picks_it_with_the_keyboard(booking_page
             search.press_sequentially("RS Polri", delay=40)
             option = page.locator("#dropoff-suggestions [role=option]").first
             expect(option).to_contain_text("RS Bhayangkara")
-            expect(option).to_contain_text(_id("Hospital"))
+            expect(option).to_contain_text(say("Hospital", "id"))
             expect(search).to_have_attribute("aria-expanded", "true")
             page.screenshot(path=str(shots / "booking-suggestions.png"), full_page=False)
 
@@ -114,7 +114,7 @@ def test_a_caseworker_finds_rs_polri_and_picks_it_with_the_keyboard(booking_page
             marker = page.locator('[data-booking-map="dropoff"] .leaflet-marker-icon')
             expect(marker).to_be_visible()
             expect(page.locator('[data-booking-map="dropoff"] .map-label-pin')).to_have_text(
-                _id("Drop-off")
+                say("Drop-off", "id")
             )
             expect(
                 page.locator('[data-booking-map="dropoff"] .leaflet-control-scale')

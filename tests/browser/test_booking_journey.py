@@ -1,106 +1,50 @@
-"""A caseworker's whole journey in Chromium on a phone-sized screen, against the real stack:
-the live server, a real Celery worker and beat, the sandbox partner (time-scaled so the
-ride takes about half a minute) sending signed webhooks to the live server.
+"""A caseworker's whole journey in Chromium on a phone (390 × 844), in Bahasa Indonesia,
+against the real stack (tests/browser/support.py).
 
-The demo caseworker logs in, finds a child's case by its code, books a ride with an
-escort to a hospital (the pickup pinned on the map), asks for the partner's fare, books,
-and watches the ride page update itself until the ride is completed. Screenshots of the
-booking form and the live ride page go to docs/screenshots/ (committed, shown in the
-README).
-
-Chromium is the system's (Debian package `chromium`), never a downloaded browser. Without
-it the test is skipped, unless REQUIRE_BROWSER=1 makes that a failure.
+The demo caseworker logs in, finds a child's case by its code, pins the pickup on the map,
+searches "RS Polri" for the drop-off and taps the suggestion (the address and the pin
+follow), takes the child's guardian offered as the escort, asks for the partner's fare,
+books, and on the ride page watches the map: the pickup and the drop-off, then the
+driver's marker, which moves as the partner reports the driver's position, until the ride
+is completed ("Selesai"). Screenshots go to docs/screenshots/ (committed, shown in the
+README): the suggestions open under the search field, the filled form with the fare, and
+the ride page with the map while the driver is on the way.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
-from decimal import Decimal
-from pathlib import Path
+import time
 
 import pytest
-from django.db import connection
-from django.utils import timezone, translation
+from django.utils import timezone
 
-from accounts.models import Role
-from cases.models import Consent, Place, PlaceKind, Survivor
+from cases.models import Consent, Survivor
 from cases.services import case_create
-from partners.client.registry import forget_partner_state
-from partners.models import UnitDefaultPartner
 from rides.models import Ride, RideStatus
+from tests.browser.support import (
+    RIDE_TIMEOUT,
+    SCREENSHOTS,
+    driver_marker,
+    find_case,
+    log_in,
+    open_page,
+    pick_suggestion,
+    say,
+    search_place,
+    show_at_top,
+    watch_the_driver_move,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
-SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "docs" / "screenshots"
-PHONE = {"width": 390, "height": 844}
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-PASSWORD = "pw-for-tests-1"
-# Simulated seconds per real second: a ride of ~35 simulated minutes takes ~30 s.
-TIME_SCALE = 80
-
-
-def chromium_or_skip() -> str:
-    path = shutil.which("chromium")
-    reason = None
-    if path is None:
-        reason = "Chromium is not installed (Debian package `chromium`, see `command -v chromium`)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            reason = "the playwright package is not installed"
-    if reason:
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(f"REQUIRE_BROWSER=1 but {reason}")
-        pytest.skip(f"{reason}; set REQUIRE_BROWSER=1 to make this a failure")
-    return path
+PIN_SET = "Pin set: the address and coordinates are filled in. Drag the pin to adjust it."
+GUARDIAN = {"name": "Ibu Ratna Dewi", "phone": "0813 2222 3333", "relation": "mother"}
 
 
 @pytest.fixture
-def chromium():
-    """The system Chromium's path; asked first, so a missing browser starts nothing."""
-    return chromium_or_skip()
-
-
-@pytest.fixture
-def browser_settings(settings):
-    # The live server speaks plain http: cookies must not be "secure only" here.
-    settings.SESSION_COOKIE_SECURE = False
-    settings.CSRF_COOKIE_SECURE = False
-    settings.BOOKING_SERVICE_HOURS = "00:00-00:00"
-    return settings
-
-
-@pytest.fixture
-def journey(
-    chromium,
-    browser_settings,
-    live_server,
-    sandbox,
-    make_partner_account,
-    make_user,
-    unit,
-    monkeypatch,
-):
-    # Playwright's sync API runs an event loop in this thread; the test's own database
-    # reads (set-up and waiting) are ordinary synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    sandbox.control.set_config(time_scale=TIME_SCALE, seed=11)
-    account = make_partner_account(webhooks=True)
-    UnitDefaultPartner.objects.create(unit=unit, partner_account=account)
-    caseworker = make_user(Role.CASEWORKER, unit, username="caseworker1", password=PASSWORD)
-    caseworker.first_name = "Sari"
-    caseworker.save()
-    hospital = Place.objects.create(
-        name="RS Bhayangkara Tk. I R. Said Sukanto (RS Polri)",
-        kind=PlaceKind.HOSPITAL,
-        address="Jl. Raya Bogor, Kramat Jati, Jakarta Timur",
-        latitude=Decimal("-6.269700"),
-        longitude=Decimal("106.866000"),
-        is_demo=True,
-    )
+def childs_case(live_stack):
+    caseworker = live_stack["caseworker"]
     today = timezone.localdate()
     case = case_create(
         user=caseworker,
@@ -108,6 +52,7 @@ def journey(
             "name": "Putri Demo",
             "phone": "0812 1111 2222",
             "birth_date": today.replace(year=today.year - 11) - dt.timedelta(days=40),
+            "guardian": GUARDIAN,
         },
         violence_types=["physical"],
         stage="accompaniment",
@@ -116,110 +61,92 @@ def journey(
     Consent.objects.create(
         case=case, given_by="guardian", scopes=["transport"], recorded_by=caseworker
     )
-    yield {
-        "chromium": chromium,
-        "case": case,
-        "hospital": hospital,
-        "account": account,
-        "url": live_server.url,
-    }
-    # No more webhooks to the live server once the test is over; the sandbox's kept-alive
-    # webhook connections keep live-server threads (and their database sessions) open,
-    # which would stop the test database from being dropped: end those sessions.
-    sandbox.control.set_config(webhooks_enabled=False)
-    forget_partner_state(account)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
+    return case
 
 
-def _id(message: str) -> str:
-    """The Indonesian text the page shows for an English message id."""
-    with translation.override("id"):
-        text = translation.gettext(message)
-    assert text != message or message.isupper(), f"no Indonesian for {message!r}"
-    return text
-
-
-def test_a_caseworker_books_a_childs_ride_to_hospital_and_watches_it_complete(
-    journey, celery_worker_process, wait_for_ride
+def test_a_caseworker_searches_rs_polri_books_a_childs_ride_and_watches_the_driver(
+    live_stack, childs_case, wait_for_ride
 ):
     from playwright.sync_api import expect, sync_playwright
 
-    celery_worker_process(beat=True)
+    started = time.monotonic()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    case, hospital, base = journey["case"], journey["hospital"], journey["url"]
+    case, base = childs_case, live_stack["url"]
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=journey["chromium"], headless=True, args=CHROMIUM_ARGS
+        browser, context, page = open_page(
+            playwright, live_stack["chromium"], base, language="id", phone=True
         )
-        context = browser.new_context(
-            viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="id-ID"
-        )
-        # The caseworker sees the portal as it ships: in Bahasa Indonesia.
-        context.add_cookies([{"name": "django_language", "value": "id", "url": base}])
-        page = context.new_page()
-        page.set_default_timeout(20_000)
         try:
-            # Log in.
-            page.goto(f"{base}/login/")
-            page.fill("#id_username", "caseworker1")
-            page.fill("#id_password", PASSWORD)
-            page.locator("form button[type=submit]").last.click()
-            expect(page.get_by_role("heading", level=1)).to_contain_text(
-                _id("Welcome, %(name)s").split(",")[0]
+            log_in(page, base, language="id")
+            find_case(page, case, language="id")
+            expect(page.locator("hgroup")).to_contain_text(
+                say("child: an escort travels along", "id")
             )
 
-            # Find the case by its code.
-            page.locator("main a", has_text=_id("Book a ride")).first.click()
-            page.fill("input[name=case]", case.code)
-            page.get_by_role("button", name=_id("Find the case")).click()
-            expect(page.locator("hgroup")).to_contain_text(case.code)
-            expect(page.locator("hgroup")).to_contain_text(_id("child: an escort travels along"))
-
-            # Purpose, pickup pinned on the map, hospital as drop-off, now, escort.
+            # Purpose; the pickup pinned on the map where the child waits.
             page.check("input[name=purpose][value=medical_exam]")
             page.check("input[name=pickup_source][value=typed]")
             pickup_map = page.locator('[data-booking-map="pickup"]')
             expect(pickup_map).to_be_visible()
-            pickup_map.click()  # the pin goes where the map was tapped
+            pickup_map.tap()  # the pin goes where the map was tapped
             expect(page.locator("#id_pickup_latitude")).not_to_have_value("")
             expect(page.locator('[data-booking-map="pickup"] .leaflet-marker-icon')).to_be_visible()
             page.fill("#id_pickup_address", "Jl. Pemuda No. 10, depan minimarket")
-            page.check("input[name=dropoff_source][value=place]")
-            page.select_option("select[name=dropoff_place]", str(hospital.pk))
+
+            # The drop-off: "RS Polri" searched as a person types it, the suggestion tapped.
+            option = search_place(page, "dropoff", "RS Polri", expect_name="RS Bhayangkara")
+            expect(option).to_contain_text(say("Hospital", "id"))
+            show_at_top(page, '[data-point="dropoff"]', margin=64)
+            page.screenshot(path=str(SCREENSHOTS / "booking-search.png"), full_page=False)
+            dropoff = pick_suggestion(page, "dropoff", option, tap=True)
+            expect(page.locator("#dropoff-search-status")).to_have_text(say(PIN_SET, "id"))
+
+            # Now, two passengers, the guardian offered (and taken) as the escort.
             page.check("input[name=when][value=now]")
             expect(page.locator("#id_passenger_count")).to_have_value("2")
-            page.fill("#id_escort_name", "Ibu Ratna (pendamping)")
-            page.fill("#id_escort_phone", "0813 2222 3333")
+            expect(page.locator("input[name=escort_from][value=guardian]")).to_be_checked()
+            expect(page.locator("[data-guardian-escort]")).to_contain_text(GUARDIAN["name"])
+            expect(page.locator("#id_escort_name")).to_have_value(GUARDIAN["name"])
 
             # The partner's fare and ETA arrive without a page load.
-            page.get_by_role("button", name=_id("Get fare estimate")).click()
+            page.get_by_role("button", name=say("Get fare estimate", "id")).tap()
             expect(page.locator("#estimate .fare")).to_contain_text("Rp ")
             expect(page.locator("#estimate")).to_contain_text(
-                _id("a driver in %(eta)s").split("%(eta)s")[0].strip()
+                say("a driver in %(eta)s", "id").split("%(eta)s")[0].strip()
             )
-            page.locator("#estimate").scroll_into_view_if_needed()
             page.screenshot(path=str(SCREENSHOTS / "booking-form.png"), full_page=True)
 
-            # Confirm.
-            page.get_by_role("button", name=_id("Book the ride")).click()
+            # Book; the ride page shows the map with the pickup and the drop-off.
+            page.get_by_role("button", name=say("Book the ride", "id")).tap()
             page.wait_for_url("**/rides/R*/")
             reference = page.url.rstrip("/").rsplit("/", 1)[-1]
             ride = Ride.objects.get(reference=reference)
-            assert ride.case == case and ride.dropoff_place == hospital
+            assert ride.case == case and ride.dropoff_place is None
+            assert f"{ride.dropoff['latitude']:.6f}" == dropoff["latitude"]
+            assert ride.dropoff["address"].startswith(dropoff["name"])
+            assert ride.escort_name == GUARDIAN["name"]
             assert ride.rider_phone == "+6281322223333"
+            labels = page.locator("[data-ride-map] .leaflet-marker-pane .leaflet-marker-icon")
+            expect(labels).to_have_count(2)
+            expect(page.locator("[data-ride-map] .leaflet-tooltip-pane")).to_contain_text(
+                say("Drop-off", "id")
+            )
 
-            # The page updates itself: driver, car and plate appear, then "completed".
-            plate = page.locator(".driver-card .plate")
-            expect(plate).to_be_visible(timeout=90_000)
-            expect(page.locator(".driver-card .vehicle")).not_to_be_empty()
-            page.screenshot(path=str(SCREENSHOTS / "ride-live.png"), full_page=False)
-            expect(page.locator('[data-status="completed"]')).to_be_visible(timeout=120_000)
-            expect(page.locator("#ride-live")).to_contain_text(_id("The survivor has arrived."))
+            # The driver's marker appears and moves while the driver comes and drives.
+            first, second = watch_the_driver_move(page, language="id")
+            expect(page.locator(".driver-card .plate")).to_be_visible()
+            show_at_top(page, "#ride-live")
+            page.screenshot(path=str(SCREENSHOTS / "ride-map.png"), full_page=False)
+
+            # The ride ends: "Selesai", the driver's marker gone, the page stops polling.
+            status = page.locator('#ride-live [data-status="completed"]')
+            expect(status).to_be_visible(timeout=RIDE_TIMEOUT)
+            expect(status).to_have_text(say("Completed", "id"))
+            expect(page.locator("#ride-live")).to_contain_text(
+                say("The survivor has arrived.", "id")
+            )
+            expect(driver_marker(page)).to_have_count(0)
             assert page.locator("#ride-live[hx-trigger]").count() == 0, "polling stopped"
         finally:
             context.close()
@@ -229,6 +156,7 @@ def test_a_caseworker_books_a_childs_ride_to_hospital_and_watches_it_complete(
     statuses = list(ride.events.order_by("at", "id").values_list("new_status", flat=True))
     assert statuses[0] == RideStatus.REQUESTED and statuses[-1] == RideStatus.COMPLETED
     assert RideStatus.DRIVER_ASSIGNED in statuses
-    times = list(ride.events.order_by("at", "id").values_list("at", flat=True))
-    elapsed = (times[-1] - times[0]).total_seconds()
-    print(f"ride {ride.reference}: booked to completed in {elapsed:.1f}s")
+    print(
+        f"phone journey: ride {ride.reference}, driver seen at {first} then {second};"
+        f" {time.monotonic() - started:.1f}s from the login to completed"
+    )

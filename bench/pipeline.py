@@ -49,6 +49,16 @@ DEFAULTS = {
 }
 
 
+def _ledger_settled(timeout: float) -> list[str]:
+    """manage.py ledger_check's differences once the last receipts are in (empty: clean)."""
+    from rides.pipeline.ledger_check import ledger_differences
+
+    deadline = time.monotonic() + timeout
+    while (differences := ledger_differences()) and time.monotonic() < deadline:
+        time.sleep(2)
+    return differences
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.pipeline", description=__doc__)
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), required=True)
@@ -74,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         scenario = importlib.import_module(f"bench.scenarios.{SCENARIOS[args.scenario]}")
         started = time.time()
         results = scenario.run(stack, args)
+        results["ledger_differences"] = _ledger_settled(timeout=90)
     finally:
         stack.stop()
     results = {

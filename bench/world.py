@@ -1,5 +1,5 @@
-"""The benchmarks' data: a unit, a caseworker, a case, partner accounts at the sandbox, and
-rides booked for the pipeline.
+"""The benchmarks' data: a unit, a caseworker, a case, a fund with money in it, partner
+accounts at the sandbox, and rides booked for the pipeline.
 
 A ride is written as the booking service writes a booked ride that needs no approval (a
 `requested` row) and handed to the pipeline with `ride_request_dispatch`, the call the
@@ -10,6 +10,7 @@ instead (bench/scenarios/chaos.py). Loaded once Django is set up (bench/stack.py
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import secrets
 import time
@@ -18,6 +19,8 @@ from django.db import transaction
 
 from accounts.models import Role, Unit, User
 from cases.services import case_create
+from funding.models import Agreement, Funder
+from funding.services import tranche_plan, tranche_receive
 from partners.models import PartnerAccount
 from rides.models import Ride, RideStatus
 from rides.pipeline.common import ride_request_dispatch
@@ -40,6 +43,22 @@ class World:
             violence_types=["physical"],
             stage="accompaniment",
         )
+        self._fund(300_000_000)
+
+    def _fund(self, amount: int) -> None:
+        """The whole fund received at once: every dispatch holds its money first (as in
+        production), and a benchmark's rides are never short of it."""
+        admin = User.objects.create(username="bench-admin", role=Role.ADMIN)
+        today = dt.date.today()
+        agreement = Agreement.objects.create(
+            funder=Funder.objects.create(name="Bench foundation"),
+            title="Bench fund",
+            amount=amount,
+            starts_on=today - dt.timedelta(days=30),
+            ends_on=today + dt.timedelta(days=365),
+        )
+        tranche = tranche_plan(agreement=agreement, planned_on=today, planned_amount=amount)
+        tranche_receive(tranche=tranche, amount=amount, received_on=today, user=admin)
 
     def account(self, *, webhook_url: str | None, rate_limit: int = 300, name: str = "bench"):
         client_id = f"{name}-{secrets.token_hex(4)}"

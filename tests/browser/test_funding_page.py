@@ -15,7 +15,7 @@ from accounts.models import Role
 from funding.demo import demo_fund_ensure
 from funding.models import EntryKind
 from funding.services import ride_hold, ride_settle
-from tests.browser.test_booking_journey import CHROMIUM_ARGS, PHONE, SCREENSHOTS
+from tests.browser.support import CHROMIUM_ARGS, PHONE, SCREENSHOTS
 from tests.factories import PartnerAccountFactory
 from tests.pipeline.conftest import (  # noqa: F401  (fixtures)
     make_ride,

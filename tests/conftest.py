@@ -13,8 +13,9 @@ pytest_plugins = ["tests.stack"]
 LEDGER_TRUNCATE_TRIGGER = "funding_ledgerentry_no_truncate"
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _ledger_truncatable_by_the_test_runner(django_db_setup, django_db_blocker):
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, with the ledger's TRUNCATE trigger off (above)."""
     from django.db import connection
 
     with django_db_blocker.unblock(), connection.cursor() as cursor:

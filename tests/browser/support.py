@@ -152,12 +152,16 @@ def open_page(playwright, chromium: str, base: str, *, language: str, phone: boo
     return browser, context, page
 
 
-def log_in(page, base: str, *, language: str) -> None:
+def log_in(
+    page, base: str, *, language: str, username: str = "caseworker1", password: str = PASSWORD
+) -> None:
+    """Signs in on the login page (opened unless the page is on it already)."""
     from playwright.sync_api import expect
 
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", "caseworker1")
-    page.fill("#id_password", PASSWORD)
+    if not page.url.startswith(f"{base}/login/"):
+        page.goto(f"{base}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
     page.locator("form button[type=submit]").last.click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(
         say("Welcome, %(name)s", language).split(",")[0]

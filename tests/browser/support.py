@@ -135,8 +135,11 @@ def say(message: str, language: str) -> str:
     return text
 
 
-def open_page(playwright, chromium: str, base: str, *, language: str, phone: bool):
-    """A new browser and page in `language`, on a phone (touch) or a desktop screen."""
+def open_page(
+    playwright, chromium: str, base: str, *, language: str, phone: bool, locale: str = "en-GB"
+):
+    """A new browser and page in `language`, on a phone (touch, id-ID) or a desktop screen
+    (the browser's own locale `locale`)."""
     browser = playwright.chromium.launch(
         executable_path=chromium, headless=True, args=CHROMIUM_ARGS
     )
@@ -145,7 +148,7 @@ def open_page(playwright, chromium: str, base: str, *, language: str, phone: boo
             viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="id-ID"
         )
     else:
-        context = browser.new_context(viewport=DESKTOP, locale="en-GB")
+        context = browser.new_context(viewport=DESKTOP, locale=locale)
     context.add_cookies([{"name": "django_language", "value": language, "url": base}])
     page = context.new_page()
     page.set_default_timeout(STEP_TIMEOUT)

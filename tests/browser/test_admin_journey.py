@@ -52,8 +52,20 @@ from tests.browser.support import (
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 ID = "id"
+# An office in Jakarta: the browser's own parts (date pickers) in Indonesian too.
+LOCALE = "id-ID"
 NEW_PASSWORD = "Pendamping-Baru-2025!"
 TRANCHE = 30_000_000
+# Every page of the admin's job, reachable from the home page.
+ADMIN_PAGES = (
+    "Partner accounts",
+    "Users",
+    "Units",
+    "API tokens",
+    "Funding",
+    "SOP settings",
+    "Change log",
+)
 SPREADSHEET_NS = {"s": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
 
 
@@ -163,14 +175,18 @@ def _add_partner_account(page, world, seen) -> str:
     seen(page)
 
     card.get_by_role("button", name=say("Test connection", ID)).click()
-    outcome = say("Works: the partner accepted the credentials and quoted a fare (%(s).1f s).", ID)
+    outcome = say("Works: the partner accepted the credentials and quoted a fare (%(s)s s).", ID)
     works = say("Test of %(name)s: %(outcome)s", ID) % {
         "name": name,
         "outcome": outcome.split("(")[0].strip(),
     }
     expect(message(page).locator(".message.success")).to_contain_text(works)
+    # Seconds the Indonesian way, with a decimal comma.
+    expect(message(page)).to_contain_text(re.compile(r"\(\d+,\d dtk\)"))
     card = page.locator("article.admin-card", has_text=name)
     expect(card).to_contain_text(say("Working: calls to the partner go through.", ID))
+    # The partner reported its per-minute budget; the time in the one Indonesian style.
+    expect(card).to_contain_text(re.compile(r"Sisa \d+ dari 300 .* pukul \d\d\.\d\d\)"))
     webhook_url = card.locator("dd code.wrap").inner_text()
     assert webhook_url.startswith(f"{world['url']}/webhooks/partners/")
     page.screenshot(path=str(SCREENSHOTS / "admin-partners.png"), full_page=True)
@@ -219,7 +235,7 @@ def _invite_a_caseworker(page, world, seen, playwright_browser) -> User:
     assert len(links) == 1, invitation.body
 
     # The new caseworker, in a browser of her own.
-    context = playwright_browser.new_context(viewport=DESKTOP, locale="id-ID")
+    context = playwright_browser.new_context(viewport=DESKTOP, locale=LOCALE)
     context.add_cookies([{"name": "django_language", "value": ID, "url": world["url"]}])
     try:
         own = context.new_page()
@@ -256,6 +272,19 @@ def _invite_a_caseworker(page, world, seen, playwright_browser) -> User:
     return user
 
 
+def assert_label_above_field(scope, text: str) -> None:
+    """The field's label sits above it, and the field is wide enough to show a date."""
+    box = field(scope, text).evaluate(
+        "input => { const l = input.labels[0].getBoundingClientRect(),"
+        " i = input.getBoundingClientRect();"
+        " return {labelBottom: l.bottom, top: i.top, left: i.left, labelLeft: l.left,"
+        " width: i.width}; }"
+    )
+    assert box["labelBottom"] <= box["top"] + 1, (text, box)
+    assert abs(box["labelLeft"] - box["left"]) < 2, (text, box)
+    assert box["width"] >= 150, (text, box)
+
+
 def _available(page) -> str:
     from playwright.sync_api import expect
 
@@ -288,6 +317,8 @@ def _record_a_tranche(page, seen) -> None:
     field(page, "Funder").select_option(label="Yayasan Peduli Perempuan")
     field(page, "Title").fill("Dana Ojek Aman 2025–2030")
     field(page, "Amount (Rp)").fill("300.000.000")
+    for text in ("Starts on", "Ends on"):
+        assert_label_above_field(page, text)
     field(page, "Starts on").fill(today.replace(day=1).isoformat())
     ends = today.replace(year=today.year + 5, day=1)
     field(page, "Ends on").fill(ends.isoformat())
@@ -299,6 +330,8 @@ def _record_a_tranche(page, seen) -> None:
     page.get_by_role("link", name="Dana Ojek Aman 2025–2030").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Dana Ojek Aman 2025–2030")
     expect(page.locator("main tbody")).to_contain_text(say("No tranche planned yet.", ID))
+    for text in ("Planned date", "Planned amount (Rp)"):
+        assert_label_above_field(page, text)
     field(page, "Planned date").fill(today.isoformat())
     field(page, "Planned amount (Rp)").fill("30.000.000")
     page.get_by_role("button", name=say("Plan the tranche", ID)).click()
@@ -306,6 +339,8 @@ def _record_a_tranche(page, seen) -> None:
     seen(page)
 
     receive = page.locator("form.tranche-receive")
+    for text in ("Date received", "Amount received (Rp)"):
+        assert_label_above_field(receive, text)
     field(receive, "Date received").fill(today.isoformat())
     field(receive, "Amount received (Rp)").fill("30.000.000")
     receive.get_by_role("button", name=say("Confirm as received", ID)).click()
@@ -392,7 +427,7 @@ def _check_the_reports(page, world, folder: Path, invited: User) -> None:
 
 
 def test_an_admin_does_the_whole_job_in_the_browser(admin_world, tmp_path):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     started = time.monotonic()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -400,11 +435,14 @@ def test_an_admin_does_the_whole_job_in_the_browser(admin_world, tmp_path):
     seen, errors, timings = Seen(), [], {}
     with sync_playwright() as playwright:
         browser, context, page = open_page(
-            playwright, world["chromium"], base, language=ID, phone=False
+            playwright, world["chromium"], base, language=ID, phone=False, locale=LOCALE
         )
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         try:
             log_in(page, base, language=ID, username="admin1")
+            home = page.locator("section.admin-home")
+            for text in ADMIN_PAGES:
+                expect(home.get_by_role("button", name=say(text, ID), exact=True)).to_be_visible()
             seen(page)
             _add_partner_account(page, world, seen)
             timings["partner"] = time.monotonic() - started

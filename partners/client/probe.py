@@ -1,5 +1,6 @@
 """What an administrator sees of a partner account: "test connection" (a token request and
-an estimate, the outcome in plain words) and the breaker and rate-limit state in words.
+an estimate, the outcome in plain words) and the breaker and rate-limit state in words
+(numbers and times in the portal's one style for the language).
 
 Neither ever carries a secret: outcomes are fixed sentences, never the partner's message.
 """
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from partners.client import errors
@@ -18,6 +20,7 @@ from partners.client.breaker import CLOSED, OPEN
 from partners.client.ratelimit import account_limiter
 from partners.client.registry import breaker_episode, client_for
 from partners.client.store import shared_redis
+from portal.templatetags.portal_format import clock
 
 # Monas to Blok M: a short ride well inside the service area.
 PROBE_PICKUP = {"latitude": -6.175392, "longitude": 106.827153}
@@ -47,7 +50,7 @@ class ConnectionCheck:
 
 def _message(outcome: str, seconds: float) -> str:
     return {
-        WORKS: _("Works: the partner accepted the credentials and quoted a fare (%(s).1f s)."),
+        WORKS: _("Works: the partner accepted the credentials and quoted a fare (%(s)s s)."),
         WRONG_CREDENTIALS: _(
             "Wrong credentials: the partner refused the client id or client secret. Check "
             "them with the partner and enter them again."
@@ -57,14 +60,14 @@ def _message(outcome: str, seconds: float) -> str:
             "or try again later if the partner is down."
         ),
         SLOW: _(
-            "Slow: the partner answered too slowly (%(s).1f s) or not in time. Bookings "
+            "Slow: the partner answered too slowly (%(s)s s) or not in time. Bookings "
             "would wait on it; try again later or ask the partner."
         ),
         REFUSED: _(
             "The partner accepted the credentials but refused the test estimate. Ask the "
             "partner whether this account may request fares."
         ),
-    }[outcome] % {"s": seconds}
+    }[outcome] % {"s": number_format(seconds, decimal_pos=1, use_l10n=True)}
 
 
 def connection_check(account) -> ConnectionCheck:
@@ -90,7 +93,7 @@ def connection_check(account) -> ConnectionCheck:
 
 
 def _clock(moment: datetime | None) -> str:
-    return timezone.localtime(moment).strftime("%H:%M") if moment else ""
+    return clock(moment) if moment else ""
 
 
 def breaker_words(account) -> tuple[str, str]:
@@ -124,5 +127,5 @@ def rate_limit_words(account) -> str:
     ) % {
         "remaining": from_redis.remaining,
         "limit": from_redis.limit,
-        "time": timezone.localtime(from_redis.reset_at).strftime("%H:%M:%S"),
+        "time": _clock(from_redis.reset_at),
     }

@@ -135,8 +135,11 @@ def say(message: str, language: str) -> str:
     return text
 
 
-def open_page(playwright, chromium: str, base: str, *, language: str, phone: bool):
-    """A new browser and page in `language`, on a phone (touch) or a desktop screen."""
+def open_page(
+    playwright, chromium: str, base: str, *, language: str, phone: bool, locale: str = "en-GB"
+):
+    """A new browser and page in `language`, on a phone (touch, id-ID) or a desktop screen
+    (the browser's own locale `locale`)."""
     browser = playwright.chromium.launch(
         executable_path=chromium, headless=True, args=CHROMIUM_ARGS
     )
@@ -145,19 +148,23 @@ def open_page(playwright, chromium: str, base: str, *, language: str, phone: boo
             viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="id-ID"
         )
     else:
-        context = browser.new_context(viewport=DESKTOP, locale="en-GB")
+        context = browser.new_context(viewport=DESKTOP, locale=locale)
     context.add_cookies([{"name": "django_language", "value": language, "url": base}])
     page = context.new_page()
     page.set_default_timeout(STEP_TIMEOUT)
     return browser, context, page
 
 
-def log_in(page, base: str, *, language: str) -> None:
+def log_in(
+    page, base: str, *, language: str, username: str = "caseworker1", password: str = PASSWORD
+) -> None:
+    """Signs in on the login page (opened unless the page is on it already)."""
     from playwright.sync_api import expect
 
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", "caseworker1")
-    page.fill("#id_password", PASSWORD)
+    if not page.url.startswith(f"{base}/login/"):
+        page.goto(f"{base}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
     page.locator("form button[type=submit]").last.click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(
         say("Welcome, %(name)s", language).split(",")[0]

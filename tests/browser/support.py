@@ -14,10 +14,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.utils import translation
 
 from accounts.models import Role
@@ -73,6 +74,24 @@ def browser_settings(settings):
     settings.CSRF_COOKIE_SECURE = False
     settings.BOOKING_SERVICE_HOURS = "00:00-00:00"
     return settings
+
+
+def outside_the_browser_loop(read):
+    """Runs a database read in a thread of its own with a fresh connection, closed after.
+
+    Inside `sync_playwright()` the test thread runs an event loop, and Django gives code
+    there a connection of its own: one that the previous test's clean-up
+    (`ending_database_sessions`) may have ended, so an ORM call there can meet a closed
+    server session. A new thread always opens a new one."""
+
+    def run():
+        try:
+            return read()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
 
 
 def ending_database_sessions() -> None:

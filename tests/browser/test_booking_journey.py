@@ -29,6 +29,7 @@ from tests.browser.support import (
     find_case,
     log_in,
     open_page,
+    outside_the_browser_loop,
     pick_suggestion,
     say,
     search_place,
@@ -121,7 +122,9 @@ def test_a_caseworker_searches_rs_polri_books_a_childs_ride_and_watches_the_driv
             page.get_by_role("button", name=say("Book the ride", "id")).tap()
             page.wait_for_url("**/rides/R*/")
             reference = page.url.rstrip("/").rsplit("/", 1)[-1]
-            ride = Ride.objects.get(reference=reference)
+            ride = outside_the_browser_loop(
+                lambda: Ride.objects.select_related("case").get(reference=reference)
+            )
             assert ride.case == case and ride.dropoff_place is None
             assert f"{ride.dropoff['latitude']:.6f}" == dropoff["latitude"]
             assert ride.dropoff["address"].startswith(dropoff["name"])

@@ -26,6 +26,7 @@ from tests.browser.support import (
     find_case,
     log_in,
     open_page,
+    outside_the_browser_loop,
     pick_suggestion,
     say,
     search_place,
@@ -109,7 +110,9 @@ def test_a_caseworker_on_a_desktop_books_an_adults_ride_to_polda_and_watches_the
             page.get_by_role("button", name="Book the ride").click()
             page.wait_for_url("**/rides/R*/")
             reference = page.url.rstrip("/").rsplit("/", 1)[-1]
-            ride = Ride.objects.get(reference=reference)
+            ride = outside_the_browser_loop(
+                lambda: Ride.objects.select_related("case").get(reference=reference)
+            )
             assert ride.case == case and ride.pickup["address"] == HOME["address"]
             assert f"{ride.dropoff['longitude']:.6f}" == dropoff["longitude"]
             assert ride.escort_name == "" and ride.rider_phone == "+6281244445555"

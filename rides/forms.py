@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.forms import apply_service_errors
 from portal.geo import ADDRESS_MAX_LENGTH
 from rides.models import Purpose, RideStatus
 from rides.rules import MAX_PASSENGERS
@@ -287,16 +288,7 @@ class BookingForm(forms.Form):
 
 def apply_booking_errors(form: forms.Form, exc: ValidationError) -> None:
     """Puts the service's messages next to the matching fields; the rest above the form."""
-    if not hasattr(exc, "error_dict"):
-        for message in exc.messages:
-            form.add_error(None, message)
-        return
-    for key, messages in exc.message_dict.items():
-        name = SERVICE_FIELD_MAP.get(key, key)
-        if name not in form.fields:
-            name = None
-        for message in messages:
-            form.add_error(name, message)
+    apply_service_errors(form, exc, SERVICE_FIELD_MAP)
 
 
 class CaseFinderForm(forms.Form):

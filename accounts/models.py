@@ -31,6 +31,11 @@ class Unit(models.Model):
     def __str__(self):
         return self.name
 
+    @property
+    def oversees_all_units(self) -> bool:
+        """The provincial centre's supervisors watch every unit's rides and alerts."""
+        return self.kind == self.Kind.PROVINCIAL_CENTRE
+
 
 class Role(models.TextChoices):
     CASEWORKER = "caseworker", _("Caseworker")

@@ -124,6 +124,7 @@ INSTALLED_APPS = [
     "partners",
     "funding",
     "sop",
+    "supervision",
 ]
 
 MIDDLEWARE = [

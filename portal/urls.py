@@ -1,5 +1,5 @@
 """The root URLconf: pages, login, choosing a password from an invitation, the admin pages,
-API v1, the partner webhook endpoint."""
+the supervisors' pages, API v1, the partner webhook endpoint."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
@@ -45,6 +45,7 @@ urlpatterns = [
     path("admin/funding/", include("funding.urls")),
     path("api/v1/", include("portal.api_urls")),
     path("admin/sop/", include("sop.urls")),
+    path("supervision/", include("supervision.urls")),
 ]
 
 handler500 = "portal.views.server_error"

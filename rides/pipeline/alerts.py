@@ -44,13 +44,16 @@ def alert_raise(*, ride: Ride, kind: str, message: str) -> Alert:
     return alert
 
 
-def alert_resolve(*, alert_id: int, user) -> Alert:
+def alert_acknowledge(*, alert_id: int, user, note: str = "") -> Alert:
+    """A person has seen the alert and acted (what they did in `note`); it leaves the
+    board and stays in the history. A second acknowledgement changes nothing."""
     with transaction.atomic():
         alert = Alert.objects.select_for_update().get(pk=alert_id)
         if alert.resolved_at is None:
             alert.resolved_at = timezone.now()
             alert.resolved_by = user
-            alert.save(update_fields=["resolved_at", "resolved_by"])
+            alert.acknowledgement_note = note.strip()[:2000]
+            alert.save(update_fields=["resolved_at", "resolved_by", "acknowledgement_note"])
     return alert
 
 

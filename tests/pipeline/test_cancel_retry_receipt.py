@@ -7,7 +7,7 @@ from django.test import override_settings
 from accounts.models import Role
 from partners.client.registry import client_for
 from rides.models import Alert, AlertKind, Ride, RideStatus
-from rides.pipeline.alerts import alert_raise, alert_resolve
+from rides.pipeline.alerts import alert_acknowledge, alert_raise
 from rides.pipeline.apply import ride_apply_partner_trip
 from rides.pipeline.cancel import ride_cancel, ride_cancel_at_partner
 from rides.pipeline.dispatch import ride_dispatch, ride_retry
@@ -190,7 +190,7 @@ def test_alerts_are_not_doubled_and_can_be_resolved(
     ride = make_ride(partner_account)
     first = alert_raise(ride=ride, kind=AlertKind.NEEDS_ATTENTION, message="m")
     assert alert_raise(ride=ride, kind=AlertKind.NEEDS_ATTENTION, message="m") == first
-    alert_resolve(alert_id=first.pk, user=pipeline_supervisor)
+    alert_acknowledge(alert_id=first.pk, user=pipeline_supervisor, note="called the driver")
     second = alert_raise(ride=ride, kind=AlertKind.NEEDS_ATTENTION, message="again")
     assert second.pk != first.pk
     assert Alert.objects.open().count() == 1

@@ -1,0 +1,1 @@
+"""The alerts pages: open alerts, their history, acknowledging one with a note."""

@@ -1,0 +1,3 @@
+"""The alerts pages' URLs."""
+
+urlpatterns: list = []

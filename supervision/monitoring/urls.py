@@ -1,0 +1,3 @@
+"""The monitoring pages' URLs."""
+
+urlpatterns: list = []

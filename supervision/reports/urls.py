@@ -1,0 +1,3 @@
+"""The reports pages' URLs."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""The triplog pages' URLs."""
+
+urlpatterns: list = []

@@ -45,6 +45,7 @@ from rides.rules import (
     product_for,
     rider_phone_for,
 )
+from rides.telltale import telltale_words
 from sop.selectors import current as sop_now
 
 
@@ -62,6 +63,20 @@ def _place_point(place: Place) -> ResolvedPoint:
         (place.address or "")[:ADDRESS_MAX_LENGTH],
         place,
     )
+
+
+def telltale_refusal(address: str) -> str:
+    """The message for an address the driver would read as saying what the ride is
+    about ("Shelter KDRT", "poli forensik"); empty when it says nothing of the kind."""
+    words = telltale_words(address)
+    if not words:
+        return ""
+    return _(
+        "The driver would read “%(words)s” in this address, which tells what the ride is "
+        "about. Write a neutral point nearby instead (a shop, a gate, a street number), or "
+        "choose the place from the list: the agency's offices and safe houses are sent as "
+        "their neutral drop-off point."
+    ) % {"words": ", ".join(dict.fromkeys(words))}
 
 
 def _resolve_point(spec, *, user, case: Case) -> ResolvedPoint:
@@ -95,6 +110,9 @@ def _resolve_point(spec, *, user, case: Case) -> ResolvedPoint:
                 _("This saved address has no map point: type the address and set the pin.")
             )
         lat, lon = service_area_point(saved.latitude, saved.longitude)
+        refusal = telltale_refusal(saved.address)
+        if refusal:
+            raise ValidationError(refusal)
         # Saved before the one address limit held: the partner takes no more.
         return ResolvedPoint(lat, lon, saved.address[:ADDRESS_MAX_LENGTH])
     # The pin and the address are two mistakes of their own: both are reported.
@@ -110,6 +128,8 @@ def _resolve_point(spec, *, user, case: Case) -> ResolvedPoint:
         )
     elif len(address) > ADDRESS_MAX_LENGTH:
         messages.append(_("Shorten the address to 255 characters."))
+    elif refusal := telltale_refusal(address):
+        messages.append(refusal)
     if messages:
         raise ValidationError(messages)
     return ResolvedPoint(lat, lon, address)

@@ -5,13 +5,13 @@ replaced by its neutral point), a neutral sender name, and notifications with ca
 trip-sharing off. Never the case code, the purpose, the kind of violence, a real name,
 a note, or words that say what the ride is about. `assert_partner_safe` checks the final
 body against the allow-list and against the ride's own sensitive values; a body that
-fails is never sent (the ride goes to "needs attention" with the reason).
+fails is never sent (the ride goes to "needs attention" with the reason). Which words
+tell, and how text is compared with them, is rides/telltale.py's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import Decimal
 
 import phonenumbers
@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from portal.geo import ADDRESS_MAX_LENGTH
 from rides.models import Ride
+from rides.telltale import contains_value, has_telltale_words, normal
 
 ALLOWED_PRODUCTS = frozenset({"car", "car_xl"})
 MAX_DISPLAY_NAME = 26
@@ -28,18 +29,6 @@ NEUTRAL_ALIAS = "Penumpang"
 DEFAULT_SENDER_NAME = "Layanan Antar"
 # A fare id is sent only while it still holds this long (the partner locks it 2 minutes).
 FARE_FRESH_MARGIN = dt.timedelta(seconds=15)
-
-# Words that say what the ride is about. Matched case-insensitively as whole words
-# ("ppa" also inside "PPAPP", the agency's own name).
-FORBIDDEN_PATTERNS = (
-    re.compile(r"\bvictims?\b", re.IGNORECASE),
-    re.compile(r"\bkorban\b", re.IGNORECASE),
-    re.compile(r"ppa", re.IGNORECASE),
-    re.compile(r"\bvisum\b", re.IGNORECASE),
-    re.compile(r"\bp2tp2a\b", re.IGNORECASE),
-    re.compile(r"\brumah aman\b", re.IGNORECASE),
-    re.compile(r"\bsafe ?house\b", re.IGNORECASE),
-)
 
 REQUIRED_KEYS = frozenset(
     {
@@ -69,22 +58,17 @@ class PayloadRefused(ValueError):
         self.user_message = user_message
 
 
-def _has_forbidden_words(text: str) -> bool:
-    return any(pattern.search(text) for pattern in FORBIDDEN_PATTERNS)
-
-
 def _name_tokens(*names: str) -> set[str]:
-    """The parts of real names that must not reach the partner (3+ letters each)."""
+    """The parts of real names that must not reach the partner (3+ letters each, in the
+    normal form of rides/telltale.py: "Séna" is found as "sena")."""
     tokens = set()
     for name in names:
-        for token in re.findall(r"[^\W\d_]{3,}", name or ""):
-            tokens.add(token.lower())
+        tokens.update(word for word in normal(name).split() if len(word) >= 3 and word.isalpha())
     return tokens
 
 
 def _mentions(text: str, tokens: set[str]) -> bool:
-    words = {word.lower() for word in re.findall(r"[^\W\d_]+", text)}
-    return bool(words & tokens)
+    return bool(set(normal(text).split()) & tokens)
 
 
 def _sensitive_tokens(ride: Ride) -> tuple[set[str], set[str]]:
@@ -129,14 +113,14 @@ def _point(ride: Ride, which: str, name_tokens: set[str]) -> dict:
     address = " ".join(address.split())[:ADDRESS_MAX_LENGTH]
     # The coordinates are what the driver needs; an address that would say who travels
     # or why is left out rather than sent.
-    if address and not _has_forbidden_words(address) and not _mentions(address, name_tokens):
+    if address and not has_telltale_words(address) and not _mentions(address, name_tokens):
         point["address"] = address
     return point
 
 
 def _display_name(ride: Ride, name_tokens: set[str]) -> str:
     alias = " ".join((ride.rider_alias or "").split())[:MAX_DISPLAY_NAME]
-    if not alias or _has_forbidden_words(alias) or _mentions(alias, name_tokens):
+    if not alias or has_telltale_words(alias) or _mentions(alias, name_tokens):
         return NEUTRAL_ALIAS
     return alias
 
@@ -236,14 +220,14 @@ def assert_partner_safe(body: dict, ride: Ride | None = None) -> None:
     if body["product_id"] not in ALLOWED_PRODUCTS:
         raise PayloadRefused(_("Only cars may be booked for survivors."), code="product")
     texts = _human_texts(body)
-    if any(_has_forbidden_words(text) for text in texts):
+    if any(has_telltale_words(text) for text in texts):
         raise PayloadRefused(
             _("The ride could not be prepared for the partner."), code="forbidden_words"
         )
     if ride is not None:
         name_tokens, exact = _sensitive_tokens(ride)
         for text in texts:
-            if _mentions(text, name_tokens) or any(value in text for value in exact):
+            if _mentions(text, name_tokens) or any(contains_value(text, value) for value in exact):
                 raise PayloadRefused(
                     _("The ride could not be prepared for the partner."), code="sensitive_value"
                 )

@@ -139,7 +139,7 @@ def test_a_typed_point_is_labelled_on_the_map_by_its_first_part_only(
     """An address picked from the search reads "name, street, district, city": the whole of
     it on a pin's label ran off a phone's map; the label keeps the name, the page the rest."""
     polda = {
-        "address": "Polda Metro Jaya (Unit PPA Ditreskrimum), Jl. Jend. Sudirman Kav. 55,"
+        "address": "Polda Metro Jaya (Ditreskrimum), Jl. Jend. Sudirman Kav. 55,"
         " Senayan, Kebayoran Baru, Jakarta Selatan 12190",
         "latitude": "-6.222500",
         "longitude": "106.809300",
@@ -148,5 +148,5 @@ def test_a_typed_point_is_labelled_on_the_map_by_its_first_part_only(
         ride = make_ride(adult_case, caseworker, places, dropoff=polda)
     html = english(caseworker).get(reverse("rides:detail", kwargs={"reference": ride.reference}))
     body = html.content.decode()
-    assert pins(body)[1]["name"] == "Polda Metro Jaya (Unit PPA Ditreskrimum)"
+    assert pins(body)[1]["name"] == "Polda Metro Jaya (Ditreskrimum)"
     assert "Jl. Jend. Sudirman Kav. 55" in body, "the page still shows the whole address"

@@ -230,3 +230,16 @@ def test_a_second_command_with_other_ports_refuses_and_leaves_the_running_server
     assert embedded.postgres_owner(layout) is not None
     assert embedded.redis_owner(layout) is not None
     assert _listening(running_port)
+
+
+def test_collectstatic_passes_under_production_settings(tmp_path):
+    """The image runs collectstatic with the production storage (hashed, compressed names),
+    which follows every file a stylesheet or script names — a vendored script's source map
+    included. It failed on leaflet.js.map, so the image could not be built."""
+    result = _run_manage(
+        "collectstatic", "--noinput", env_overrides={"DJANGO_STATIC_ROOT": str(tmp_path)}
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    manifest = (tmp_path / "staticfiles.json").read_text()
+    for name in ("vendor/leaflet/leaflet.js", "vendor/chartjs/chart.umd.min.js", "css/portal.css"):
+        assert f'"{name}"' in manifest, name

@@ -64,3 +64,14 @@ def test_access_matches_the_table(name, role, world):
         assert urlparse(response["Location"]).path == reverse("login"), (name, role)
     else:
         assert response.status_code == expected, (name, role, response.status_code)
+    # Whatever it answers, nothing of it stays in a browser's or a proxy's cache, and the
+    # page may use no camera, microphone or location (portal.middleware.SecurityHeaders).
+    assert "no-store" in response.get("Cache-Control", ""), (name, role)
+    assert "geolocation=()" in response.get("Permissions-Policy", ""), (name, role)
+
+
+def test_static_files_keep_their_own_caching(client, settings):
+    """Static files are answered by WhiteNoise before the portal's headers apply."""
+    response = client.get("/static/css/portal.css")
+    assert response.status_code == 200
+    assert "no-store" not in response.get("Cache-Control", "")

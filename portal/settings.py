@@ -304,11 +304,20 @@ WORKER_HEARTBEAT_MAX_AGE = 90
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # Scrubs personal data and withholds exception messages (portal/logs.py).
+    "formatters": {
+        "plain": {
+            "()": "portal.logs.ProtectedDataFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": _optional("LOG_LEVEL", default="INFO")},
     "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }
+
+# Exception messages in the log: in development only (they may quote the data handled).
+PORTAL_LOG_EXCEPTION_MESSAGES = _optional("PORTAL_LOG_EXCEPTION_MESSAGES", cast=bool, default=DEBUG)
 
 PORTAL_BASE_URL = _optional("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 # Invitations (a one-time set-password link) and notes to supervisors go out by email; the

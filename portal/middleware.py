@@ -1,13 +1,63 @@
-"""Middleware of the portal's own: headers every answer carries (no caching of what the
+"""Middleware of the portal's own: the client's address and scheme believed only from a
+trusted proxy, headers every answer carries (no caching of what the
 portal shows, the browser features it may use), and the branded 404 page in development
 too."""
 
 from __future__ import annotations
 
+import ipaddress
+
 from django.conf import settings
 from django.http import Http404
 from django.utils.cache import patch_cache_control
 from django.views.defaults import page_not_found
+
+
+def _networks(values) -> tuple:
+    return tuple(ipaddress.ip_network(value.strip(), strict=False) for value in values if value)
+
+
+def _is_trusted(address: str, networks) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+class TrustedProxyClientAddress:
+    """First in the chain, so everything after it (the SSL redirect, login throttling, the
+    access and audit logs) sees the real client.
+
+    A request that comes from an address in settings.PORTAL_TRUSTED_PROXIES (the TLS proxy
+    in front of gunicorn) is believed about the client: REMOTE_ADDR becomes the nearest
+    address in X-Forwarded-For that is not itself a trusted proxy, and its
+    X-Forwarded-Proto says whether the browser used https. From anyone else both headers
+    are dropped: anybody can send them, and an attacker who could would pick the address
+    the throttling counts, or make the portal believe plain http was https.
+    """
+
+    FORWARDED = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.networks = _networks(settings.PORTAL_TRUSTED_PROXIES)
+
+    def __call__(self, request):
+        meta = request.META
+        if self.networks and _is_trusted(meta.get("REMOTE_ADDR", ""), self.networks):
+            hops = [hop.strip() for hop in meta.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+            for hop in reversed([hop for hop in hops if hop]):
+                if not _is_trusted(hop, self.networks):
+                    try:
+                        meta["REMOTE_ADDR"] = str(ipaddress.ip_address(hop))
+                    except ValueError:
+                        pass  # a garbled hop: keep the proxy's own address
+                    break
+        else:
+            for header in self.FORWARDED:
+                meta.pop(header, None)
+        return self.get_response(request)
 
 
 class SecurityHeaders:

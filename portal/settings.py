@@ -8,6 +8,7 @@ the embedded servers (portal/embedded.py) and set the variables before Django re
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -128,6 +129,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.middleware.TrustedProxyClientAddress",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "portal.middleware.SecurityHeaders",
@@ -214,10 +216,20 @@ SESSION_COOKIE_AGE = _optional("SESSION_COOKIE_AGE", cast=int, default=8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the meta tag, not the cookie
 X_FRAME_OPTIONS = "DENY"
+# The TLS proxy in front of gunicorn (addresses or networks, comma separated): only its
+# X-Forwarded-For and X-Forwarded-Proto are believed. Empty: no proxy is trusted.
+PORTAL_TRUSTED_PROXIES = _optional("PORTAL_TRUSTED_PROXIES", cast=list, default=[])
+for _proxy in PORTAL_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy.strip(), strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"Setting PORTAL_TRUSTED_PROXIES is malformed: {_exc}") from None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:
     SECURE_SSL_REDIRECT = _optional("DJANGO_SECURE_SSL_REDIRECT", cast=bool, default=True)
+    # Believed only from PORTAL_TRUSTED_PROXIES (portal.middleware.TrustedProxyClientAddress
+    # drops the header from anyone else).
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SESSION_COOKIE_SECURE = True

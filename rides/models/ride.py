@@ -308,6 +308,10 @@ class Ride(models.Model):
             self.partner_updated_at = partner_updated_at
         if partner_status:
             self.partner_status = partner_status
+        if new_status in TERMINAL:
+            # The driver's last position says where the survivor went: kept only while
+            # the trip runs (a cancellation or a rejection ends it here too).
+            self.driver_latitude = self.driver_longitude = None
         self.save()
         event = TripEvent.objects.create(
             ride=self,

@@ -207,6 +207,8 @@ def _apply_partner_data(
         ride.cancel_due_at = None  # the trip ended at the partner: nothing left to cancel
     if ride.status in TERMINAL:
         ride.pickup_eta_seconds = None
+        # Where the car stood last is where the survivor was set down: not kept.
+        ride.driver_latitude = ride.driver_longitude = None
         if _needs_receipt(ride) and ride.receipt_due_at is None:
             delay = float(settings.PIPELINE_RECEIPT_DELAY_SECONDS)
             ride.receipt_due_at = now + dt.timedelta(seconds=delay)

@@ -221,3 +221,24 @@ def test_a_backlog_of_bookings_never_starves_polling(
     summary = partner_account_poll(account_id=account.pk)
     assert summary.error == "" and summary.applied == 1
     assert Ride.objects.get(pk=ride.pk).status == S.DRIVER_ASSIGNED
+
+
+@pytest.mark.parametrize("ending", ["completed", "rider_canceled"])
+def test_the_drivers_last_position_is_dropped_when_the_trip_ends(
+    sandbox, partner_account, dispatched_ride, ending
+):
+    """Where the car stood last is where the survivor was set down (or picked up): the
+    portal keeps it only while the trip runs."""
+    sandbox.control.set_config(location_update_seconds=0.2)
+    ride = dispatched_ride(partner_account)
+    sandbox.control.set_trip_status(ride.partner_trip_id, "accepted")
+    partner_account_poll(account_id=partner_account.pk)
+    ride.refresh_from_db()
+    assert ride.driver_latitude is not None, "known while the trip runs"
+    sandbox.control.set_trip_status(ride.partner_trip_id, "in_progress")
+    sandbox.control.set_trip_status(ride.partner_trip_id, ending)
+    make_due(partner_account)
+    partner_account_poll(account_id=partner_account.pk)
+    ride.refresh_from_db()
+    assert ride.status in {S.COMPLETED, S.CANCELLED}
+    assert ride.driver_latitude is None and ride.driver_longitude is None

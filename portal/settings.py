@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.envfile import load_env_file
 from portal.hours import parse_service_hours
+from portal.tiles import tile_sources
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -142,6 +143,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
     "portal.middleware.BrandedNotFound",
 ]
 CSRF_FAILURE_VIEW = "portal.views.csrf_failure"
@@ -422,6 +424,25 @@ for _name, _high in (
 # background, which works offline.
 MAP_TILE_URL = _optional("MAP_TILE_URL", default="")
 MAP_TILE_ATTRIBUTION = _optional("MAP_TILE_ATTRIBUTION", default="")
+
+# --- Content-Security-Policy (django-csp) ------------------------------------------------
+# Scripts and styles from the portal's own files only: no inline script or style, no
+# eval (htmx is told so in base.html's htmx-config). Images also from the map tiles' host
+# (MAP_TILE_URL's, "{s}." subdomains as a wildcard) and data: URIs (Pico's icons).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", *tile_sources(MAP_TILE_URL)],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 # Address search on the booking form: a Nominatim-compatible geocoder (its /search API),
 # e.g. a self-hosted Nominatim. `make run` points it at the sandbox's Jakarta gazetteer.
 # Empty: no address search; addresses are typed and pinned on the map.

@@ -68,6 +68,10 @@ def test_access_matches_the_table(name, role, world):
     # page may use no camera, microphone or location (portal.middleware.SecurityHeaders).
     assert "no-store" in response.get("Cache-Control", ""), (name, role)
     assert "geolocation=()" in response.get("Permissions-Policy", ""), (name, role)
+    # A strict Content-Security-Policy: scripts and styles from the portal's files only.
+    policy = response.get("Content-Security-Policy", "")
+    assert "script-src 'self'" in policy and "style-src 'self'" in policy, (name, role, policy)
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy, (name, role)
 
 
 def test_static_files_keep_their_own_caching(client, settings):
@@ -75,3 +79,14 @@ def test_static_files_keep_their_own_caching(client, settings):
     response = client.get("/static/css/portal.css")
     assert response.status_code == 200
     assert "no-store" not in response.get("Cache-Control", "")
+
+
+def test_tile_sources_name_the_tile_host_only():
+    from portal.tiles import tile_sources
+
+    assert tile_sources("https://{s}.tile.example.org/{z}/{x}/{y}.png") == [
+        "https://*.tile.example.org"
+    ]
+    assert tile_sources("http://127.0.0.1:8100/tiles/{z}/{x}/{y}.png") == ["http://127.0.0.1:8100"]
+    assert tile_sources("/tiles/{z}/{x}/{y}.png") == []  # the portal's own: 'self'
+    assert tile_sources("") == []

@@ -154,6 +154,30 @@ def say(message: str, language: str) -> str:
     return text
 
 
+# Reports every Content-Security-Policy violation of every page of a context to Python
+# (an init script runs before the page's own scripts, on every navigation).
+_CSP_WATCH = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__reportCspViolation(
+    `${event.violatedDirective} blocked ${event.blockedURI || "inline"} on ${location.pathname}` +
+      ` (${event.sourceFile || "page"}:${event.lineNumber}:${event.columnNumber})`
+  );
+});
+"""
+
+
+def watch_csp(context) -> list[str]:
+    """The list every CSP violation in `context`'s pages is appended to, as it happens."""
+    violations: list[str] = []
+
+    def report(violation: str) -> None:
+        violations.append(violation)
+
+    context.expose_function("__reportCspViolation", report)
+    context.add_init_script(_CSP_WATCH)
+    return violations
+
+
 def open_page(
     playwright, chromium: str, base: str, *, language: str, phone: bool, locale: str = "en-GB"
 ):
@@ -169,7 +193,9 @@ def open_page(
     else:
         context = browser.new_context(viewport=DESKTOP, locale=locale)
     context.add_cookies([{"name": "django_language", "value": language, "url": base}])
+    violations = watch_csp(context)
     page = context.new_page()
+    page.csp_violations = violations  # asserted empty by the journeys
     page.set_default_timeout(STEP_TIMEOUT)
     return browser, context, page
 

@@ -151,6 +151,8 @@ def test_a_caseworker_searches_rs_polri_books_a_childs_ride_and_watches_the_driv
             )
             expect(driver_marker(page)).to_have_count(0)
             assert page.locator("#ride-live[hx-trigger]").count() == 0, "polling stopped"
+            # The booking flow and the ride page under the strict Content-Security-Policy.
+            assert page.csp_violations == [], page.csp_violations
         finally:
             context.close()
             browser.close()

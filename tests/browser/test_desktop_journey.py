@@ -131,6 +131,7 @@ def test_a_caseworker_on_a_desktop_books_an_adults_ride_to_polda_and_watches_the
             expect(status).to_have_text(say("Completed", "en"))
             expect(driver_marker(page)).to_have_count(0)
             expect(page.locator("#ride-log .timeline")).to_contain_text("Completed")
+            assert page.csp_violations == [], page.csp_violations
         finally:
             context.close()
             browser.close()

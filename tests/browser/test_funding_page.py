@@ -15,7 +15,7 @@ from accounts.models import Role
 from funding.demo import demo_fund_ensure
 from funding.models import EntryKind
 from funding.services import ride_hold, ride_settle
-from tests.browser.support import CHROMIUM_ARGS, PHONE, SCREENSHOTS
+from tests.browser.support import CHROMIUM_ARGS, PHONE, SCREENSHOTS, watch_csp
 from tests.factories import PartnerAccountFactory
 from tests.pipeline.conftest import (  # noqa: F401  (fixtures)
     make_ride,
@@ -79,6 +79,7 @@ def test_the_funding_page_in_a_browser(
             ):
                 context = browser.new_context(locale="id-ID", device_scale_factor=1, **options)
                 context.add_cookies([{"name": "django_language", "value": "id", "url": base}])
+                violations = watch_csp(context)
                 page = context.new_page()
                 errors = []
                 page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
@@ -96,6 +97,7 @@ def test_the_funding_page_in_a_browser(
                 )
                 expect(page.locator(".burn-table tbody tr").first).to_contain_text("Rp 30.000.000")
                 assert errors == []
+                assert violations == [], violations  # Chart.js under the strict CSP
                 page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
                 context.close()
         finally:

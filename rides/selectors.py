@@ -129,6 +129,17 @@ def rides_awaiting_approval_for(user) -> QuerySet[Ride]:
     )
 
 
+def point_label(place, point) -> str:
+    """What a list of rides shows for a pickup or drop-off: a place by its name, a
+    protected place (a safe house) by its neutral meeting point only, never its name or
+    address, a typed point by its address."""
+    if place is None:
+        return (point or {}).get("address", "")
+    if place.is_protected:
+        return _("Meeting point: %(point)s") % {"point": place.neutral_address}
+    return place.name
+
+
 def ride_is_live(ride: Ride) -> bool:
     """Whether the ride page keeps refreshing itself (until the ride is final)."""
     return ride.status not in TERMINAL

@@ -7,7 +7,8 @@
 (function () {
   "use strict";
   var state = null;
-  var FIT = { padding: [30, 30], maxZoom: 15 };
+  // Room above the points for their labels, which sit on top of them.
+  var FIT = { paddingTopLeft: [30, 70], paddingBottomRight: [30, 20], maxZoom: 15 };
   // With more markers than this, labels show only once the map is zoomed in (MIN_ZOOM).
   var LABELS_ALWAYS_UP_TO = 36;
   var MIN_ZOOM = 13;
@@ -16,29 +17,67 @@
     dropoff: { radius: 7, color: "#fff", weight: 2, fillColor: "#b3261e", fillOpacity: 1 },
     driver: { radius: 9, color: "#fff", weight: 3, fillColor: "#1a5fb4", fillOpacity: 1 }
   };
-  var LABEL_SIDE = {
-    pickup: { direction: "left", offset: [-8, 0] },
-    dropoff: { direction: "right", offset: [8, 0] },
-    driver: { direction: "top", offset: [0, -10] }
-  };
+  var ROUTE = { color: "#5d6b78", weight: 2, opacity: 0.7, dashArray: "4 6", interactive: false };
 
   function readMarkers() {
     var script = document.getElementById(state.element.dataset.markers);
     try { return script ? JSON.parse(script.textContent) : []; } catch (error) { return []; }
   }
 
-  function labelText(marker) {
-    return marker.title ? marker.label + " · " + marker.title : marker.label;
+  // The label's text: "reference · kind", and under it the place (a safe house only as
+  // its meeting point), built as text nodes (nothing read is ever parsed as markup).
+  function labelContent(marker) {
+    var holder = document.createElement("span");
+    holder.appendChild(document.createTextNode(marker.label));
+    if (marker.title) {
+      var place = document.createElement("small");
+      place.className = "board-label-place";
+      place.textContent = marker.title;
+      holder.appendChild(document.createElement("br"));
+      holder.appendChild(place);
+    }
+    return holder;
   }
 
-  function draw(marker) {
-    var side = LABEL_SIDE[marker.point] || LABEL_SIDE.driver;
-    var layer = L.circleMarker([marker.lat, marker.lon], STYLE[marker.point] || STYLE.driver);
-    layer.bindTooltip(labelText(marker), {
-      permanent: true, direction: side.direction, offset: side.offset,
+  // One label stays on per ride (on the driver while there is one, else on the pickup),
+  // so a phone's map stays readable; the others show when pointed at.
+  function labelled(markers) {
+    var withDriver = {};
+    markers.forEach(function (m) { if (m.point === "driver") { withDriver[m.ref] = true; } });
+    return function (m) { return m.point === (withDriver[m.ref] ? "driver" : "pickup"); };
+  }
+
+  function draw(marker, permanent) {
+    var style = Object.assign({}, STYLE[marker.point] || STYLE.driver, {
+      className: "board-marker board-marker-" + marker.point + " ride-" + marker.ref
+    });
+    var layer = L.circleMarker([marker.lat, marker.lon], style);
+    layer.bindTooltip(labelContent(marker), {
+      permanent: permanent, direction: "top", offset: [0, -8],
       className: "map-label board-label board-label-" + marker.point
     });
     return layer.addTo(state.map);
+  }
+
+  function routes(markers) {
+    var ends = {};
+    markers.forEach(function (m) {
+      if (m.point !== "driver") { (ends[m.ref] = ends[m.ref] || {})[m.point] = [m.lat, m.lon]; }
+    });
+    var seen = {};
+    Object.keys(ends).forEach(function (ref) {
+      var end = ends[ref];
+      if (!end.pickup || !end.dropoff) { return; }
+      seen[ref] = true;
+      if (state.routes[ref]) {
+        state.routes[ref].setLatLngs([end.pickup, end.dropoff]);
+      } else {
+        state.routes[ref] = L.polyline([end.pickup, end.dropoff], ROUTE).addTo(state.map);
+      }
+    });
+    Object.keys(state.routes).forEach(function (ref) {
+      if (!seen[ref]) { state.map.removeLayer(state.routes[ref]); delete state.routes[ref]; }
+    });
   }
 
   function showLabels() {
@@ -58,14 +97,22 @@
   function update() {
     if (!state) { return; }
     var seen = {}, drivers = [];
-    readMarkers().forEach(function (marker) {
+    var markers = readMarkers(), permanent = labelled(markers);
+    routes(markers);
+    markers.forEach(function (marker) {
       seen[marker.key] = true;
       var layer = state.layers[marker.key];
+      // A label that changes between permanent and on hover (a driver found or gone)
+      // means a new marker; otherwise the marker moves.
+      if (layer && layer.getTooltip().options.permanent !== permanent(marker)) {
+        state.map.removeLayer(layer);
+        layer = null;
+      }
       if (layer) {
         layer.setLatLng([marker.lat, marker.lon]);
-        layer.setTooltipContent(labelText(marker));
+        layer.setTooltipContent(labelContent(marker));
       } else {
-        state.layers[marker.key] = draw(marker);
+        state.layers[marker.key] = draw(marker, permanent(marker));
       }
       if (marker.point === "driver") {
         drivers.push(marker.ref + "@" + marker.lat.toFixed(6) + "," + marker.lon.toFixed(6));
@@ -102,7 +149,7 @@
     }
     L.control.scale({ imperial: false }).addTo(map);
     map.setView([-6.2, 106.845], 11);
-    state = { map: map, element: element, layers: {}, fitted: false };
+    state = { map: map, element: element, layers: {}, routes: {}, fitted: false };
     map.on("zoomend", showLabels);
     update();
     element.dataset.boardReady = "true";

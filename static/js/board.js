@@ -3,7 +3,7 @@
 // (#board-live, polled by htmx) carries the markers as JSON (#board-markers), and each
 // refresh moves, adds or removes markers by their key ("reference:point") instead of
 // rebuilding the map. A refresh waits while a person is writing an acknowledgement
-// note, so what they typed is not swapped away.
+// note (the field has the focus or holds text), so what they typed is not swapped away.
 (function () {
   "use strict";
   var state = null;
@@ -155,8 +155,15 @@
     element.dataset.boardReady = "true";
   }
 
+  // A note sent back with its error keeps the focus, which holds the refreshes until the
+  // person has written it (a refresh would bring a fresh form without the error).
+  function focusRefusedNote() {
+    var refused = document.querySelector("#board-live [data-ack-note][aria-invalid='true']");
+    if (refused) { refused.focus(); }
+  }
+
   document.addEventListener("DOMContentLoaded", setUp);
-  document.addEventListener("htmx:afterSettle", update);
+  document.addEventListener("htmx:afterSettle", function () { update(); focusRefusedNote(); });
   document.addEventListener("htmx:beforeRequest", function (event) {
     var live = document.getElementById("board-live");
     if (!live || event.detail.elt !== live) { return; }

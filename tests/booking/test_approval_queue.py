@@ -7,6 +7,8 @@ import datetime as dt
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -130,3 +132,27 @@ def test_the_bookers_ride_page_shows_the_approval_at_its_next_refresh(
     assert 'data-status="requested"' in after
     assert "Waiting for a supervisor" not in after
     assert 'hx-trigger="every 3s"' in after
+
+
+def _queue_queries(client) -> int:
+    url = reverse("rides:approvals")
+    client.get(url)  # the first view of the half hour writes the access log
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_the_queue_costs_the_same_queries_for_10_and_40_waiting_rides(
+    adult_case, caseworker, supervisor, places
+):
+    client = english(supervisor)
+    book = booking_args(adult_case, places, dropoff={"place": places["safe_house"].pk})
+    for _n in range(10):
+        ride_book(user=caseworker, quote=DEAR, **book)
+    few = _queue_queries(client)
+    for _n in range(30):
+        ride_book(user=caseworker, quote=DEAR, **booking_args(adult_case, places))
+    assert _queue_queries(client) == few
+    assert client.get(reverse("rides:approvals")).content.decode().count('class="approval"') == 40
+    # one case: one row of the typed pickups seen, written once in the half hour
+    assert AccessLog.objects.filter(user=supervisor, view="rides:approvals").count() == 1

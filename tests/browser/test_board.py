@@ -200,8 +200,16 @@ def test_a_supervisor_watches_the_board_and_acknowledges_a_new_alert(
             expect(page.locator(f"#alert-{alert_pk} .errorlist")).to_contain_text(
                 say("Write what you did about the alert; it is kept with it.", language)
             )
+            note_field = page.locator(f"#alert-{alert_pk} input[data-ack-note]")
+            expect(note_field).to_be_focused()
+            expect(note_field).to_have_attribute("aria-invalid", "true")
             note = "Menelepon pengemudi: ban bocor, pendamping ada di mobil."
-            page.locator(f"#alert-{alert_pk} input[data-ack-note]").fill(note)
+            note_field.fill(note)
+            # while a note is being written the board waits: longer than a refresh, and
+            # the text and its error are still there
+            page.wait_for_timeout(6_000)
+            expect(note_field).to_have_value(note)
+            expect(page.locator(f"#alert-{alert_pk} .errorlist")).to_be_visible()
             page.locator(f"#alert-{alert_pk}").get_by_role(
                 "button", name=say("Acknowledge", language)
             ).click()

@@ -3,7 +3,8 @@ their cases, a supervisor their unit's, nobody else any. Each list costs a fixed
 of queries, whatever its length.
 
 - the booking pages and the rides API: one ride, today's rides, the history (filtered,
-  keyset-paged), the approval queue, the actions a ride page offers;
+  keyset-paged), the approval queue, the actions a ride page offers, what a list shows
+  for a ride's point;
 - the case page: a case's latest rides;
 - supervisors' monitoring: open alerts and whether the pipeline keeps up.
 """

@@ -7,9 +7,10 @@ looking for a driver, one waiting for approval): the map shows each pickup, drop
 and driver as a marker labelled with the ride's reference, the table lists the rides.
 While the page stays open (no reload, the same map), the driver moves and an alert is
 raised by the pipeline's own alert_raise: the marker follows and the alert appears.
-The supervisor acknowledges it with a note; it leaves the board and is kept, with the
-note, in the database. Screenshots: docs/screenshots/board.png (desktop, Indonesian)
-and board-phone.png (phone, Indonesian), with the alert on the board.
+The supervisor acknowledges it with a note (refused without one; the board waits while
+the note is written); it leaves the board and is kept, with the note, in the database.
+A ride that ends then leaves the map and the table. Screenshots, with the alert on the
+board: docs/screenshots/board.png (desktop, Indonesian) and board-phone.png (phone).
 """
 
 from __future__ import annotations
@@ -221,6 +222,16 @@ def test_a_supervisor_watches_the_board_and_acknowledges_a_new_alert(
             )
             kept = outside_the_browser_loop(lambda: Alert.objects.get(pk=alert_pk))
             assert kept.resolved_at is not None and kept.acknowledgement_note == note
+            # the refreshes go on after the note: a ride that ends leaves the map and table
+            searching = rides["searching"]
+            outside_the_browser_loop(
+                lambda: Ride.objects.filter(pk=searching.pk).update(status=S.COMPLETED)
+            )
+            expect(page.locator(f"#board-ride-{searching.reference}")).to_have_count(
+                0, timeout=LIVE_TIMEOUT
+            )
+            expect(board_map).to_have_attribute("data-markers-shown", "8")
+            expect(board_map.locator(f"path.ride-{searching.reference}")).to_have_count(0)
             assert page.evaluate("window.boardNotReloaded === true")
             assert _map_state(page)["id"] == before["id"]
             assert errors == []

@@ -3,7 +3,8 @@ their cases, a supervisor their unit's, nobody else any. Each list costs a fixed
 of queries, whatever its length.
 
 - the booking pages and the rides API: one ride, today's rides, the history (filtered,
-  keyset-paged), the approval queue, the actions a ride page offers;
+  keyset-paged), the approval queue, the actions a ride page offers, what a list shows
+  for a ride's point;
 - the case page: a case's latest rides;
 - supervisors' monitoring: open alerts and whether the pipeline keeps up.
 """
@@ -127,6 +128,17 @@ def rides_awaiting_approval_for(user) -> QuerySet[Ride]:
         .select_related(*LIST_RELATED)
         .order_by("created_at", "id")
     )
+
+
+def point_label(place, point) -> str:
+    """What a list of rides shows for a pickup or drop-off: a place by its name, a
+    protected place (a safe house) by its neutral meeting point only, never its name or
+    address, a typed point by its address."""
+    if place is None:
+        return (point or {}).get("address", "")
+    if place.is_protected:
+        return _("Meeting point: %(point)s") % {"point": place.neutral_address}
+    return place.name
 
 
 def ride_is_live(ride: Ride) -> bool:

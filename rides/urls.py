@@ -27,6 +27,7 @@ urlpatterns = [
     path("book/estimate/", book.ride_estimate, name="estimate"),
     path("book/address-search/", address_search.address_search, name="address_search"),
     path("approvals/", lists.approval_queue, name="approvals"),
+    path("approvals/badge/", lists.approval_badge, name="approval_badge"),
     path("history/", history.ride_history, name="history"),
     path("notices/", notices.notice_list, name="notices"),
     path("notices/badge/", notices.notice_badge, name="notice_badge"),

@@ -235,6 +235,7 @@ ACCESS = {
     # an empty query: the suggestions partial with nothing in it
     "rides:address_search": {"method": "post", "expect": case_workers(200, admin=403)},
     "rides:approvals": {"method": "get", "expect": supervisors_only(200)},
+    "rides:approval_badge": {"method": "get", "expect": supervisors_only(200)},
     "rides:history": {"method": "get", "expect": case_workers(200, admin=403)},
     "rides:notices": {"method": "get", "expect": case_workers(200, admin=403)},
     "rides:notice_badge": {"method": "get", "expect": case_workers(200, admin=403)},
@@ -277,6 +278,15 @@ ACCESS = {
         "method": "post",
         "kwargs": _ride_ref,
         "expect": supervisors_only(400, anonymous=401),
+    },
+    # supervision: the live board and its polled partial; acknowledging an alert that is
+    # not there is 404
+    "supervision:board": {"method": "get", "expect": supervisors_only(200)},
+    "supervision:board_live": {"method": "get", "expect": supervisors_only(200)},
+    "supervision:board_acknowledge": {
+        "method": "post",
+        "kwargs": lambda world: {"pk": 999_999},
+        "expect": supervisors_only(404),
     },
     # the SOP settings: administrators only
     "sop:settings": {"method": "get", "expect": admins_only(200)},

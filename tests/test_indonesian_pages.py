@@ -29,6 +29,7 @@ from django.utils import translation
 
 from accounts.models import Role
 from partners.models import UnitDefaultPartner
+from rides.models import Alert
 from tests.access_table import ACCESS
 from tests.page_world import build_world
 
@@ -219,6 +220,10 @@ def _requests(world, role):
     yield "post", reverse("cases:create"), {"name": "", "birth_date": "kemarin"}
     yield "post", reverse("cases:address_add", kwargs={"code": case.code}), {"latitude": "x"}
     yield "post", reverse("cases:consent_record", kwargs={"code": case.code}), {"given_by": "?"}
+    if role == "supervisor":  # the board's acknowledgement sent without a note: its error
+        alert = Alert.objects.open().filter(ride__isnull=False).first()
+        acknowledge = reverse("supervision:board_acknowledge", kwargs={"pk": alert.pk})
+        yield "post", acknowledge, {f"a{alert.pk}-note": ""}
     # last, what a person does on a ride, with the page and message that follow
     rides = world["rides"]
     if role == "supervisor":

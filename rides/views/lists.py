@@ -1,5 +1,6 @@
 """Lists of rides: "my rides today" (a supervisor: the unit's), and the supervisor's
-approval queue with its approve and reject buttons."""
+approval queue with its approve and reject buttons and the header's badge counting the
+rides that wait (an htmx partial polled with the notices badge)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,23 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from cases.services import access_log_record_many
 from rides.booking.services import ride_approve as approve
 from rides.booking.services import ride_reject as reject
 from rides.forms import RejectForm
+from rides.notices import badge_label
 from rides.rules import approval_reason_text, decision_refusal
-from rides.selectors import ride_get_for_user, rides_awaiting_approval_for, rides_today_for
+from rides.selectors import (
+    point_label,
+    ride_get_for_user,
+    rides_awaiting_approval_for,
+    rides_today_for,
+)
 from rides.views.common import is_htmx, require_booking_role, require_supervisor, show_errors
 
 
@@ -37,12 +45,21 @@ def approval_queue(request):
     return _render_queue(request)
 
 
+def _typed_points(ride) -> list[str]:
+    """The protected fields a queue card shows: a typed point's address (a survivor's
+    home, perhaps); a place's name or a safe house's meeting point is not protected."""
+    points = (("ride.pickup", ride.pickup_place), ("ride.dropoff", ride.dropoff_place))
+    return [name for name, place in points if place is None]
+
+
 def _render_queue(request, *, reject_forms=None, status=200):
     rides = list(rides_awaiting_approval_for(request.user))
     reject_forms = reject_forms or {}
     rows = [
         {
             "ride": ride,
+            "pickup": point_label(ride.pickup_place, ride.pickup),
+            "dropoff": point_label(ride.dropoff_place, ride.dropoff),
             "reasons": [approval_reason_text(r) for r in ride.approval_reasons],
             # Someone else decides on one's own booking: no buttons, the reason instead.
             "refusal": decision_refusal(ride, request.user),
@@ -50,7 +67,25 @@ def _render_queue(request, *, reject_forms=None, status=200):
         }
         for ride in rides
     ]
+    fields_by_case: dict[int, list[str]] = {}
+    for ride in rides:
+        fields_by_case.setdefault(ride.case_id, []).extend(_typed_points(ride))
+    access_log_record_many(
+        user=request.user, fields_by_case=fields_by_case, request=request, view="rides:approvals"
+    )
     return render(request, "rides/approvals.html", {"rows": rows}, status=status)
+
+
+@require_GET
+def approval_badge(request):
+    """The header's badge alone (polled by htmx): how many rides wait for approval."""
+    require_supervisor(request.user)
+    count = rides_awaiting_approval_for(request.user).count()
+    response = render(
+        request, "rides/_approval_badge.html", {"count": count, "shown": badge_label(count)}
+    )
+    add_never_cache_headers(response)
+    return response
 
 
 def _next_url(request, fallback: str) -> str:

@@ -442,8 +442,9 @@ def test_the_approval_queue_lists_the_units_waiting_rides_in_fixed_queries(
     client = english(supervisor)
     url = reverse("rides:approvals")
     client.get(url)
-    # session, user, the queue with its relations, the user's unit for the header
-    with django_assert_num_queries(4):
+    # session, user, the queue with its relations, the access log's last half hour (the
+    # typed pickups shown), the user's unit for the header
+    with django_assert_num_queries(5):
         response = client.get(url)
     body = response.content.decode()
     for ride in waiting:

@@ -1,0 +1,308 @@
+"""The supervisors' live board (Django's test client, the real database): what it shows
+and to whom, the markers a map script reads, acknowledging an alert with a note, and a
+query count that does not grow with the number of active rides."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import translation
+
+from accounts.models import Role, Unit
+from cases.models import AccessLog
+from rides.models import Alert, AlertKind, RideStatus
+from rides.pipeline.alerts import alert_raise
+from supervision.monitoring.forms import NOTE_MAX_LENGTH
+from supervision.monitoring.selectors import BOARD_STATUSES
+from tests.conftest import logged_in_client
+from tests.factories import CaseFactory, PartnerAccountFactory
+from tests.supervision.board_rides import DRIVER_AT, HOME, hospital, make_rides, safe_house
+
+pytestmark = [pytest.mark.django_db]
+
+S = RideStatus
+BOARD = reverse("supervision:board")
+LIVE = reverse("supervision:board_live")
+MARKERS = re.compile(r'<script id="board-markers" type="application/json">(.*?)</script>', re.S)
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    with translation.override("en"):
+        yield
+
+
+def english(user):
+    client = logged_in_client(user)
+    client.cookies["django_language"] = "en"
+    return client
+
+
+def markers(body: str) -> list[dict]:
+    return json.loads(MARKERS.search(body).group(1))
+
+
+@pytest.fixture
+def account(db):
+    return PartnerAccountFactory()
+
+
+@pytest.fixture
+def case(caseworker):
+    return CaseFactory(user=caseworker, name="Siti Aminah Rahasia")
+
+
+@pytest.fixture
+def places(db):
+    return {"safe_house": safe_house(), "hospital": hospital()}
+
+
+def test_the_board_shows_every_active_ride_of_the_unit_and_none_other(
+    case, caseworker, supervisor, account, places, caseworker_other_unit
+):
+    active = make_rides(
+        case, caseworker, account, statuses=BOARD_STATUSES, place=places["hospital"]
+    )
+    ended = make_rides(
+        case,
+        caseworker,
+        account,
+        statuses=[S.COMPLETED, S.CANCELLED, S.REJECTED, S.NO_DRIVER, S.FAILED],
+        place=places["hospital"],
+    )
+    elsewhere_case = CaseFactory(user=caseworker_other_unit)
+    elsewhere = make_rides(
+        elsewhere_case,
+        caseworker_other_unit,
+        account,
+        statuses=[S.ON_TRIP],
+        place=places["hospital"],
+    )
+    body = english(supervisor).get(BOARD).content.decode()
+    for ride in active:
+        assert f'id="board-ride-{ride.reference}"' in body, ride.status
+    for ride in ended + elsewhere:
+        assert ride.reference not in body, ride.status
+    assert f"{len(active)} active rides" in body
+
+
+def test_the_provincial_centre_sees_every_units_rides(
+    case, caseworker, account, places, caseworker_other_unit, make_unit, make_user
+):
+    centre = make_unit(
+        code="PUSAT", name="Pusat Layanan Provinsi", kind=Unit.Kind.PROVINCIAL_CENTRE
+    )
+    overseer = make_user(Role.SUPERVISOR, centre, username="supervisor-pusat")
+    ours = make_rides(case, caseworker, account, statuses=[S.SEARCHING], place=places["hospital"])
+    theirs = make_rides(
+        CaseFactory(user=caseworker_other_unit),
+        caseworker_other_unit,
+        account,
+        statuses=[S.ARRIVING],
+        place=places["hospital"],
+    )
+    body = english(overseer).get(BOARD).content.decode()
+    for ride in ours + theirs:
+        assert f'id="board-ride-{ride.reference}"' in body
+    assert "Every active ride of every unit" in body
+
+
+def test_the_map_gets_each_point_labelled_by_reference_and_a_safe_house_as_its_meeting_point(
+    case, caseworker, supervisor, account, places
+):
+    (to_safety,) = make_rides(
+        case,
+        caseworker,
+        account,
+        statuses=[S.ON_TRIP],
+        place=places["safe_house"],
+        driver=DRIVER_AT,
+    )
+    (searching,) = make_rides(
+        case,
+        caseworker,
+        account,
+        statuses=[S.SEARCHING],
+        place=places["hospital"],
+        driver=DRIVER_AT,
+    )
+    body = english(supervisor).get(BOARD).content.decode()
+    shown = {marker["key"]: marker for marker in markers(body)}
+    ref = to_safety.reference
+    assert set(shown) == {
+        f"{ref}:pickup",
+        f"{ref}:dropoff",
+        f"{ref}:driver",
+        # no driver while one is still looked for, whatever the partner said before
+        f"{searching.reference}:pickup",
+        f"{searching.reference}:dropoff",
+    }
+    assert shown[f"{ref}:driver"]["label"] == f"{ref} · Driver"
+    assert (shown[f"{ref}:driver"]["lat"], shown[f"{ref}:driver"]["lon"]) == DRIVER_AT
+    dropoff = shown[f"{ref}:dropoff"]
+    assert (dropoff["lat"], dropoff["lon"]) == (-6.243, 106.858)  # the neutral point
+    assert dropoff["title"] == "Meeting point: Halte TransJakarta Cawang"
+    assert shown[f"{ref}:pickup"]["title"] == ""  # a typed point: no address on the board
+    assert shown[f"{searching.reference}:dropoff"]["title"] == "RS Polri Kramat Jati"
+    for secret in ("Rumah Aman Melati", "Jl. Melati Rahasia", HOME["address"], "Siti Aminah"):
+        assert secret not in body, secret
+    # the survivor's typed pickup on the map is a view of the ride's protected point
+    log = AccessLog.objects.get(user=supervisor, case=case)
+    assert (log.fields, log.view) == (["ride.pickup"], "supervision:board")
+
+
+def test_the_table_says_the_status_the_drivers_eta_the_time_in_state_and_open_alert_kinds(
+    case, caseworker, supervisor, account, places
+):
+    (coming,) = make_rides(
+        case, caseworker, account, statuses=[S.ARRIVING], place=places["hospital"], driver=DRIVER_AT
+    )
+    coming.pickup_eta_seconds = 250
+    coming.save(update_fields=["pickup_eta_seconds"])
+    alert_raise(ride=coming, kind=AlertKind.CAR_STOPPED, message="stopped")
+    alert_raise(ride=coming, kind=AlertKind.OFF_CORRIDOR, message="off")
+    body = english(supervisor).get(LIVE).content.decode()
+    row = re.search(rf'<tr id="board-ride-{coming.reference}".*?</tr>', body, re.S).group(0)
+    assert "Driver arriving" in row
+    assert "about 5 minutes" in row
+    assert "just now" in row
+    assert "Car stopped mid-trip" in row and "Car far off the route" in row
+    assert f'href="{reverse("rides:detail", kwargs={"reference": coming.reference})}"' in row
+
+
+def _world_of(count, case, caseworker, account, place):
+    """`count` active rides, a third with a driver, each with an open alert."""
+    statuses = [S.ON_TRIP, S.SEARCHING, S.AWAITING_APPROVAL] * (count // 3 + 1)
+    rides = make_rides(
+        case, caseworker, account, statuses=statuses[:count], place=place, driver=DRIVER_AT
+    )
+    Alert.objects.bulk_create(
+        [
+            Alert(unit=ride.unit, ride=ride, kind=AlertKind.NO_PROGRESS, message="-")
+            for ride in rides
+        ]
+    )
+    return rides
+
+
+def _queries(client, url) -> int:
+    client.get(url)  # the first view of the half hour writes the access log
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries)
+
+
+def test_the_board_and_its_partial_cost_the_same_queries_for_10_and_1000_rides(
+    case, caseworker, supervisor, account, places
+):
+    client = english(supervisor)
+    _world_of(10, case, caseworker, account, places["hospital"])
+    few = {url: _queries(client, url) for url in (BOARD, LIVE)}
+    _world_of(990, case, caseworker, account, places["safe_house"])
+    body = client.get(LIVE).content.decode()
+    assert "1000 active rides" in body
+    assert len(markers(body)) == 1000 * 2 + 334
+    many = {url: _queries(client, url) for url in (BOARD, LIVE)}
+    assert many == few, (few, many)
+    # session, user, unit, rides, their open alerts, the alerts panel, the access log
+    assert few[LIVE] <= 7, few
+
+
+def test_an_alert_is_acknowledged_from_the_board_with_a_note_and_leaves_it(
+    case, caseworker, supervisor, account, places
+):
+    (ride,) = make_rides(case, caseworker, account, statuses=[S.ON_TRIP], place=places["hospital"])
+    alert = alert_raise(ride=ride, kind=AlertKind.CAR_STOPPED, message="stopped")
+    client = english(supervisor)
+    before = client.get(LIVE).content.decode()
+    assert f'id="alert-{alert.pk}"' in before
+    url = reverse("supervision:board_acknowledge", kwargs={"pk": alert.pk})
+    note = "Called the driver: a flat tyre, the escort is with her."
+    response = client.post(url, {f"a{alert.pk}-note": note}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert f"Alert about {ride.reference} acknowledged" in body
+    assert f'id="alert-{alert.pk}"' not in body
+    assert "Car stopped mid-trip" not in body  # gone from the ride's row too
+    alert.refresh_from_db()
+    assert alert.resolved_by == supervisor and alert.resolved_at is not None
+    assert alert.acknowledgement_note == note
+    assert Alert.objects.filter(pk=alert.pk).exists()  # kept in the history
+
+
+def test_a_note_is_required_and_what_was_typed_is_kept(
+    case, caseworker, supervisor, account, places
+):
+    (ride,) = make_rides(case, caseworker, account, statuses=[S.ON_TRIP], place=places["hospital"])
+    first = alert_raise(ride=ride, kind=AlertKind.CAR_STOPPED, message="stopped")
+    second = alert_raise(ride=ride, kind=AlertKind.OFF_CORRIDOR, message="off")
+    client = english(supervisor)
+    empty = client.post(
+        reverse("supervision:board_acknowledge", kwargs={"pk": first.pk}),
+        {f"a{first.pk}-note": "  "},
+        HTTP_HX_REQUEST="true",
+    )
+    assert empty.status_code == 200  # htmx swaps the partial with the form's error
+    assert "Write what you did about the alert" in empty.content.decode()
+    long_note = "x" * (NOTE_MAX_LENGTH + 1)
+    too_long = client.post(
+        reverse("supervision:board_acknowledge", kwargs={"pk": second.pk}),
+        {f"a{second.pk}-note": long_note},
+    )
+    assert too_long.status_code == 400  # without htmx: the whole board with the error
+    body = too_long.content.decode()
+    assert f"Shorten the note to {NOTE_MAX_LENGTH} characters" in body
+    assert f'value="{long_note}"' in body
+    assert Alert.objects.open().count() == 2
+
+
+def test_without_htmx_the_acknowledgement_goes_back_to_the_board_with_the_message(
+    case, caseworker, supervisor, account, places
+):
+    (ride,) = make_rides(
+        case, caseworker, account, statuses=[S.SEARCHING], place=places["hospital"]
+    )
+    alert = alert_raise(ride=ride, kind=AlertKind.NO_DRIVER_YET, message="none")
+    client = english(supervisor)
+    url = reverse("supervision:board_acknowledge", kwargs={"pk": alert.pk})
+    response = client.post(url, {f"a{alert.pk}-note": "Asked the caseworker to wait."}, follow=True)
+    assert response.redirect_chain[-1][0] == BOARD
+    assert f"Alert about {ride.reference} acknowledged" in response.content.decode()
+    again = client.post(url, {f"a{alert.pk}-note": "Twice."}, follow=True)
+    assert "was already acknowledged" in again.content.decode()
+    alert.refresh_from_db()
+    assert alert.acknowledgement_note == "Asked the caseworker to wait."
+
+
+def test_another_units_alert_cannot_be_acknowledged(
+    caseworker_other_unit, supervisor, account, places
+):
+    (ride,) = make_rides(
+        CaseFactory(user=caseworker_other_unit),
+        caseworker_other_unit,
+        account,
+        statuses=[S.SEARCHING],
+        place=places["hospital"],
+    )
+    alert = alert_raise(ride=ride, kind=AlertKind.NO_DRIVER_YET, message="none")
+    response = english(supervisor).post(
+        reverse("supervision:board_acknowledge", kwargs={"pk": alert.pk}),
+        {f"a{alert.pk}-note": "Not mine."},
+    )
+    assert response.status_code == 404
+    assert Alert.objects.get(pk=alert.pk).resolved_at is None
+    assert f'id="alert-{alert.pk}"' not in english(supervisor).get(BOARD).content.decode()
+
+
+def test_the_partial_polls_itself_and_the_page_loads_its_static_map_script(supervisor):
+    body = english(supervisor).get(BOARD).content.decode()
+    assert 'hx-get="/supervision/board/live/"' in body and 'hx-trigger="every 5s"' in body
+    assert "/static/js/board.js" in body
+    assert "<script>" not in body  # no inline script (a strict CSP follows)
+    assert "data-board-map" in body

@@ -219,6 +219,12 @@ def _requests(world, role):
     yield "post", reverse("cases:create"), {"name": "", "birth_date": "kemarin"}
     yield "post", reverse("cases:address_add", kwargs={"code": case.code}), {"latitude": "x"}
     yield "post", reverse("cases:consent_record", kwargs={"code": case.code}), {"given_by": "?"}
+    if role == "supervisor":  # the trip log, filtered and with wrong filters; timelines
+        trips = reverse("supervision:trip_log")
+        yield "get", trips + "?status=completed&flagged=no&purpose=medical_exam", {}
+        yield "get", trips + "?date_from=kemarin&status=hilang&booked_by=0&flagged=x", {}
+        for ride in world["rides"].values():
+            yield "get", _ride_url("supervision:trip_timeline", ride), {}
     # last, what a person does on a ride, with the page and message that follow
     rides = world["rides"]
     if role == "supervisor":

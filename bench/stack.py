@@ -35,8 +35,9 @@ PREFIX = "bench-"
 class Stack:
     """Database, environment and the processes of one benchmark run."""
 
-    def __init__(self, *, keep_db: bool = False) -> None:
+    def __init__(self, *, keep_db: bool = False, database: str = BENCH_DB) -> None:
         self.keep_db = keep_db
+        self.database = database
         self.children: list[Child] = []
         self.log_dir = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
         self.sandbox = None
@@ -52,10 +53,10 @@ class Stack:
         with psycopg.connect(
             database_url.replace("postgres://", "postgresql://"), autocommit=True
         ) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{self.database}"')
         parts = urlsplit(database_url)
-        bench_url = urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
+        bench_url = urlunsplit(parts._replace(path=f"/{self.database}"))
         self.base_database_url = database_url
         self.env = {
             **os.environ,
@@ -135,5 +136,5 @@ class Stack:
         if not self.keep_db:
             url = self.base_database_url.replace("postgres://", "postgresql://")
             with psycopg.connect(url, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
         log(f"process logs: {self.log_dir}")

@@ -3,6 +3,9 @@
 A page is found by where the last one ended — the (timestamp, id) of its last row — not
 by an OFFSET, so page 10,000 costs what page 1 costs and rows written meanwhile shift
 nothing. The id breaks ties between equal timestamps: no row is shown twice or skipped.
+Each seek also bounds the timestamp alone (`<=` / `>=` the cursor's), which the
+"before (at, id)" condition says already: PostgreSQL cannot start an index range scan
+at an OR of two conditions, but it can at that bound (docs/trip-log.md shows the plans).
 A cursor is "<microseconds since the epoch>.<id>", exact and harmless in a URL.
 """
 
@@ -48,7 +51,7 @@ def keyset_page(
     older, newer = cursor_parse(after), cursor_parse(before)
     if newer is not None and older is None:
         at, pk = newer
-        seek = Q(**{f"{field}__gt": at}) | Q(**{field: at, "pk__gt": pk})
+        seek = Q(**{f"{field}__gte": at}) & (Q(**{f"{field}__gt": at}) | Q(pk__gt=pk))
         found = list(rows.filter(seek).order_by(field, "pk")[: size + 1])
         page = list(reversed(found[:size]))
         return KeysetPage(
@@ -59,7 +62,9 @@ def keyset_page(
     ordered = rows.order_by(f"-{field}", "-pk")
     if older is not None:
         at, pk = older
-        ordered = ordered.filter(Q(**{f"{field}__lt": at}) | Q(**{field: at, "pk__lt": pk}))
+        ordered = ordered.filter(
+            Q(**{f"{field}__lte": at}) & (Q(**{f"{field}__lt": at}) | Q(pk__lt=pk))
+        )
     found = list(ordered[: size + 1])
     page = found[:size]
     previous = None

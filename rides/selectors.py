@@ -6,6 +6,8 @@ of queries, whatever its length.
   keyset-paged), the approval queue, the actions a ride page offers, what a list shows
   for a ride's point;
 - the case page: a case's latest rides;
+- supervision: the rides of the units a supervisor oversees (the trip log), and one
+  ride's timeline (its trip log and its partner calls, in one order);
 - supervisors' monitoring: open alerts and whether the pipeline keeps up.
 """
 
@@ -21,7 +23,15 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Role
 from portal.keyset import KeysetPage, keyset_page
-from rides.models import Alert, PollState, Ride, RideStatus, TripEvent, WebhookRejection
+from rides.models import (
+    Alert,
+    PartnerCall,
+    PollState,
+    Ride,
+    RideStatus,
+    TripEvent,
+    WebhookRejection,
+)
 from rides.models.states import ACTIVE_WITH_PARTNER, TERMINAL
 from rides.rules import decision_refusal, rebook_refusal, retry_refusal
 
@@ -34,6 +44,87 @@ def rides_visible_to(user) -> QuerySet[Ride]:
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return Ride.objects.none()
     return Ride.objects.visible_to(user)
+
+
+def rides_overseen_by(user) -> QuerySet[Ride]:
+    """The rides a supervisor oversees: their unit's, every unit's for the provincial
+    centre (Unit.oversees_all_units); nobody else's."""
+    if (
+        not getattr(user, "is_authenticated", False)
+        or not user.is_active
+        or user.role != Role.SUPERVISOR
+        or user.unit_id is None
+    ):
+        return Ride.objects.none()
+    if user.unit.oversees_all_units:
+        return Ride.objects.all()
+    return Ride.objects.filter(unit_id=user.unit_id)
+
+
+def ride_get_overseen(*, user, reference: str) -> Ride:
+    """A ride the supervisor oversees, with what its timeline's header shows (no
+    survivor's data is decrypted); Http404 otherwise (missing and hidden look alike)."""
+    ride = (
+        rides_overseen_by(user)
+        .select_related("unit", "booked_by", "partner_account", "case", "pickup_place")
+        .select_related("dropoff_place")
+        .only(*TIMELINE_HEADER_FIELDS)
+        .filter(reference=str(reference).strip().upper())
+        .first()
+    )
+    if ride is None:
+        raise Http404(_("No ride with this reference that you may see."))
+    return ride
+
+
+# What a timeline's header reads of a ride: no encrypted field (points, phones, notes).
+TIMELINE_HEADER_FIELDS = (
+    *("unit", "booked_by", "partner_account", "case", "pickup_place", "dropoff_place"),
+    "reference",
+    "status",
+    "status_reason",
+    "purpose",
+    "created_at",
+    "scheduled_pickup_at",
+    "estimate_fare",
+    "fare_amount",
+    "final_fare",
+    "cancellation_fee",
+    "unit__code",
+    "unit__name",
+    "booked_by__username",
+    "booked_by__first_name",
+    "booked_by__last_name",
+    "partner_account__name",
+    "case__code",
+    "pickup_place__name",
+    "dropoff_place__name",
+)
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of a ride's timeline: a trip-log row (`event`) or a partner call (`call`)."""
+
+    at: dt.datetime
+    event: TripEvent | None = None
+    call: PartnerCall | None = None
+
+    @property
+    def kind(self) -> str:
+        return "status" if self.event is not None else "call"
+
+
+def ride_timeline(ride: Ride) -> list[TimelineEntry]:
+    """Every trip-log row and every partner call of the ride, oldest first, in two
+    queries. A call is stamped when it started, so it comes before the change its
+    answer made; at the same moment a call comes first."""
+    events = TripEvent.objects.filter(ride_id=ride.pk).select_related("actor")
+    calls = PartnerCall.objects.filter(ride_id=ride.pk)
+    entries = [TimelineEntry(at=e.at, event=e) for e in events.order_by("at", "id")]
+    entries += [TimelineEntry(at=c.at, call=c) for c in calls.order_by("at", "id")]
+    # sorted() is stable: within a kind the (at, id) order of the queries stays.
+    return sorted(entries, key=lambda entry: (entry.at, entry.kind == "status"))
 
 
 def ride_get_for_user(*, user, reference: str, with_events: bool = False) -> Ride:

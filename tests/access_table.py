@@ -288,6 +288,15 @@ ACCESS = {
         "kwargs": lambda world: {"pk": 999_999},
         "expect": supervisors_only(404),
     },
+    # the supervisors' trip log, its exports and a ride's timeline (supervision/triplog/)
+    "supervision:trip_log": {"method": "get", "expect": supervisors_only(200)},
+    "supervision:trip_log_csv": {"method": "get", "expect": supervisors_only(200)},
+    "supervision:trip_log_xlsx": {"method": "get", "expect": supervisors_only(200)},
+    "supervision:trip_timeline": {
+        "method": "get",
+        "kwargs": _ride_ref,
+        "expect": supervisors_only(200),
+    },
     # the SOP settings: administrators only
     "sop:settings": {"method": "get", "expect": admins_only(200)},
     # The fund: admins only. An empty POST is 400 with the fields' messages; a confirm

@@ -24,10 +24,12 @@ from cases.services import (
     consent_withdraw,
     saved_address_add,
 )
+from partners.client import errors
 from partners.models import UnitDefaultPartner
 from rides.booking.services import ride_approve, ride_book, ride_reject
-from rides.models import Cause, Ride, RideStatus
+from rides.models import Cause, PartnerOperation, Ride, RideStatus
 from rides.pipeline.apply import ride_apply_partner_status
+from rides.pipeline.calls import partner_call
 from rides.pipeline.cancel import ride_cancel
 from rides.pipeline.common import hold, locked_ride, unreachable_reason
 from rides.rules import FareQuote
@@ -111,6 +113,16 @@ def _with_driver(ride: Ride, **extra) -> None:
         pickup_eta_seconds=240,
         **extra,
     )
+
+
+def _called(ride: Ride, operation: str, error: Exception | None = None) -> None:
+    """A partner call about the ride as the pipeline records it, ended by `error`."""
+    try:
+        with partner_call(account_id=ride.partner_account_id, operation=operation, ride_id=ride.pk):
+            if error is not None:
+                raise error
+    except errors.PartnerError:
+        pass
 
 
 def _sent(ride: Ride, clock: _Clock, *statuses) -> None:
@@ -255,6 +267,21 @@ def build_world(unit, users: dict) -> dict:
     with transaction.atomic():
         held = locked_ride(rides[S.NEEDS_ATTENTION].pk)
         hold(held, unreachable_reason(held, timezone.now()), code="ConnectError")
+    # the partner calls of a few rides, as their timelines show them
+    unavailable = errors.TemporaryPartnerError("x", code="unavailable", http_status=503)
+    _called(rides[S.DISPATCH_UNKNOWN], PartnerOperation.CREATE_TRIP, unavailable)
+    _called(rides[S.DISPATCH_UNKNOWN], PartnerOperation.FIND_TRIP)
+    refused = errors.ReceiptNotReady("x", code="receipt_not_ready", http_status=404)
+    for operation, error in (
+        (PartnerOperation.CREATE_TRIP, None),
+        (PartnerOperation.GET_TRIP, errors.UnusableAnswer("x")),
+        (PartnerOperation.RECEIPT, refused),
+        (PartnerOperation.RECEIPT, None),
+    ):
+        _called(rides[S.COMPLETED], operation, error)
+    no_connection = errors.TemporaryPartnerError("x", code="connect_error", sent=False)
+    _called(rides[S.NEEDS_ATTENTION], PartnerOperation.CREATE_TRIP, no_connection)
+    _called(rides[S.FAILED], PartnerOperation.GET_TRIP, errors.PartnerUnavailable())
     assert {str(status) for status in rides} == set(S.values), "a ride in every state"
     for ride in rides.values():
         ride.refresh_from_db()

@@ -224,6 +224,12 @@ def _requests(world, role):
         alert = Alert.objects.open().filter(ride__isnull=False).first()
         acknowledge = reverse("supervision:board_acknowledge", kwargs={"pk": alert.pk})
         yield "post", acknowledge, {f"a{alert.pk}-note": ""}
+    if role == "supervisor":  # the trip log, filtered and with wrong filters; timelines
+        trips = reverse("supervision:trip_log")
+        yield "get", trips + "?status=completed&flagged=no&purpose=medical_exam", {}
+        yield "get", trips + "?date_from=kemarin&status=hilang&booked_by=0&flagged=x", {}
+        for ride in world["rides"].values():
+            yield "get", _ride_url("supervision:trip_timeline", ride), {}
     # last, what a person does on a ride, with the page and message that follow
     rides = world["rides"]
     if role == "supervisor":

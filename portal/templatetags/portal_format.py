@@ -1,9 +1,10 @@
 """Template filters every page uses to show money and moments the same way.
 
 Money the Indonesian way (`rupiah`). Dates and times in Jakarta time, one style per
-language: `when` "2 Des 2026 01.40" / "2 Dec 2026 01:40", `day` "2 Des 2026", `clock`
-"01.40", and `ago` "5 menit lalu" / "dalam 2 jam" inside a <time> element whose
-datetime and title carry the exact moment. The API keeps ISO 8601 and uses none of these.
+language: `when` "2 Des 2026 01.40" / "2 Dec 2026 01:40", `precise` with the seconds (a
+timeline's "2 Des 2026 01.40.05"), `day` "2 Des 2026", `clock` "01.40", and `ago`
+"5 menit lalu" / "dalam 2 jam" inside a <time> element whose datetime and title carry
+the exact moment. The API keeps ISO 8601 and uses none of these.
 """
 
 import datetime as dt
@@ -24,8 +25,20 @@ JAKARTA = zoneinfo.ZoneInfo("Asia/Jakarta")
 
 # Django's date format characters; Indonesian writes the time with a dot (01.40).
 FORMATS = {
-    "id": {"when": "j M Y H.i", "day": "j M Y", "clock": "H.i", "month": "M Y"},
-    "en": {"when": "j M Y H:i", "day": "j M Y", "clock": "H:i", "month": "M Y"},
+    "id": {
+        "when": "j M Y H.i",
+        "precise": "j M Y H.i.s",
+        "day": "j M Y",
+        "clock": "H.i",
+        "month": "M Y",
+    },
+    "en": {
+        "when": "j M Y H:i",
+        "precise": "j M Y H:i:s",
+        "day": "j M Y",
+        "clock": "H:i",
+        "month": "M Y",
+    },
 }
 # Further away than this, a relative time says less than the date itself.
 RELATIVE_LIMIT = dt.timedelta(hours=24)
@@ -69,6 +82,17 @@ def when(value) -> str:
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return _format(value, "day")
     return _format(value, "when")
+
+
+@register.filter
+def precise(value):
+    """A moment to the second inside <time> (a timeline's calls and changes come seconds
+    apart): "2 Des 2026 01.40.05" / "2 Dec 2026 01:40:05"."""
+    if not isinstance(value, dt.datetime):
+        return _format(value, "when")
+    return format_html(
+        '<time datetime="{}">{}</time>', _in_jakarta(value).isoformat(), _format(value, "precise")
+    )
 
 
 @register.filter

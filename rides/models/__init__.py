@@ -3,6 +3,7 @@
 - ride: the Ride (the booking, its state, what the partner said; the dispatch outbox);
 - trip_log: TripEvent, one append-only row per status change;
 - partner_events: WebhookEvent, WebhookRejection, PollState;
+- partner_calls: PartnerCall, one append-only row per call to the partner about a ride;
 - alerts: Alert;
 - notices: Notice, what a booker hears about their rides;
 - states: the ride's states, the legal moves and the partner status map (import the
@@ -13,6 +14,7 @@
 
 from rides.models.alerts import Alert, AlertKind
 from rides.models.notices import Notice
+from rides.models.partner_calls import CallOutcome, PartnerCall, PartnerOperation
 from rides.models.partner_events import (
     PollState,
     WebhookEvent,
@@ -26,8 +28,11 @@ from rides.models.trip_log import TripEvent
 __all__ = [
     "Alert",
     "AlertKind",
+    "CallOutcome",
     "Cause",
     "Notice",
+    "PartnerCall",
+    "PartnerOperation",
     "PollState",
     "Purpose",
     "Ride",

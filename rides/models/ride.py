@@ -208,7 +208,12 @@ class Ride(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["unit", "-created_at"]),
+            # The trip log (supervision/triplog/), newest first and keyset-paged: a unit's
+            # rides, and every unit's for the provincial centre. EXPLAIN in
+            # docs/trip-log.md.
+            models.Index(fields=["unit", "-created_at", "-id"], name="ride_unit_created"),
+            models.Index(fields=["-created_at", "-id"], name="ride_created"),
+            models.Index(fields=["booked_by", "-created_at", "-id"], name="ride_booker_created"),
             models.Index(fields=["partner_account", "status"]),
             models.Index(
                 fields=["dispatch_due_at"],

@@ -12,7 +12,8 @@
 - details: reading driver, vehicle and fee a webhook's hint lacked;
 - sweeper: resending what is overdue;
 - payload: what the partner receives when a ride is created (the allow-list);
-- alerts: alerts for supervisors.
+- alerts: alerts for supervisors;
+- calls: the record of each partner call made about a ride (rides.PartnerCall).
 
 Partner calls never happen inside a database transaction: a step commits its intent,
 calls the partner, and applies the answer in a short transaction of its own on the

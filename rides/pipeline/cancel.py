@@ -22,10 +22,11 @@ from partners.client import errors
 from partners.client.contract import TERMINAL_TRIP_STATUSES
 from partners.client.registry import client_for
 from portal.queue import enqueue_on_commit
-from rides.models import AlertKind, Cause, Ride, RideStatus
+from rides.models import AlertKind, Cause, PartnerOperation, Ride, RideStatus
 from rides.models.states import BEFORE_PARTNER, TERMINAL
 from rides.pipeline.alerts import alert_raise, alerts_resolve_for_ride
 from rides.pipeline.apply import ride_apply_partner_trip
+from rides.pipeline.calls import partner_call
 from rides.pipeline.common import (
     CANCEL_AT_PARTNER,
     backoff_seconds,
@@ -124,10 +125,17 @@ def ride_cancel_at_partner(*, ride_id: int) -> str:
         attempt = ride.cancel_attempts
 
     still_cancelling = _still_cancelling(attempt)
+
+    def recorded(operation):
+        return partner_call(
+            account_id=account.pk, operation=operation, ride_id=ride_id, attempt=attempt
+        )
+
     try:
         client = client_for(account)
         if not trip_id:
-            found = client.find_trip_by_reference(reference)
+            with recorded(PartnerOperation.FIND_TRIP):
+                found = client.find_trip_by_reference(reference)
             if found is None:
                 _cancel_done(ride_id)
                 return "nothing_at_partner"
@@ -137,9 +145,11 @@ def ride_cancel_at_partner(*, ride_id: int) -> str:
                 _cancel_done(ride_id)
                 return "already_ended"
         try:
-            trip = client.cancel_trip(trip_id)
+            with recorded(PartnerOperation.CANCEL_TRIP):
+                trip = client.cancel_trip(trip_id)
         except errors.TripNotCancellable:
-            trip = client.get_trip(trip_id)
+            with recorded(PartnerOperation.GET_TRIP):
+                trip = client.get_trip(trip_id)
     except errors.TemporaryPartnerError as exc:
         return relocked(ride_id, still_cancelling, _cancel_later, str(exc), exc.retry_after)
     except errors.PartnerError as exc:

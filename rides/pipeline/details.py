@@ -12,8 +12,9 @@ from partners.client import errors
 from partners.client.contract import CANCELED_STATUSES
 from partners.client.registry import client_for
 from portal.queue import MAX_COUNTDOWN_SECONDS, enqueue
-from rides.models import Cause, Ride, RideStatus
+from rides.models import Cause, PartnerOperation, Ride, RideStatus
 from rides.pipeline.apply import ride_apply_partner_trip, ride_note_unusable
+from rides.pipeline.calls import partner_call
 from rides.pipeline.common import REFRESH_TRIP_DETAILS, backoff_seconds
 
 S = RideStatus
@@ -70,7 +71,13 @@ def ride_refresh_details(*, ride_id: int, attempt: int = 1) -> str:
     if ride is None or not _lacks_details(ride):
         return "nothing_to_do"
     try:
-        trip = client_for(ride.partner_account).get_trip(ride.partner_trip_id, kind="detail")
+        with partner_call(
+            account_id=ride.partner_account_id,
+            operation=PartnerOperation.GET_TRIP,
+            ride_id=ride_id,
+            attempt=attempt,
+        ):
+            trip = client_for(ride.partner_account).get_trip(ride.partner_trip_id, kind="detail")
     except errors.PartnerError as exc:
         if isinstance(exc, errors.UnusableAnswer):
             ride_note_unusable(ride_id=ride_id, reason=str(exc))

@@ -25,9 +25,10 @@ from partners.client import errors
 from partners.client.ratelimit import budget_wait
 from partners.client.registry import client_for
 from portal.queue import enqueue_on_commit
-from rides.models import AlertKind, Cause, Ride, RideStatus
+from rides.models import AlertKind, Cause, PartnerOperation, Ride, RideStatus
 from rides.pipeline.alerts import alerts_resolve_for_ride
 from rides.pipeline.apply import ride_apply_partner_trip
+from rides.pipeline.calls import partner_call
 from rides.pipeline.common import (
     DISPATCH_RIDE,
     RECONCILE_RIDE,
@@ -139,15 +140,22 @@ def ride_dispatch(*, ride_id: int, fare_checked: bool = False) -> str:
             ride.apply_transition(S.DISPATCHING, cause=Cause.DISPATCH)
         key = ride.idempotency_key
         reference = ride.reference
+        attempt = ride.dispatch_attempts
 
     if points is not None:
-        return _check_fare_first(ride_id, account, points, passengers)
+        return _check_fare_first(ride_id, account, points, passengers, attempt + 1)
     try:
         client = client_for(account)
-        result = client.create_trip(body=body, idempotency_key=key)
+        with partner_call(
+            account_id=account.pk,
+            operation=PartnerOperation.CREATE_TRIP,
+            ride_id=ride_id,
+            attempt=attempt,
+        ):
+            result = client.create_trip(body=body, idempotency_key=key)
     except errors.DuplicateReference as exc:
         log.info("ride %s: partner holds its reference already (trip %s)", ride_id, exc.trip_id)
-        return _adopt_existing_trip(ride_id, key, exc.trip_id, reference, account)
+        return _adopt_existing_trip(ride_id, key, exc.trip_id, reference, account, attempt)
     except errors.FareExpired:
         return _dispatch_without_fare(ride_id, key)
     except errors.IdempotencyKeyReused:
@@ -182,14 +190,20 @@ def _still_checking_fare(ride: Ride) -> bool:
 # --- the fare, when the partner gave none at booking or its lock ran out ----------------------
 
 
-def _check_fare_first(ride_id: int, account, points: dict, passengers: int) -> str:
+def _check_fare_first(ride_id: int, account, points: dict, passengers: int, attempt: int) -> str:
     """The partner could not give a fare when the ride was booked, or the quoted fare's
     lock ran out: ask for it now (outside any transaction), then apply the fare rules
     before the ride is sent."""
     try:
-        estimates = client_for(account).estimate(
-            pickup=points["pickup"], dropoff=points["dropoff"], passenger_count=passengers
-        )
+        with partner_call(
+            account_id=account.pk,
+            operation=PartnerOperation.ESTIMATE,
+            ride_id=ride_id,
+            attempt=attempt,
+        ):
+            estimates = client_for(account).estimate(
+                pickup=points["pickup"], dropoff=points["dropoff"], passenger_count=passengers
+            )
     except errors.PermanentPartnerError as exc:
         return relocked(ride_id, _still_checking_fare, _hold_for_estimate, exc)
     except errors.TemporaryPartnerError as exc:
@@ -268,10 +282,14 @@ def _fare_check_later(ride: Ride, exc) -> str:
 # --- the partner's answer ---------------------------------------------------------------------
 
 
-def _adopt_existing_trip(ride_id, key, trip_id, reference, account) -> str:
+def _adopt_existing_trip(ride_id, key, trip_id, reference, account, attempt) -> str:
+    operation = PartnerOperation.GET_TRIP if trip_id else PartnerOperation.FIND_TRIP
     try:
         client = client_for(account)
-        trip = client.get_trip(trip_id) if trip_id else client.find_trip_by_reference(reference)
+        with partner_call(
+            account_id=account.pk, operation=operation, ride_id=ride_id, attempt=attempt
+        ):
+            trip = client.get_trip(trip_id) if trip_id else client.find_trip_by_reference(reference)
     except errors.PartnerError as exc:
         return _dispatch_unknown(ride_id, key, f"duplicate_reference, then {exc}")
     if trip is None:

@@ -32,9 +32,10 @@ from django.utils import timezone
 from partners.client.errors import PartnerError, PartnerUnavailable, RateLimited, UnusableAnswer
 from partners.client.registry import client_for
 from partners.models import PartnerAccount
-from rides.models import Cause, PollState, Ride
+from rides.models import Cause, PartnerOperation, PollState, Ride
 from rides.models.states import ACTIVE_WITH_PARTNER, TERMINAL
 from rides.pipeline.apply import ride_apply_partner_trip, ride_note_unusable
+from rides.pipeline.calls import partner_call
 
 log = logging.getLogger("rides.polling")
 
@@ -266,7 +267,10 @@ def _safety_net(account: PartnerAccount, client, now: dt.datetime, limit: int) -
     reads = 0
     for ride_id, trip_id in quiet:
         try:
-            trip = client.get_trip(trip_id, priority="low", kind="detail")
+            with partner_call(
+                account_id=account.pk, operation=PartnerOperation.GET_TRIP, ride_id=ride_id
+            ):
+                trip = client.get_trip(trip_id, priority="low", kind="detail")
         except UnusableAnswer as exc:
             reads += 1
             ride_note_unusable(ride_id=ride_id, reason=str(exc))

@@ -20,7 +20,8 @@ from partners.client import errors
 from partners.client.ratelimit import budget_wait
 from partners.client.registry import client_for
 from portal.queue import enqueue_on_commit
-from rides.models import Ride
+from rides.models import PartnerOperation, Ride
+from rides.pipeline.calls import partner_call
 from rides.pipeline.common import FETCH_RECEIPT, backoff_seconds, locked_ride, relocked, seconds
 from rides.pipeline.funds import ride_funds_follow
 
@@ -51,7 +52,13 @@ def ride_fetch_receipt(*, ride_id: int) -> str:
             ride_id, still_waiting, _receipt_later, "budget kept for polling", wait, True
         )
     try:
-        receipt = client.get_receipt(trip_id)
+        with partner_call(
+            account_id=account.pk,
+            operation=PartnerOperation.RECEIPT,
+            ride_id=ride_id,
+            attempt=attempt,
+        ):
+            receipt = client.get_receipt(trip_id)
     except errors.RateLimited as exc:
         # Held back by the budget (ours or the partner's): no attempt is used up.
         wait = max(float(exc.retry_after or 0), 1.0) + random.uniform(0, 5)  # noqa: S311

@@ -20,8 +20,9 @@ from django.utils.translation import gettext as _
 from partners.client import errors
 from partners.client.registry import client_for
 from portal.queue import enqueue_on_commit
-from rides.models import AlertKind, Cause, Ride, RideStatus
+from rides.models import AlertKind, Cause, PartnerOperation, Ride, RideStatus
 from rides.pipeline.apply import ride_apply_partner_trip
+from rides.pipeline.calls import partner_call
 from rides.pipeline.common import (
     DISPATCH_RIDE,
     RECONCILE_RIDE,
@@ -69,7 +70,13 @@ def ride_reconcile(*, ride_id: int) -> str:
         attempt = ride.reconcile_attempts
 
     try:
-        trip = client_for(account).find_trip_by_reference(reference)
+        with partner_call(
+            account_id=account.pk,
+            operation=PartnerOperation.FIND_TRIP,
+            ride_id=ride_id,
+            attempt=attempt,
+        ):
+            trip = client_for(account).find_trip_by_reference(reference)
     except errors.UnusableAnswer as exc:
         return relocked(ride_id, _still_unknown(attempt), _lookup_unusable, attempt, exc)
     except errors.PartnerError as exc:

@@ -20,13 +20,14 @@ from django.utils import timezone
 from partners.client import errors
 from partners.client.registry import client_for
 from portal.queue import enqueue, enqueue_on_commit
-from rides.models import Cause, Ride, RideStatus, WebhookEvent
+from rides.models import Cause, PartnerOperation, Ride, RideStatus, WebhookEvent
 from rides.models.states import PARTNER_STATUS_MAP, TERMINAL
 from rides.pipeline.apply import (
     ride_apply_partner_status,
     ride_apply_partner_trip,
     ride_note_unusable,
 )
+from rides.pipeline.calls import partner_call
 from rides.pipeline.common import FETCH_RECEIPT, PROCESS_WEBHOOK_EVENT
 from rides.pipeline.details import schedule_details
 from rides.pipeline.polling import note_trip_seen, poll_soon
@@ -158,7 +159,12 @@ def _process_status_event(event: WebhookEvent, ride: Ride) -> str:
     retry_after = None
     if wants_trip:
         try:
-            trip = client_for(event.account).get_trip(event.trip_id, priority="poll", kind="detail")
+            with partner_call(
+                account_id=event.account_id, operation=PartnerOperation.GET_TRIP, ride_id=ride.pk
+            ):
+                trip = client_for(event.account).get_trip(
+                    event.trip_id, priority="poll", kind="detail"
+                )
         except errors.RateLimited:
             # The budget is spent (a burst of bookings): one list call soon brings the
             # details of every trip that changed, instead of a read per trip.

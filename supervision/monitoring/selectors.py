@@ -11,8 +11,7 @@ from django.utils.translation import gettext as _
 
 from rides.models import Alert, Ride, RideStatus
 from rides.models.states import ACTIVE_WITH_PARTNER, BEFORE_PARTNER, HELD
-from rides.selectors import point_label
-from supervision.selectors import rides_overseen_by
+from rides.selectors import point_label, rides_overseen_by
 
 S = RideStatus
 

@@ -1,0 +1,104 @@
+"""The trip log's filters (GET): each optional; a wrong value is an error next to its
+field in the reader's language, and every error shows at once. The choices are what the
+supervisor oversees: the unit filter only for the provincial centre, bookers of the
+overseen units, every partner account by name."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Role, Unit, User
+from partners.models import PartnerAccount
+from rides.forms import DateInput
+from rides.models import Purpose, RideStatus
+
+FLAGGED_CHOICES = [
+    ("", _("With or without alerts")),
+    ("yes", _("With an alert")),
+    ("no", _("Without alerts")),
+]
+
+
+class BookerChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        name = obj.get_full_name() or obj.get_username()
+        return f"{name} ({obj.unit.code})" if obj.unit_id else name
+
+
+class TripLogForm(forms.Form):
+    date_from = forms.DateField(
+        label=_("Booked from"), required=False, widget=DateInput, input_formats=["%Y-%m-%d"]
+    )
+    date_to = forms.DateField(
+        label=_("Booked until"), required=False, widget=DateInput, input_formats=["%Y-%m-%d"]
+    )
+    unit = forms.ModelChoiceField(
+        label=_("Unit"),
+        queryset=Unit.objects.none(),
+        required=False,
+        empty_label=_("Every unit"),
+        error_messages={"invalid_choice": _("Choose a unit from the list.")},
+    )
+    booked_by = BookerChoiceField(
+        label=_("Booked by"),
+        queryset=User.objects.none(),
+        required=False,
+        empty_label=_("Anyone"),
+        error_messages={"invalid_choice": _("Choose a person from the list.")},
+    )
+    purpose = forms.ChoiceField(
+        label=_("Purpose"),
+        required=False,
+        error_messages={"invalid_choice": _("Choose a purpose from the list.")},
+    )
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        error_messages={"invalid_choice": _("Choose a status from the list.")},
+    )
+    partner_account = forms.ModelChoiceField(
+        label=_("Partner account"),
+        queryset=PartnerAccount.objects.none(),
+        required=False,
+        empty_label=_("Any partner account"),
+        error_messages={"invalid_choice": _("Choose a partner account from the list.")},
+    )
+    flagged = forms.ChoiceField(
+        label=_("Alerts"),
+        required=False,
+        choices=FLAGGED_CHOICES,
+        error_messages={"invalid_choice": _("Choose one of the alert options.")},
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        all_units = user.unit.oversees_all_units
+        if all_units:
+            self.fields["unit"].queryset = Unit.objects.order_by("code")
+        else:
+            del self.fields["unit"]
+        bookers = User.objects.filter(role__in=(Role.CASEWORKER, Role.SUPERVISOR))
+        if not all_units:
+            bookers = bookers.filter(unit_id=user.unit_id)
+        self.fields["booked_by"].queryset = bookers.select_related("unit").order_by(
+            "unit__code", "first_name", "last_name", "username"
+        )
+        self.fields["partner_account"].queryset = PartnerAccount.objects.only(
+            "id", "name"
+        ).order_by("name")
+        self.fields["purpose"].choices = [("", _("Any purpose")), *Purpose.choices]
+        self.fields["status"].choices = [("", _("Any status")), *RideStatus.choices]
+        for name in ("date_from", "date_to"):
+            self.fields[name].error_messages["invalid"] = _("Enter a date as year-month-day.")
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", _("The end date is before the start date."))
+        return cleaned
+
+    def filters(self) -> dict:
+        """The valid filters, as trip_log_rides takes them."""
+        return {name: value for name, value in self.cleaned_data.items() if value}

@@ -20,6 +20,7 @@ S = RideStatus
 # The partner's statuses that carry a ride from dispatch to each end.
 TO_COMPLETED = ("processing", "accepted", "arriving", "in_progress", "completed")
 TO_NO_DRIVER = ("processing", "no_drivers_available")
+CHILD_ESCORT = {"escort_name": "Ibu Sri Wahyuni", "escort_phone": "0813-1111-2222"}
 
 
 @pytest.fixture(autouse=True)
@@ -59,12 +60,13 @@ def office(make_office):
 
 
 def open_case(office: dict, **fields):
-    """A case of the office's caseworker with the survivor's consent to transport."""
+    """A case of the office's caseworker with consent to transport and to give the phone
+    (the survivor's, or a child's guardian's)."""
     case = CaseFactory(user=office["caseworker"], **fields)
     consent_record(
         case=case,
         user=office["caseworker"],
-        given_by="survivor",
+        given_by="guardian" if case.survivor.is_child else "survivor",
         scopes=["transport", "share_phone"],
     )
     return case
@@ -80,7 +82,8 @@ def book(office: dict, case, *, purpose: str = "medical_exam", end: str | None =
         purpose=purpose,
         pickup=dict(HOME),
         dropoff={"latitude": -6.2697, "longitude": 106.866, "address": "RS Polri"},
-        passenger_count=1,
+        passenger_count=2 if case.survivor.is_child else 1,
+        **(CHILD_ESCORT if case.survivor.is_child else {}),
     )
     clock = _Clock()
     if end in (S.COMPLETED, S.NO_DRIVER):

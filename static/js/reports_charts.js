@@ -14,12 +14,29 @@
     }
     return function (v) { return Number(v).toLocaleString(language, { maximumFractionDigits: 0 }); };
   }
+  // A long category name is written on lines of about `width` characters (shorter under
+  // upright bars), so the axis keeps room for the bars on a phone.
+  function wrapper(width) {
+    return function (label) { return wrapped(label, width); };
+  }
+  function wrapped(label, width) {
+    if (label.length <= width) return label;
+    var lines = [], line = "";
+    label.split(" ").forEach(function (word) {
+      if (line && (line + " " + word).length > width) { lines.push(line); line = word; }
+      else line = line ? line + " " + word : word;
+    });
+    if (line) lines.push(line);
+    return lines;
+  }
   function draw(chart) {
     var canvas = document.getElementById(chart.canvas);
     if (!canvas) return;
     var format = formatter(chart.number);
     var valueAxis = chart.horizontal ? "x" : "y";
+    var categoryAxis = chart.horizontal ? "y" : "x";
     var scales = {};
+    scales[categoryAxis] = { ticks: { autoSkip: false, maxRotation: 0 } };
     scales[valueAxis] = {
       beginAtZero: true,
       ticks: { precision: chart.number === "count" ? 0 : undefined, callback: function (v) { return format(v); } }
@@ -27,7 +44,7 @@
     new Chart(canvas, {
       type: "bar",
       data: {
-        labels: chart.labels,
+        labels: chart.labels.map(wrapper(chart.horizontal ? 18 : 9)),
         datasets: chart.datasets.map(function (set, i) {
           return { label: set.label, data: set.data, backgroundColor: COLOURS[i % COLOURS.length] };
         })

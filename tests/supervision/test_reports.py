@@ -431,3 +431,23 @@ def test_the_exports_stream_the_tables_safe_and_without_anything_personal(office
         sheet = book_file.read("xl/worksheets/sheet1.xml").decode()
     assert "<f>" not in sheet  # no formula anywhere
     assert case.code not in sheet and "Rahasia" not in "".join(texts)
+
+
+def test_a_ride_counts_in_the_jakarta_month_it_was_booked_in(office):
+    case = open_case(office)
+    late, early = book(office, case), book(office, case, purpose="police_report")
+    jakarta = timezone.get_current_timezone()
+    Ride.objects.filter(pk=late.pk).update(
+        created_at=dt.datetime(2026, 11, 30, 23, 50, tzinfo=jakarta)  # 16:50 UTC
+    )
+    Ride.objects.filter(pk=early.pk).update(
+        created_at=dt.datetime(2026, 12, 1, 0, 10, tzinfo=jakarta)  # 17:10 UTC, 30 November
+    )
+    november = report_build(Period.month_of(dt.date(2026, 11, 5)), _scope(office["unit"]))
+    december = report_build(Period.month_of(dt.date(2026, 12, 5)), _scope(office["unit"]))
+    assert (november.total, december.total) == (1, 1)
+    assert [row.label for row in december.by_purpose if row.count] == ["Police report"]
+    assert Period.month_of(dt.date(2026, 2, 10)) == Period(
+        dt.date(2026, 2, 1), dt.date(2026, 2, 28), is_month=True
+    )
+    assert Period(dt.date(2026, 11, 20), dt.date(2027, 1, 3)).months == 3

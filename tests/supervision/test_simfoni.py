@@ -12,16 +12,18 @@ import zipfile
 
 import pytest
 from django.apps import apps
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from cases.models import AgeGroup, Survivor, age_group_of
 from cases.services import case_update
-from rides.models import RideStatus
+from rides.models import Ride, RideStatus
 from supervision.reports.selectors import Period, Scope
 from supervision.reports.simfoni import COMPLEMENTARY, SMALL, simfoni_tables, suppressed
 from tests.conftest import logged_in_client
-from tests.factories import child_birth_date
+from tests.factories import CaseFactory, child_birth_date
 from tests.supervision.conftest import book, open_case
 
 S = RideStatus
@@ -156,3 +158,47 @@ def test_the_simfoni_exports_carry_only_the_suppressed_counts(served):
         )
     assert "Survivors by service" in xml and "&lt;5" in xml
     assert all(case.code not in xml for case in served["unit"].cases.all())
+
+
+def _served_in_bulk(office, n: int) -> None:
+    """`n` survivors of assorted ages and kinds, each with a completed ride (rides made in
+    bulk: only how many there are matters here)."""
+    kinds = (["physical"], ["sexual", "psychological"], ["neglect"], ["other"])
+    account = office["unit"].default_partner.partner_account
+    cases = [
+        CaseFactory(
+            user=office["caseworker"],
+            birth_date=child_birth_date(19 + i % 50),
+            violence_types=kinds[i % 4],
+        )
+        for i in range(n)
+    ]
+    Ride.objects.bulk_create(
+        Ride(
+            case=case, unit=office["unit"], partner_account=account,
+            booked_by=office["caseworker"], purpose=("medical_exam", "counselling")[i % 2],
+            status=S.COMPLETED, rider_phone="+6281234567890", rider_alias="Penumpang 1",
+            pickup={"latitude": -6.2, "longitude": 106.8, "address": "Jl. A"},
+            dropoff={"latitude": -6.3, "longitude": 106.9, "address": "Jl. B"},
+        )
+        for i, case in enumerate(cases)
+    )  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_the_simfoni_export_costs_the_same_queries_for_few_and_many_survivors(office):
+    client = logged_in_client(office["supervisor"])
+    url = reverse("supervision:reports_simfoni_csv")
+
+    def queries() -> tuple[int, str]:
+        with CaptureQueriesContext(connection) as captured:
+            text = b"".join(client.get(url).streaming_content).decode()
+        return len(captured), text
+
+    _served_in_bulk(office, 4)
+    few, text = queries()
+    assert ["Survivors served", "<5"] in list(csv.reader(io.StringIO(text)))
+    _served_in_bulk(office, 60)
+    many, text = queries()
+    assert ["Survivors served", "64"] in list(csv.reader(io.StringIO(text)))
+    assert few == many, (few, many)

@@ -14,6 +14,53 @@ from portal.crypto import EncryptedDateField, EncryptedTextField
 ADULT_AGE = 18
 
 
+class AgeGroup(models.TextChoices):
+    """The national reporting's age groups (SIMFONI-PPA), of the survivor's age on the day
+    the case was opened: coarse enough to store unencrypted, so reports count survivors
+    by age without decrypting a birth date."""
+
+    UNDER_6 = "0-5", _("0–5 years")
+    FROM_6 = "6-12", _("6–12 years")
+    FROM_13 = "13-17", _("13–17 years")
+    FROM_18 = "18-24", _("18–24 years")
+    FROM_25 = "25-44", _("25–44 years")
+    FROM_45 = "45-59", _("45–59 years")
+    FROM_60 = "60+", _("60 years and older")
+
+
+# Each group's lowest age, oldest first.
+AGE_GROUP_FLOORS = (
+    (60, AgeGroup.FROM_60),
+    (45, AgeGroup.FROM_45),
+    (25, AgeGroup.FROM_25),
+    (18, AgeGroup.FROM_18),
+    (13, AgeGroup.FROM_13),
+    (6, AgeGroup.FROM_6),
+    (0, AgeGroup.UNDER_6),
+)
+
+
+def age_on(born: dt.date | None, day: dt.date) -> int | None:
+    if born is None:
+        return None
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def age_group_of(born: dt.date | None, day: dt.date) -> str:
+    """The age group of someone born on `born` on `day`; "" when the birth date is unknown."""
+    age = age_on(born, day)
+    if age is None:
+        return ""
+    return next((group for floor, group in AGE_GROUP_FLOORS if age >= floor), AgeGroup.UNDER_6)
+
+
+def case_opened_on(case) -> dt.date:
+    """The day (Jakarta) the case was opened; today for a case not saved yet."""
+    if case is None or case.created_at is None:
+        return timezone.localdate()
+    return timezone.localtime(case.created_at).date()
+
+
 class Stage(models.TextChoices):
     INTAKE = "intake", _("Intake")
     ACCOMPANIMENT = "accompaniment", _("Accompaniment")
@@ -97,15 +144,26 @@ class Survivor(models.Model):
     guardian_relation = EncryptedTextField(_("guardian's relation"), blank=True, default="")
     # Not personal: what the partner's driver sees instead of a name (≤ 26 characters).
     alias = models.CharField(_("alias for the driver"), max_length=26)
+    # Not personal on its own: the age group on the day the case was opened, kept from the
+    # birth date whenever the survivor is saved (reports count by it; "" = not known).
+    age_group = models.CharField(
+        _("age group"), max_length=8, choices=AgeGroup.choices, blank=True, default=""
+    )
 
     def __str__(self):
         return f"survivor of {self.case_id}"
 
+    def save(self, *args, **kwargs):
+        self.age_group = age_group_of(
+            self.birth_date, case_opened_on(self.case if self.case_id else None)
+        )
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "birth_date" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "age_group"}
+        super().save(*args, **kwargs)
+
     def age_on(self, day: dt.date) -> int | None:
-        if self.birth_date is None:
-            return None
-        born = self.birth_date
-        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+        return age_on(self.birth_date, day)
 
     @property
     def has_guardian(self) -> bool:

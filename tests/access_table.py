@@ -58,6 +58,10 @@ def supervisors_only(status, anonymous=LOGIN):
     return {"anonymous": anonymous, "caseworker": 403, "supervisor": status, "admin": 403}
 
 
+def supervisors_and_admins(status, anonymous=LOGIN):
+    return {"anonymous": anonymous, "caseworker": 403, "supervisor": status, "admin": status}
+
+
 def admins_only(status, anonymous=LOGIN):
     """The admin pages (/admin/…): administrators only."""
     return {"anonymous": anonymous, "caseworker": 403, "supervisor": 403, "admin": status}
@@ -319,6 +323,14 @@ ACCESS = {
         "expect": admins_only(404),
     },
     "funding:ledger": {"method": "get", "expect": admins_only(200)},
+    # Reports: supervisors (their unit; every unit for the provincial centre) and admins
+    # (aggregates only); the SIMFONI-PPA figures, counted from the cases' contents, are
+    # for supervisors alone.
+    "supervision:reports": {"method": "get", "expect": supervisors_and_admins(200)},
+    "supervision:reports_csv": {"method": "get", "expect": supervisors_and_admins(200)},
+    "supervision:reports_xlsx": {"method": "get", "expect": supervisors_and_admins(200)},
+    "supervision:reports_simfoni_csv": {"method": "get", "expect": supervisors_only(200)},
+    "supervision:reports_simfoni_xlsx": {"method": "get", "expect": supervisors_only(200)},
     # Public for partners (signed, not logged in): unsigned requests are refused with 400.
     "partner_webhook": {
         "method": "post",

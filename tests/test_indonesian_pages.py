@@ -188,6 +188,8 @@ def _requests(world, role):
     case, places = world["case"], world["places"]
     yield "get", "/cases/KASUS-TIDAK-ADA/", {}  # a 404
     yield "get", "/halaman-yang-tidak-ada/", {}
+    # the report with a period that is not one: every message in the user's language
+    yield "get", reverse("supervision:reports") + "?month=2026-13&date_from=kemarin", {}
     if role == "admin":
         return
     for ride in world["rides"].values():

@@ -287,6 +287,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": _optional("PIPELINE_SWEEP_INTERVAL", cast=float, default=5.0),
         "options": {"expires": 30},
     },
+    # The monitoring rules over every watched ride (a driver still missing, a car stopped,
+    # an arrival not confirmed) and the fund's alerts for admins.
+    "rides-monitor": {
+        "task": "rides.monitor_rides",
+        "schedule": _optional("MONITORING_SWEEP_INTERVAL", cast=float, default=30.0),
+        "options": {"expires": 60},
+    },
+    "rides-watch-fund": {
+        "task": "rides.watch_fund",
+        "schedule": _optional("MONITORING_SWEEP_INTERVAL", cast=float, default=30.0),
+        "options": {"expires": 60},
+    },
     "rides-prune-webhook-events": {"task": "rides.prune_webhook_events", "schedule": 3600.0},
     "portal-prune-idempotency-keys": {"task": "portal.prune_idempotency_keys", "schedule": 3600.0},
 }
@@ -389,6 +401,32 @@ for _name, _high in (
 ):
     if not 0 <= globals()[_name] <= _high:
         raise ImproperlyConfigured(f"Setting {_name} is malformed: must be 0 to {_high}.")
+# --- monitoring (rides/pipeline/monitoring.py): defaults of the SOP's alert thresholds ----
+# Administrators change them on /admin/sop/ (sop/registry.py).
+MONITORING_NO_DRIVER_MINUTES = _optional("MONITORING_NO_DRIVER_MINUTES", cast=int, default=10)
+MONITORING_APPROVAL_MINUTES = _optional("MONITORING_APPROVAL_MINUTES", cast=int, default=15)
+MONITORING_NO_PROGRESS_MINUTES = _optional("MONITORING_NO_PROGRESS_MINUTES", cast=int, default=15)
+# A trip is overdue at its estimated duration plus this many percent.
+MONITORING_OVERRUN_PERCENT = _optional("MONITORING_OVERRUN_PERCENT", cast=int, default=50)
+MONITORING_OVERRUN_MINUTES = _optional("MONITORING_OVERRUN_MINUTES", cast=int, default=90)
+MONITORING_STOPPED_MINUTES = _optional("MONITORING_STOPPED_MINUTES", cast=int, default=5)
+MONITORING_CORRIDOR_METRES = _optional("MONITORING_CORRIDOR_METRES", cast=int, default=2000)
+MONITORING_ARRIVAL_MINUTES = _optional("MONITORING_ARRIVAL_MINUTES", cast=int, default=60)
+# How often beat runs the rules over every ride they watch (the fund's check too).
+MONITORING_SWEEP_INTERVAL = _optional("MONITORING_SWEEP_INTERVAL", cast=float, default=30.0)
+for _name, _low, _high in (
+    ("MONITORING_NO_DRIVER_MINUTES", 1, 1440),
+    ("MONITORING_APPROVAL_MINUTES", 1, 1440),
+    ("MONITORING_NO_PROGRESS_MINUTES", 1, 1440),
+    ("MONITORING_OVERRUN_PERCENT", 10, 1000),
+    ("MONITORING_OVERRUN_MINUTES", 1, 1440),
+    ("MONITORING_STOPPED_MINUTES", 1, 1440),
+    ("MONITORING_CORRIDOR_METRES", 100, 50_000),
+    ("MONITORING_ARRIVAL_MINUTES", 1, 10_080),
+    ("MONITORING_SWEEP_INTERVAL", 0.5, 3600),
+):
+    if not _low <= globals()[_name] <= _high:
+        raise ImproperlyConfigured(f"Setting {_name} is malformed: must be {_low} to {_high}.")
 # Map tiles for the booking map, e.g. https://tile.example/{z}/{x}/{y}.png (must allow
 # your use). Empty: no tiles are fetched; the map shows the places and the pin on a plain
 # background, which works offline.

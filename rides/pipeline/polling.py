@@ -35,6 +35,7 @@ from partners.models import PartnerAccount
 from rides.models import Cause, PollState, Ride
 from rides.models.states import ACTIVE_WITH_PARTNER, TERMINAL
 from rides.pipeline.apply import ride_apply_partner_trip, ride_note_unusable
+from rides.pipeline.monitoring import rides_monitor
 
 log = logging.getLogger("rides.polling")
 
@@ -186,7 +187,10 @@ def apply_trip_page(account: PartnerAccount, trips, now: dt.datetime | None = No
             continue
         ride_apply_partner_trip(ride_id=ride.pk, trip=trip, cause=Cause.POLL)
         applied += 1
-    refresh_in_bulk(refreshes, now)
+    if refresh_in_bulk(refreshes, now):
+        # Cars that moved without a status change: the monitoring rules for those rides
+        # (a status change ran them already, in apply).
+        rides_monitor([ride_id for ride_id, _trip in refreshes])
     if seen:
         Ride.objects.filter(pk__in=seen).update(partner_seen_at=now)
     return applied

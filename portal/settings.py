@@ -287,15 +287,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": _optional("PIPELINE_SWEEP_INTERVAL", cast=float, default=5.0),
         "options": {"expires": 30},
     },
-    # The monitoring rules over every watched ride (a driver still missing, a car stopped,
-    # an arrival not confirmed) and the fund's alerts for admins.
-    "rides-monitor": {
+    "rides-monitor": {  # the monitoring rules, the fund's alerts, lost alert emails
         "task": "rides.monitor_rides",
-        "schedule": _optional("MONITORING_SWEEP_INTERVAL", cast=float, default=30.0),
-        "options": {"expires": 60},
-    },
-    "rides-watch-fund": {
-        "task": "rides.watch_fund",
         "schedule": _optional("MONITORING_SWEEP_INTERVAL", cast=float, default=30.0),
         "options": {"expires": 60},
     },
@@ -401,29 +394,20 @@ for _name, _high in (
 ):
     if not 0 <= globals()[_name] <= _high:
         raise ImproperlyConfigured(f"Setting {_name} is malformed: must be 0 to {_high}.")
-# --- monitoring (rides/pipeline/monitoring.py): defaults of the SOP's alert thresholds ----
-# Administrators change them on /admin/sop/ (sop/registry.py).
+# --- monitoring: defaults of the alert thresholds (sop/registry.py; set on /admin/sop/) --
 MONITORING_NO_DRIVER_MINUTES = _optional("MONITORING_NO_DRIVER_MINUTES", cast=int, default=10)
 MONITORING_APPROVAL_MINUTES = _optional("MONITORING_APPROVAL_MINUTES", cast=int, default=15)
 MONITORING_NO_PROGRESS_MINUTES = _optional("MONITORING_NO_PROGRESS_MINUTES", cast=int, default=15)
-# A trip is overdue at its estimated duration plus this many percent.
 MONITORING_OVERRUN_PERCENT = _optional("MONITORING_OVERRUN_PERCENT", cast=int, default=50)
 MONITORING_OVERRUN_MINUTES = _optional("MONITORING_OVERRUN_MINUTES", cast=int, default=90)
 MONITORING_STOPPED_MINUTES = _optional("MONITORING_STOPPED_MINUTES", cast=int, default=5)
 MONITORING_CORRIDOR_METRES = _optional("MONITORING_CORRIDOR_METRES", cast=int, default=2000)
 MONITORING_ARRIVAL_MINUTES = _optional("MONITORING_ARRIVAL_MINUTES", cast=int, default=60)
-# How often beat runs the rules over every ride they watch (the fund's check too).
-MONITORING_SWEEP_INTERVAL = _optional("MONITORING_SWEEP_INTERVAL", cast=float, default=30.0)
+_MINUTES = ("NO_DRIVER", "APPROVAL", "NO_PROGRESS", "OVERRUN", "STOPPED", "ARRIVAL")
 for _name, _low, _high in (
-    ("MONITORING_NO_DRIVER_MINUTES", 1, 1440),
-    ("MONITORING_APPROVAL_MINUTES", 1, 1440),
-    ("MONITORING_NO_PROGRESS_MINUTES", 1, 1440),
+    *((f"MONITORING_{n}_MINUTES", 1, 1440) for n in _MINUTES),
     ("MONITORING_OVERRUN_PERCENT", 10, 1000),
-    ("MONITORING_OVERRUN_MINUTES", 1, 1440),
-    ("MONITORING_STOPPED_MINUTES", 1, 1440),
     ("MONITORING_CORRIDOR_METRES", 100, 50_000),
-    ("MONITORING_ARRIVAL_MINUTES", 1, 10_080),
-    ("MONITORING_SWEEP_INTERVAL", 0.5, 3600),
 ):
     if not _low <= globals()[_name] <= _high:
         raise ImproperlyConfigured(f"Setting {_name} is malformed: must be {_low} to {_high}.")

@@ -103,10 +103,11 @@ def email_alert(alert_id: int) -> str:
 
 @shared_task(name="rides.monitor_rides", priority=2, **LIMITS)
 def monitor_rides() -> dict:
-    """The monitoring rules over every watched ride, the arrivals nobody confirmed, and
-    the alert emails whose message was lost."""
+    """The monitoring rules over every watched ride, the arrivals nobody confirmed, the
+    fund's alerts, and the alert emails whose message was lost."""
     counts = monitoring_sweep()
     counts["arrivals"] = arrivals_unconfirmed_watch()
+    counts["fund"] = fund_alerts_watch()
     counts["emails"] = alerts_email_overdue()
     return counts
 

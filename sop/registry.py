@@ -246,7 +246,7 @@ KEYS: dict[str, SopKey] = {
             "MONITORING_ARRIVAL_MINUTES",
             MINUTES,
             minimum=1,
-            maximum=10_080,
+            maximum=1440,
         ),
     )
 }

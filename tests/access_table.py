@@ -63,6 +63,11 @@ def admins_only(status, anonymous=LOGIN):
     return {"anonymous": anonymous, "caseworker": 403, "supervisor": 403, "admin": status}
 
 
+def alert_readers(status, anonymous=LOGIN):
+    """The alerts pages: supervisors and admins."""
+    return {"anonymous": anonymous, "caseworker": 403, "supervisor": status, "admin": status}
+
+
 def _partner_pk(world):
     return {"pk": _webhook_account().pk}
 
@@ -246,6 +251,8 @@ ACCESS = {
     # not rebookable / not retryable now: a message on the ride page
     "rides:rebook": {"method": "post", "kwargs": _ride_ref, "expect": case_workers(302, 403)},
     "rides:retry": {"method": "post", "kwargs": _ride_ref, "expect": case_workers(302, 403)},
+    # The ride waits for approval: "not ended yet" is a message on the ride page.
+    "rides:arrival": {"method": "post", "kwargs": _ride_ref, "expect": case_workers(302, 403)},
     "rides:approve": {"method": "post", "kwargs": _ride_ref, "expect": supervisors_only(302)},
     # no reason given: the queue comes back with the message
     "rides:reject": {"method": "post", "kwargs": _ride_ref, "expect": supervisors_only(400)},
@@ -300,6 +307,15 @@ ACCESS = {
         "expect": admins_only(404),
     },
     "funding:ledger": {"method": "get", "expect": admins_only(200)},
+    # Alerts: supervisors (their units') and admins (the fund's); caseworkers have none.
+    "supervision:alerts": {"method": "get", "expect": alert_readers(200)},
+    "supervision:alert_history": {"method": "get", "expect": alert_readers(200)},
+    "supervision:alert_badge": {"method": "get", "expect": alert_readers(200)},
+    "supervision:alert_acknowledge": {
+        "method": "post",
+        "kwargs": lambda world: {"alert_id": 999_999},
+        "expect": alert_readers(404),
+    },
     # Public for partners (signed, not logged in): unsigned requests are refused with 400.
     "partner_webhook": {
         "method": "post",

@@ -21,8 +21,7 @@ def alerts_open_for(user) -> tuple[list[Alert], int]:
     """The newest OPEN_SHOWN open alerts the user is shown, and how many are open."""
     alerts = Alert.objects.for_user(user).open()
     rows = list(alerts.select_related(*_RELATED).order_by("-created_at", "-pk")[:OPEN_SHOWN])
-    total = len(rows) if len(rows) < OPEN_SHOWN else alerts.count()
-    return rows, total
+    return rows, alerts.count()
 
 
 def alerts_open_count(user) -> int:

@@ -146,8 +146,7 @@ def test_query_count_is_the_same_for_10_and_1000_alerts(
             Alert(
                 unit_id=rides[n % 2].unit_id,
                 ride=rides[n % 2] if n < 2 else None,
-                partner_account=account if n >= 2 else None,
-                kind=AlertKind.NO_DRIVER_YET if n < 2 else AlertKind.PARTNER_DATA_UNUSABLE,
+                kind=AlertKind.NO_DRIVER_YET if n < 2 else AlertKind.NO_PROGRESS,
                 message=f"Alert {n}",
                 resolved_by=pipeline_caseworker if n % 3 == 0 and n >= 2 else None,
                 resolved_at=rides[0].created_at if n % 3 == 0 and n >= 2 else None,

@@ -132,9 +132,10 @@ def _minutes(delta: dt.timedelta) -> int:
     return max(1, int(delta.total_seconds() // 60))
 
 
-def _for_minutes(text_one: str, text_many: str, delta: dt.timedelta, reference: str) -> str:
+def _values(ride: Ride, delta: dt.timedelta) -> tuple[int, dict]:
+    """The whole minutes of `delta` (at least one), and a message's values."""
     minutes = _minutes(delta)
-    return ngettext(text_one, text_many, minutes) % {"reference": reference, "minutes": minutes}
+    return minutes, {"reference": ride.reference, "minutes": minutes}
 
 
 def _point(value) -> tuple[float, float] | None:
@@ -174,22 +175,28 @@ def _trip_conditions(ride: Ride, limits: Thresholds, now: dt.datetime) -> dict[s
     else:
         allowed = limits.overrun_without_estimate
     if on_trip >= allowed:
-        found[AlertKind.TRIP_OVERRUN] = _for_minutes(
-            "Ride %(reference)s has been on the road for %(minutes)s minute, much longer than "
-            "expected.",
-            "Ride %(reference)s has been on the road for %(minutes)s minutes, much longer than "
-            "expected.",
-            on_trip,
-            ride.reference,
+        n, values = _values(ride, on_trip)
+        found[AlertKind.TRIP_OVERRUN] = (
+            ngettext(
+                "Ride %(reference)s has been on the road for %(minutes)s minute, much longer than "
+                "expected.",
+                "Ride %(reference)s has been on the road for %(minutes)s minutes, much longer than "
+                "expected.",
+                n,
+            )
+            % values
         )
     if ride.driver_moved_at is not None:
         still_since = max(ride.driver_moved_at, started)
         if now - still_since >= limits.stopped:
-            found[AlertKind.CAR_STOPPED] = _for_minutes(
-                "The car of ride %(reference)s has not moved for %(minutes)s minute mid-trip.",
-                "The car of ride %(reference)s has not moved for %(minutes)s minutes mid-trip.",
-                now - still_since,
-                ride.reference,
+            n, values = _values(ride, now - still_since)
+            found[AlertKind.CAR_STOPPED] = (
+                ngettext(
+                    "The car of ride %(reference)s has not moved for %(minutes)s minute mid-trip.",
+                    "The car of ride %(reference)s has not moved for %(minutes)s minutes mid-trip.",
+                    n,
+                )
+                % values
             )
     pickup, dropoff = _point(ride.pickup), _point(ride.dropoff)
     if (
@@ -215,11 +222,14 @@ def ride_conditions(ride: Ride, limits: Thresholds, now: dt.datetime) -> dict[st
     status, since = ride.status, now - ride.status_changed_at
     found: dict[str, str] = {}
     if status == S.AWAITING_APPROVAL and since >= limits.approval:
-        found[AlertKind.APPROVAL_WAITING] = _for_minutes(
-            "Ride %(reference)s has been waiting for approval for %(minutes)s minute.",
-            "Ride %(reference)s has been waiting for approval for %(minutes)s minutes.",
-            since,
-            ride.reference,
+        n, values = _values(ride, since)
+        found[AlertKind.APPROVAL_WAITING] = (
+            ngettext(
+                "Ride %(reference)s has been waiting for approval for %(minutes)s minute.",
+                "Ride %(reference)s has been waiting for approval for %(minutes)s minutes.",
+                n,
+            )
+            % values
         )
     elif status == S.DISPATCH_UNKNOWN:
         found[AlertKind.DISPATCH_UNKNOWN] = _(
@@ -227,22 +237,30 @@ def ride_conditions(ride: Ride, limits: Thresholds, now: dt.datetime) -> dict[st
             "checking. Call the partner if the ride is urgent."
         ) % {"reference": ride.reference}
     elif status == S.SEARCHING and since >= limits.no_driver:
-        found[AlertKind.NO_DRIVER_YET] = _for_minutes(
-            "The partner has been looking for a driver for ride %(reference)s for "
-            "%(minutes)s minute.",
-            "The partner has been looking for a driver for ride %(reference)s for "
-            "%(minutes)s minutes.",
-            since,
-            ride.reference,
+        n, values = _values(ride, since)
+        found[AlertKind.NO_DRIVER_YET] = (
+            ngettext(
+                "The partner has been looking for a driver for ride %(reference)s for "
+                "%(minutes)s minute.",
+                "The partner has been looking for a driver for ride %(reference)s for "
+                "%(minutes)s minutes.",
+                n,
+            )
+            % values
         )
     if status in WITH_DRIVER:
         last_progress = max(ride.status_changed_at, ride.driver_moved_at or ride.status_changed_at)
         if now - last_progress >= limits.no_progress:
-            found[AlertKind.NO_PROGRESS] = _for_minutes(
-                "Ride %(reference)s has neither moved nor changed status for %(minutes)s minute.",
-                "Ride %(reference)s has neither moved nor changed status for %(minutes)s minutes.",
-                now - last_progress,
-                ride.reference,
+            n, values = _values(ride, now - last_progress)
+            found[AlertKind.NO_PROGRESS] = (
+                ngettext(
+                    "Ride %(reference)s has neither moved nor changed status for "
+                    "%(minutes)s minute.",
+                    "Ride %(reference)s has neither moved nor changed status for "
+                    "%(minutes)s minutes.",
+                    n,
+                )
+                % values
             )
     if status == S.ON_TRIP:
         found.update(_trip_conditions(ride, limits, now))

@@ -15,7 +15,9 @@ more pages → a longer gap). Polls run at the adapter's "poll" priority: bookin
 cancellations leave them a share of the per-minute budget (PARTNER_POLL_RESERVE), so a
 backlog of dispatches after an outage never leaves statuses stale; failed polls are
 asked again within seconds. A safety net reads single trips nobody heard of for
-PIPELINE_SAFETY_NET_SECONDS, a few per poll.
+PIPELINE_SAFETY_NET_SECONDS, a few per poll. The rides a page refreshed in bulk (the car
+moved, the status did not) go through the monitoring rules together
+(rides/pipeline/monitoring.rides_monitor).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from portal.geo import distance_from_segment_metres, distance_metres
 from rides.models import Alert, AlertKind, Ride, RideStatus
+from rides.models.stored_texts import portal_text_read
 from rides.pipeline.monitoring import (
     MOVED_METRES,
     Thresholds,
@@ -219,3 +220,32 @@ def test_thresholds_are_the_sop_values(set_sop):
     limits = Thresholds.now()
     assert limits.no_driver == dt.timedelta(minutes=3)
     assert limits.corridor_metres == 750 and limits.overrun_percent == 25
+
+
+def test_every_message_is_read_again_in_the_readers_language(make_ride):
+    """Each message the rules write matches a stored template (rides/models/stored_texts.py),
+    so an Indonesian reader sees it in Indonesian whoever wrote it."""
+    account = PartnerAccountFactory()
+    cases = [
+        (S.AWAITING_APPROVAL, {}),
+        (S.DISPATCH_UNKNOWN, {}),
+        (S.SEARCHING, {}),
+        (S.DRIVER_ASSIGNED, {}),
+        (
+            S.ON_TRIP,
+            {
+                "driver_latitude": FAR_EAST[0],
+                "driver_longitude": FAR_EAST[1],
+                "driver_moved_at": NOW - dt.timedelta(hours=3),
+            },
+        ),
+    ]
+    messages = {}
+    for status, fields in cases:
+        ride = at(make_ride(account), status, 180, **fields)
+        messages.update(ride_conditions(ride, LIMITS, NOW))
+        driver_cancelled_raise(at(ride, S.SEARCHING, 0, partner_status="driver_redispatched"))
+    messages["cancelled"] = Alert.objects.get(kind=AlertKind.DRIVER_CANCELLED).message
+    assert len(messages) == 9
+    for kind, message in messages.items():
+        assert portal_text_read(message) is not None, (kind, message)

@@ -14,7 +14,6 @@ from rides.pipeline.common import locked_ride
 from rides.pipeline.fund_watch import fund_alerts_watch
 from rides.pipeline.funds import ride_funds_hold
 from tests.factories import PartnerAccountFactory
-from tests.funding.conftest import admins, agreement, fund, funding_enforced  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 TODAY = dt.date(2026, 12, 3)

@@ -244,8 +244,10 @@ def test_every_message_is_read_again_in_the_readers_language(make_ride):
     for status, fields in cases:
         ride = at(make_ride(account), status, 180, **fields)
         messages.update(ride_conditions(ride, LIMITS, NOW))
-        driver_cancelled_raise(at(ride, S.SEARCHING, 0, partner_status="driver_redispatched"))
-    messages["cancelled"] = Alert.objects.get(kind=AlertKind.DRIVER_CANCELLED).message
+    ride = at(make_ride(account), S.SEARCHING, 0, partner_status="driver_redispatched")
+    messages["cancelled"] = driver_cancelled_raise(ride).message
+    ride = at(make_ride(account), S.CANCELLED, 0, partner_status="driver_canceled")
+    messages["cancelled, no other driver"] = driver_cancelled_raise(ride).message
     assert len(messages) == 9
     for kind, message in messages.items():
         assert portal_text_read(message) is not None, (kind, message)

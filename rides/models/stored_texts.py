@@ -64,8 +64,18 @@ class StoredTemplate:
 
 
 # The alerts' messages (Alert.message_text). Keep each in step with the code that writes
-# it: rides/pipeline/common.py, apply.py, monitoring.py, arrival.py.
+# it: rides/pipeline/common.py, apply.py, monitoring.py, arrival.py, and the fund's
+# funding/selectors.fund_alert_conditions.
 ALERT_TEMPLATES = (
+    StoredTemplate("The fund's available money (%(available)s) is below %(threshold)s."),
+    StoredTemplate(
+        "At the spending of the last three months (%(rate)s a month) the money runs out "
+        "before the next tranche on %(date)s."
+    ),
+    StoredTemplate(
+        "At the spending of the last three months (%(rate)s a month) the money runs out "
+        "within a month, and no tranche is planned."
+    ),
     StoredTemplate("Ride %(reference)s needs attention: %(reason)s"),
     StoredTemplate("Ride %(reference)s failed at the partner: %(reason)s"),
     StoredTemplate(

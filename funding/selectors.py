@@ -29,16 +29,16 @@ class FundingRules:
 
 
 def funding_rules(unit_id: int | None = None) -> FundingRules:
-    """The fund's knobs, read in this one place: the hold margin and the monthly budget
-    (of `unit_id`, or the default of every unit) from the SOP values admins edit
-    (sop/, with the FUNDING_* settings as defaults); whether the fund is enforced and
-    the low-balance threshold from the settings."""
+    """The fund's knobs, read in this one place: the hold margin, the monthly budget
+    (of `unit_id`, or the default of every unit) and the low-balance threshold from the
+    SOP values admins edit (sop/, with the FUNDING_* settings as defaults); whether the
+    fund is enforced from the settings."""
     sop = current()
     return FundingRules(
         enforced=settings.FUNDING_ENFORCED,
         hold_margin_percent=sop.hold_margin_percent,
         unit_monthly_budget=sop.unit_monthly_budget(unit_id),
-        low_balance_threshold=settings.FUNDING_LOW_BALANCE_THRESHOLD,
+        low_balance_threshold=sop.value("low_balance_threshold"),
     )
 
 
@@ -170,37 +170,42 @@ def fund_overview(*, today: dt.date | None = None) -> FundOverview:
     )
 
 
-def fund_alerts(
+# The fund alerts' codes (the alert kinds the rides app raises for admins by these names).
+LOW_BALANCE = "low_balance"
+FUNDS_RUN_OUT = "funds_run_out"
+
+
+def fund_alert_conditions(
     overview: FundOverview, *, threshold: int, today: dt.date | None = None
-) -> list[str]:
-    """What admins are told about the fund: the money below the threshold, or the forecast
-    running out before the next tranche."""
+) -> dict[str, str]:
+    """What admins are told about the fund, by code: the money below the threshold
+    (LOW_BALANCE), or the forecast running out before the next tranche (FUNDS_RUN_OUT)."""
     today = today or timezone.localdate()
-    alerts = []
+    alerts = {}
     available = overview.balance.available
     if available < threshold:
-        alerts.append(
-            _("The fund's available money (%(available)s) is below %(threshold)s.")
-            % {"available": rupiah(available), "threshold": rupiah(threshold)}
-        )
+        alerts[LOW_BALANCE] = _(
+            "The fund's available money (%(available)s) is below %(threshold)s."
+        ) % {"available": rupiah(available), "threshold": rupiah(threshold)}
     next_on = overview.next_tranche.planned_on if overview.next_tranche else None
     if runs_out_before(
         available=available, monthly_rate=overview.monthly_rate, today=today, next_tranche=next_on
     ):
         if next_on:
-            alerts.append(
-                _(
-                    "At the spending of the last three months (%(rate)s a month) the money "
-                    "runs out before the next tranche on %(date)s."
-                )
-                % {"rate": rupiah(overview.monthly_rate), "date": date_format(next_on, "j F Y")}
-            )
+            alerts[FUNDS_RUN_OUT] = _(
+                "At the spending of the last three months (%(rate)s a month) the money "
+                "runs out before the next tranche on %(date)s."
+            ) % {"rate": rupiah(overview.monthly_rate), "date": date_format(next_on, "j F Y")}
         else:
-            alerts.append(
-                _(
-                    "At the spending of the last three months (%(rate)s a month) the money "
-                    "runs out within a month, and no tranche is planned."
-                )
-                % {"rate": rupiah(overview.monthly_rate)}
-            )
+            alerts[FUNDS_RUN_OUT] = _(
+                "At the spending of the last three months (%(rate)s a month) the money "
+                "runs out within a month, and no tranche is planned."
+            ) % {"rate": rupiah(overview.monthly_rate)}
     return alerts
+
+
+def fund_alerts(
+    overview: FundOverview, *, threshold: int, today: dt.date | None = None
+) -> list[str]:
+    """The messages of fund_alert_conditions (the funding page lists them)."""
+    return list(fund_alert_conditions(overview, threshold=threshold, today=today).values())

@@ -67,6 +67,27 @@ def distance_metres(lat1, lon1, lat2, lon2) -> float:
     return 2 * EARTH_RADIUS_METRES * math.asin(math.sqrt(h))
 
 
+def distance_from_segment_metres(lat, lon, start, end) -> float:
+    """How far the point (lat, lon) is from the straight segment start–end (each a
+    (latitude, longitude) pair), in metres. A local flat projection around the point
+    (equirectangular), exact enough over the tens of kilometres of a city trip."""
+    scale_y = math.radians(1) * EARTH_RADIUS_METRES
+    scale_x = scale_y * math.cos(math.radians(float(lat)))
+
+    def flat(point):
+        return (
+            (float(point[1]) - float(lon)) * scale_x,
+            (float(point[0]) - float(lat)) * scale_y,
+        )
+
+    (ax, ay), (bx, by) = flat(start), flat(end)
+    dx, dy = bx - ax, by - ay
+    length_squared = dx * dx + dy * dy
+    # The point is the origin: project it onto the segment, clamped to its ends.
+    t = 0.0 if length_squared == 0 else max(0.0, min(1.0, -(ax * dx + ay * dy) / length_squared))
+    return math.hypot(ax + t * dx, ay + t * dy)
+
+
 def _as_float(value) -> float | None:
     number = parse_coordinate(value)
     if number is None:

@@ -12,52 +12,19 @@ import ipaddress
 import os
 from pathlib import Path
 
-import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from portal.envfile import load_env_file
+from portal.envreader import env
+from portal.envreader import optional as _optional
+from portal.envreader import required as _required
 from portal.hours import parse_service_hours
-from portal.tiles import tile_sources
+from portal.policies import PERMISSIONS, content_security_policy
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
 load_env_file()
-
-
-def _required(name: str, cast=str, **kwargs):
-    """Reads a variable that has no safe default; failures name the variable."""
-    if name not in os.environ:
-        raise ImproperlyConfigured(
-            f"Setting {name} is missing: set it in the environment or in .env (see .env.example)."
-        )
-    try:
-        return env.get_value(name, cast=cast, **kwargs)
-    except (ValueError, TypeError) as exc:
-        raise ImproperlyConfigured(f"Setting {name} is malformed: {exc}") from exc
-
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
-
-
-def _strict_bool(value) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE | _FALSE:
-        return text in _TRUE
-    raise ValueError(f"{value!r} is not one of true/false, yes/no, on/off, 1/0")
-
-
-def _optional(name: str, cast=str, default=None):
-    if cast is bool:
-        cast = _strict_bool
-    try:
-        return env.get_value(name, cast=cast, default=default)
-    except (ValueError, TypeError) as exc:
-        raise ImproperlyConfigured(f"Setting {name} is malformed: {exc}") from exc
 
 
 DEBUG = _optional("DJANGO_DEBUG", cast=bool, default=False)
@@ -147,12 +114,7 @@ MIDDLEWARE = [
     "portal.middleware.BrandedNotFound",
 ]
 CSRF_FAILURE_VIEW = "portal.views.csrf_failure"
-# Browser features no page of the portal uses, refused for it and anything it embeds.
-PERMISSIONS_POLICY = (
-    "accelerometer=(), autoplay=(), camera=(), display-capture=(), geolocation=(), "
-    "gyroscope=(), magnetometer=(), microphone=(), midi=(), payment=(), usb=(), "
-    "xr-spatial-tracking=()"
-)
+PERMISSIONS_POLICY = PERMISSIONS
 
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
@@ -308,6 +270,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": _optional("PIPELINE_SWEEP_INTERVAL", cast=float, default=5.0),
         "options": {"expires": 30},
     },
+    "rides-monitor": {  # the monitoring rules, the fund's alerts, lost alert emails
+        "task": "rides.monitor_rides",
+        "schedule": _optional("MONITORING_SWEEP_INTERVAL", cast=float, default=30.0),
+        "options": {"expires": 60},
+    },
     "rides-prune-webhook-events": {"task": "rides.prune_webhook_events", "schedule": 3600.0},
     "portal-prune-idempotency-keys": {"task": "portal.prune_idempotency_keys", "schedule": 3600.0},
 }
@@ -419,37 +386,31 @@ for _name, _high in (
 ):
     if not 0 <= globals()[_name] <= _high:
         raise ImproperlyConfigured(f"Setting {_name} is malformed: must be 0 to {_high}.")
+# --- monitoring: defaults of the alert thresholds (sop/registry.py; set on /admin/sop/) --
+MONITORING_NO_DRIVER_MINUTES = _optional("MONITORING_NO_DRIVER_MINUTES", cast=int, default=10)
+MONITORING_APPROVAL_MINUTES = _optional("MONITORING_APPROVAL_MINUTES", cast=int, default=15)
+MONITORING_NO_PROGRESS_MINUTES = _optional("MONITORING_NO_PROGRESS_MINUTES", cast=int, default=15)
+MONITORING_OVERRUN_PERCENT = _optional("MONITORING_OVERRUN_PERCENT", cast=int, default=50)
+MONITORING_OVERRUN_MINUTES = _optional("MONITORING_OVERRUN_MINUTES", cast=int, default=90)
+MONITORING_STOPPED_MINUTES = _optional("MONITORING_STOPPED_MINUTES", cast=int, default=5)
+MONITORING_CORRIDOR_METRES = _optional("MONITORING_CORRIDOR_METRES", cast=int, default=2000)
+MONITORING_ARRIVAL_MINUTES = _optional("MONITORING_ARRIVAL_MINUTES", cast=int, default=60)
+_MINUTES = ("NO_DRIVER", "APPROVAL", "NO_PROGRESS", "OVERRUN", "STOPPED", "ARRIVAL")
+for _name, _low, _high in (
+    *((f"MONITORING_{n}_MINUTES", 1, 1440) for n in _MINUTES),
+    ("MONITORING_OVERRUN_PERCENT", 10, 1000),
+    ("MONITORING_CORRIDOR_METRES", 100, 50_000),
+):
+    if not _low <= globals()[_name] <= _high:
+        raise ImproperlyConfigured(f"Setting {_name} is malformed: must be {_low} to {_high}.")
 # Map tiles for the booking map, e.g. https://tile.example/{z}/{x}/{y}.png (must allow
 # your use). Empty: no tiles are fetched; the map shows the places and the pin on a plain
 # background, which works offline.
 MAP_TILE_URL = _optional("MAP_TILE_URL", default="")
 MAP_TILE_ATTRIBUTION = _optional("MAP_TILE_ATTRIBUTION", default="")
 
-# --- Content-Security-Policy (django-csp) ------------------------------------------------
-# Scripts and styles from the portal's own files only: no inline script or style, no
-# eval (htmx is told so in base.html's htmx-config). Images also from the map tiles' host
-# (MAP_TILE_URL's, "{s}." subdomains as a wildcard) and data: URIs (Pico's icons).
-CONTENT_SECURITY_POLICY = {
-    "DIRECTIVES": {
-        "default-src": ["'self'"],
-        "script-src": ["'self'"],
-        "style-src": ["'self'"],
-        "img-src": ["'self'", "data:", *tile_sources(MAP_TILE_URL)],
-        "connect-src": ["'self'"],
-        "font-src": ["'self'"],
-        "object-src": ["'none'"],
-        "base-uri": ["'self'"],
-        "form-action": ["'self'"],
-        "frame-ancestors": ["'none'"],
-    }
-}
-# Address search on the booking form: a Nominatim-compatible geocoder (its /search API),
-# e.g. a self-hosted Nominatim. `make run` points it at the sandbox's Jakarta gazetteer.
-# Empty: no address search; addresses are typed and pinned on the map.
-GEOCODER_URL = _optional("GEOCODER_URL", default="")
-GEOCODER_TIMEOUT = _optional("GEOCODER_TIMEOUT", cast=float, default=3.0)
-if not 0.1 <= GEOCODER_TIMEOUT <= 30:
-    raise ImproperlyConfigured("Setting GEOCODER_TIMEOUT is malformed: must be 0.1 to 30.")
+# --- Content-Security-Policy (django-csp) and Permissions-Policy: portal/policies.py ----
+CONTENT_SECURITY_POLICY = content_security_policy(tile_template=MAP_TILE_URL)
 
 # --- booking pipeline (rides/pipeline/) -------------------------------------------------
 # The name the rider's SMS shows as the sender: neutral, never the agency's.

@@ -22,3 +22,5 @@ LANGUAGE_CODE = "en"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 WHITENOISE_USE_FINDERS = True
+# A worker a test starts may write its emails as files the test reads (the file backend).
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", "")

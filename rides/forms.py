@@ -322,6 +322,22 @@ class CancelForm(forms.Form):
     )
 
 
+class ArrivalProblemForm(forms.Form):
+    """What went wrong on or after a completed ride (stored encrypted)."""
+
+    note = forms.CharField(
+        label=_("What happened?"),
+        min_length=5,
+        max_length=2000,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={
+            "required": _("Write what happened, so the supervisors know what to do."),
+            "min_length": _("Write what happened (at least %(limit_value)d characters)."),
+        },
+    )
+
+
 class DateInput(forms.DateInput):
     input_type = "date"
 

@@ -4,7 +4,8 @@ Messages carry a ride, event or account id and nothing else; each task reloads w
 needs and calls the pipeline (rides/pipeline/), which decides from the row itself
 whether there is anything left to do. The pipeline enqueues these tasks by their names
 (portal/queue.py), never by importing this module. The beat schedule
-(portal/settings.py) runs the sweeper, the poll scheduler and the outage watch.
+(portal/settings.py) runs the sweeper, the poll scheduler, the outage watch, the
+monitoring rules and the fund's check.
 
 Priorities (0 runs first; the broker keeps one list per priority): polling, then webhook
 events, then the sweeper and outage watch, then dispatches, lookups and cancellations,
@@ -16,10 +17,14 @@ from __future__ import annotations
 from celery import shared_task
 
 from rides.pipeline import common
+from rides.pipeline.alert_mail import EMAIL_ALERT, alert_email_send, alerts_email_overdue
 from rides.pipeline.alerts import partner_outages_watch
+from rides.pipeline.arrival import arrivals_unconfirmed_watch
 from rides.pipeline.cancel import ride_cancel_at_partner
 from rides.pipeline.details import ride_refresh_details
 from rides.pipeline.dispatch import ride_dispatch
+from rides.pipeline.fund_watch import WATCH_FUND, fund_alerts_watch
+from rides.pipeline.monitoring import monitoring_sweep
 from rides.pipeline.polling import partner_account_poll, polls_schedule
 from rides.pipeline.receipts import ride_fetch_receipt
 from rides.pipeline.reconcile import ride_reconcile
@@ -89,3 +94,24 @@ def watch_partner_outages() -> dict:
 @shared_task(name="rides.prune_webhook_events", priority=9, **LIMITS)
 def prune_webhook_events() -> int:
     return webhook_events_prune()
+
+
+@shared_task(name=EMAIL_ALERT, priority=4, **LIMITS)
+def email_alert(alert_id: int) -> str:
+    return alert_email_send(alert_id=int(alert_id))
+
+
+@shared_task(name="rides.monitor_rides", priority=2, **LIMITS)
+def monitor_rides() -> dict:
+    """The monitoring rules over every watched ride, the arrivals nobody confirmed, the
+    fund's alerts, and the alert emails whose message was lost."""
+    counts = monitoring_sweep()
+    counts["arrivals"] = arrivals_unconfirmed_watch()
+    counts["fund"] = fund_alerts_watch()
+    counts["emails"] = alerts_email_overdue()
+    return counts
+
+
+@shared_task(name=WATCH_FUND, priority=4, **LIMITS)
+def watch_fund() -> dict:
+    return fund_alerts_watch()

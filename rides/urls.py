@@ -2,7 +2,7 @@
 
 from django.urls import path, register_converter
 
-from rides.views import address_search, book, history, lists, notices, ride
+from rides.views import address_search, arrival, book, history, lists, notices, ride
 
 
 class RideReferenceConverter:
@@ -37,6 +37,7 @@ urlpatterns = [
     path("<rideref:reference>/cancel/", ride.ride_cancel, name="cancel"),
     path("<rideref:reference>/rebook/", ride.ride_rebook, name="rebook"),
     path("<rideref:reference>/retry/", ride.ride_retry, name="retry"),
+    path("<rideref:reference>/arrival/", arrival.ride_arrival, name="arrival"),
     path("<rideref:reference>/approve/", lists.ride_approve, name="approve"),
     path("<rideref:reference>/reject/", lists.ride_reject, name="reject"),
 ]

@@ -303,6 +303,52 @@ async def set_trip_status(request: Request) -> dict[str, Any]:
     return _describe_trip(sb, rec)
 
 
+def _number(body: dict[str, Any], name: str, low: float, high: float) -> float:
+    value = body.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise _bad(f"{name}: a number from {low} to {high}")
+    return float(value)
+
+
+async def detour_trip(request: Request) -> dict[str, Any]:
+    """``{"latitude", "longitude"}``: the car is reported around that point from now on."""
+    body = await _object_body(request)
+    unknown = set(body) - {"latitude", "longitude"}
+    if unknown:
+        raise _bad(f"{sorted(unknown)[0]}: unknown field")
+    point = (_number(body, "latitude", -90, 90), _number(body, "longitude", -180, 180))
+    sb = _sandbox(request)
+    with sb.store.transaction():
+        rec = _trip(sb, request.path_params["trip_id"])
+        _simulator(request).detour(rec, point)
+        sb.store.save_trip(rec, active=rec.status not in TERMINAL)
+    return _describe_trip(sb, rec)
+
+
+async def end_detour(request: Request) -> dict[str, Any]:
+    sb = _sandbox(request)
+    with sb.store.transaction():
+        rec = _trip(sb, request.path_params["trip_id"])
+        _simulator(request).detour(rec, None)
+        sb.store.save_trip(rec, active=rec.status not in TERMINAL)
+    return _describe_trip(sb, rec)
+
+
+async def halt_trip(request: Request) -> dict[str, Any]:
+    """``{"seconds"}``: the car stays where it is that long; the status does not move."""
+    body = await _object_body(request)
+    unknown = set(body) - {"seconds"}
+    if unknown:
+        raise _bad(f"{sorted(unknown)[0]}: unknown field")
+    seconds = _number(body, "seconds", 0, 86_400)
+    sb = _sandbox(request)
+    with sb.store.transaction():
+        rec = _trip(sb, request.path_params["trip_id"])
+        _simulator(request).halt(rec, seconds)
+        sb.store.save_trip(rec, active=rec.status not in TERMINAL)
+    return _describe_trip(sb, rec)
+
+
 # --- call log and webhook log ---------------------------------------------------------------
 
 
@@ -405,6 +451,9 @@ def routes() -> list[Route]:
         Route(f"{p}/trips", control(list_all_trips), methods=["GET"]),
         Route(f"{p}/trips/{{trip_id}}", control(get_any_trip), methods=["GET"]),
         Route(f"{p}/trips/{{trip_id}}/status", control(set_trip_status), methods=["POST"]),
+        Route(f"{p}/trips/{{trip_id}}/detour", control(detour_trip), methods=["POST"]),
+        Route(f"{p}/trips/{{trip_id}}/detour", control(end_detour), methods=["DELETE"]),
+        Route(f"{p}/trips/{{trip_id}}/halt", control(halt_trip), methods=["POST"]),
         Route(f"{p}/calls", control(list_calls), methods=["GET"]),
         Route(f"{p}/calls", control(clear_calls), methods=["DELETE"]),
         Route(f"{p}/webhooks", control(list_webhooks), methods=["GET"]),

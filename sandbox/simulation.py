@@ -181,8 +181,15 @@ class Simulator:
             body["pickup_eta_seconds"] = None
         else:
             return
-        lat, lon = geo.interpolate(start, end, fraction)
         previous = body.get("driver_location") or {}
+        if previous and sim.get("halt_until", 0) > time.time():
+            return  # halted by the control API: the car stays where it is
+        lat, lon = geo.interpolate(start, end, fraction)
+        if sim.get("detour"):
+            # Driven off the route by the control API: around the detour point, a few
+            # metres apart from one report to the next.
+            wobble = self._rng(rec).uniform(-0.0001, 0.0001)
+            lat, lon = sim["detour"][0] + wobble, sim["detour"][1] - wobble
         if geo.distance_m(lat, lon, end[0], end[1]) > 1.0:
             heading = geo.bearing_deg(lat, lon, end[0], end[1])
         else:
@@ -400,6 +407,41 @@ class Simulator:
             if detail is None:
                 detail = DEFAULT_DETAIL.get(status)
             self.enter(rec, status, detail, self.sb.clock.now)
+
+    def detour(self, rec: TripRecord, point: tuple[float, float] | None) -> None:
+        """The control API's detour: the car is reported around `point` from now on (None:
+        back on its way), its trip otherwise unchanged."""
+        self._require_driver(rec)
+        if point is None:
+            rec.sim.pop("detour", None)
+        else:
+            rec.sim["detour"] = list(point)
+        self._reported_now(rec)
+
+    def halt(self, rec: TripRecord, seconds: float) -> None:
+        """The control API's halt: the car stays where it is for `seconds` (real time) and
+        the trip keeps its status that long; its end moves by as much."""
+        self._require_driver(rec)
+        rec.sim["halt_until"] = time.time() + seconds
+        if rec.next_event_sim is not None:
+            rec.next_event_sim += seconds * self.config.time_scale
+        self._reported_now(rec)
+
+    def _require_driver(self, rec: TripRecord) -> None:
+        if rec.status not in WITH_DRIVER:
+            raise ApiError(
+                409,
+                "invalid_transition",
+                f"The trip is {rec.status}; only a trip with a driver can be steered",
+                details={"status": rec.status},
+            )
+
+    def _reported_now(self, rec: TripRecord) -> None:
+        """A new version of the trip with the car's position now (polls see it)."""
+        self._touch(rec)
+        self._locate(rec, self.sb.clock.now)
+        if self.config.webhook_driver_location:
+            webhooks.enqueue(self.sb, rec, "trip.driver_location")
 
     # --- the loop -----------------------------------------------------------------------
     def step(self) -> bool:

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from portal.hours import parse_service_hours
 from portal.templatetags.portal_format import rupiah
@@ -28,6 +28,8 @@ from portal.templatetags.portal_format import rupiah
 RUPIAH = "rupiah"
 PERCENT = "percent"
 HOURS = "hours"
+MINUTES = "minutes"
+METRES = "metres"
 
 # The ways people write an amount: "250000", "250.000", "Rp 250.000", "250 000".
 _AMOUNT = re.compile(r"^(?:rp\.?)?\s*(\d{1,3}(?:[.\s]\d{3})+|\d+)$", re.IGNORECASE)
@@ -39,7 +41,7 @@ class SopKey:
     label: Promise
     help_text: Promise
     setting: str  # the server setting (.env) whose value is the default
-    kind: str  # RUPIAH, PERCENT or HOURS
+    kind: str  # RUPIAH, PERCENT, HOURS, MINUTES or METRES
     minimum: int = 0
     maximum: int | None = None
     per_unit: bool = False
@@ -66,6 +68,10 @@ class SopKey:
         if number is None:
             if self.kind == PERCENT:
                 raise ValidationError(_("Write a whole percentage, e.g. 10."))
+            if self.kind == MINUTES:
+                raise ValidationError(_("Write a whole number of minutes, e.g. 15."))
+            if self.kind == METRES:
+                raise ValidationError(_("Write a whole number of metres, e.g. 1500."))
             raise ValidationError(_("Write a whole amount of rupiah, e.g. 250000."))
         if number < self.minimum or (self.maximum is not None and number > self.maximum):
             raise ValidationError(
@@ -82,6 +88,10 @@ class SopKey:
             return rupiah(value)
         if self.kind == PERCENT:
             return f"{value}%"
+        if self.kind == MINUTES:
+            return ngettext("%(n)s minute", "%(n)s minutes", value) % {"n": value}
+        if self.kind == METRES:
+            return _("%(n)s m") % {"n": value}
         return str(value)
 
 
@@ -141,6 +151,102 @@ KEYS: dict[str, SopKey] = {
             "FUNDING_HOLD_MARGIN_PERCENT",
             PERCENT,
             maximum=1000,
+        ),
+        SopKey(
+            "low_balance_threshold",
+            gettext_lazy("Low-balance alert"),
+            gettext_lazy("Admins are alerted when the fund's available money falls below this."),
+            "FUNDING_LOW_BALANCE_THRESHOLD",
+            RUPIAH,
+            maximum=10_000_000_000,
+        ),
+        # The monitoring rules' thresholds (rides/pipeline/monitoring.py).
+        SopKey(
+            "alert_no_driver_minutes",
+            gettext_lazy("Alert: no driver after"),
+            gettext_lazy("Supervisors are alerted when the partner is still looking for a driver."),
+            "MONITORING_NO_DRIVER_MINUTES",
+            MINUTES,
+            minimum=1,
+            maximum=1440,
+        ),
+        SopKey(
+            "alert_approval_minutes",
+            gettext_lazy("Alert: waiting for approval longer than"),
+            gettext_lazy("Supervisors are alerted when a ride still waits for their approval."),
+            "MONITORING_APPROVAL_MINUTES",
+            MINUTES,
+            minimum=1,
+            maximum=1440,
+        ),
+        SopKey(
+            "alert_no_progress_minutes",
+            gettext_lazy("Alert: no progress for"),
+            gettext_lazy(
+                "Supervisors are alerted when a ride with a driver neither changes status nor "
+                "moves for this long."
+            ),
+            "MONITORING_NO_PROGRESS_MINUTES",
+            MINUTES,
+            minimum=1,
+            maximum=1440,
+        ),
+        SopKey(
+            "alert_overrun_percent",
+            gettext_lazy("Alert: trip longer than its estimate by"),
+            gettext_lazy(
+                "Supervisors are alerted when a trip takes this much longer than the partner's "
+                "estimate of its duration (100% = twice as long)."
+            ),
+            "MONITORING_OVERRUN_PERCENT",
+            PERCENT,
+            minimum=10,
+            maximum=1000,
+        ),
+        SopKey(
+            "alert_overrun_minutes",
+            gettext_lazy("Alert: trip without an estimate longer than"),
+            gettext_lazy("The limit for a trip whose duration the partner did not estimate."),
+            "MONITORING_OVERRUN_MINUTES",
+            MINUTES,
+            minimum=1,
+            maximum=1440,
+        ),
+        SopKey(
+            "alert_stopped_minutes",
+            gettext_lazy("Alert: car stopped mid-trip for"),
+            gettext_lazy(
+                "Supervisors are alerted when the car moves less than 50 m in this time while "
+                "the survivor is on board."
+            ),
+            "MONITORING_STOPPED_MINUTES",
+            MINUTES,
+            minimum=1,
+            maximum=1440,
+        ),
+        SopKey(
+            "alert_corridor_metres",
+            gettext_lazy("Alert: car off the route by more than"),
+            gettext_lazy(
+                "Supervisors are alerted when the car is further than this from the straight "
+                "line between pickup and drop-off."
+            ),
+            "MONITORING_CORRIDOR_METRES",
+            METRES,
+            minimum=100,
+            maximum=50_000,
+        ),
+        SopKey(
+            "arrival_confirm_minutes",
+            gettext_lazy("Alert: safe arrival not confirmed after"),
+            gettext_lazy(
+                "Supervisors are alerted when nobody confirmed the survivor's safe arrival this "
+                "long after the ride ended."
+            ),
+            "MONITORING_ARRIVAL_MINUTES",
+            MINUTES,
+            minimum=1,
+            maximum=1440,
         ),
     )
 }

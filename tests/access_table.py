@@ -251,6 +251,8 @@ ACCESS = {
     # not rebookable / not retryable now: a message on the ride page
     "rides:rebook": {"method": "post", "kwargs": _ride_ref, "expect": case_workers(302, 403)},
     "rides:retry": {"method": "post", "kwargs": _ride_ref, "expect": case_workers(302, 403)},
+    # The ride waits for approval: "not ended yet" is a message on the ride page.
+    "rides:arrival": {"method": "post", "kwargs": _ride_ref, "expect": case_workers(302, 403)},
     "rides:approve": {"method": "post", "kwargs": _ride_ref, "expect": supervisors_only(302)},
     # no reason given: the queue comes back with the message
     "rides:reject": {"method": "post", "kwargs": _ride_ref, "expect": supervisors_only(400)},
@@ -331,6 +333,15 @@ ACCESS = {
     "supervision:reports_xlsx": {"method": "get", "expect": supervisors_and_admins(200)},
     "supervision:reports_simfoni_csv": {"method": "get", "expect": supervisors_only(200)},
     "supervision:reports_simfoni_xlsx": {"method": "get", "expect": supervisors_only(200)},
+    # Alerts: supervisors (their units') and admins (the fund's); caseworkers have none.
+    "supervision:alerts": {"method": "get", "expect": supervisors_and_admins(200)},
+    "supervision:alert_history": {"method": "get", "expect": supervisors_and_admins(200)},
+    "supervision:alert_badge": {"method": "get", "expect": supervisors_and_admins(200)},
+    "supervision:alert_acknowledge": {
+        "method": "post",
+        "kwargs": lambda world: {"alert_id": 999_999},
+        "expect": supervisors_and_admins(404),
+    },
     # Public for partners (signed, not logged in): unsigned requests are refused with 400.
     "partner_webhook": {
         "method": "post",

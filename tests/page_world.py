@@ -2,7 +2,8 @@
 admin; a child's case with a guardian, consents, saved addresses; places (a protected safe
 house among them); a ride in every state of RideStatus, each brought there through the
 services and the pipeline's own functions (so the trip log, the stored reasons and the
-notices are what the portal writes), and an access log.
+notices are what the portal writes), their alerts (one acknowledged), a fund alert, and
+an access log.
 
 Everything is written in the language active when `build_world` runs: the tests build it
 in English (the writer's language) and read the pages in another.
@@ -27,11 +28,14 @@ from cases.services import (
 from partners.client import errors
 from partners.models import UnitDefaultPartner
 from rides.booking.services import ride_approve, ride_book, ride_reject
-from rides.models import Cause, PartnerOperation, Ride, RideStatus
+from rides.models import Alert, AlertKind, Cause, PartnerOperation, Ride, RideStatus
+from rides.models.alerts import Audience
+from rides.pipeline.alerts import alert_acknowledge
 from rides.pipeline.apply import ride_apply_partner_status
 from rides.pipeline.calls import partner_call
 from rides.pipeline.cancel import ride_cancel
 from rides.pipeline.common import hold, locked_ride, unreachable_reason
+from rides.pipeline.monitoring import rides_monitor
 from rides.rules import FareQuote
 from tests.factories import CaseFactory, child_birth_date
 
@@ -294,5 +298,15 @@ def build_world(unit, users: dict) -> dict:
         (supervisor, ["survivor.guardian", "survivor.name"], "cases:survivor"),
     ):
         access_log_record(user=user, case=case, fields=fields, view=view)
+    # Alerts: the monitoring rules two hours on (a ride waiting, a search, no progress, a
+    # car stopped...), one acknowledged with a note, and a fund alert for the admins.
+    rides_monitor([ride.pk for ride in rides.values()], now=timezone.now() + dt.timedelta(hours=2))
+    first = Alert.objects.filter(unit=unit).order_by("pk").first()
+    alert_acknowledge(alert_id=first.pk, user=supervisor, note="Sudah menelepon mitra.")
+    Alert.objects.create(
+        audience=Audience.ADMINS,
+        kind=AlertKind.LOW_BALANCE,
+        message="The fund's available money (Rp 0) is below Rp 10.000.000.",
+    )
     assert users["admin"].role == Role.ADMIN
     return {"users": users, "unit": unit, "case": case, "places": places, "rides": rides}

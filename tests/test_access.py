@@ -82,7 +82,7 @@ def test_static_files_keep_their_own_caching(client, settings):
 
 
 def test_tile_sources_name_the_tile_host_only():
-    from portal.tiles import tile_sources
+    from portal.policies import tile_sources
 
     assert tile_sources("https://{s}.tile.example.org/{z}/{x}/{y}.png") == [
         "https://*.tile.example.org"

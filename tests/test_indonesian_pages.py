@@ -241,6 +241,11 @@ def _requests(world, role):
     yield "follow", _ride_url("rides:retry", rides["needs_attention"]), {}
     yield "follow", _ride_url("rides:cancel", rides["searching"]), {"reason": "Sudah diantar."}
     yield "follow", reverse("rides:notices_read"), {}
+    if role == "supervisor":  # an alert acknowledged without a note, then with one
+        alert = Alert.objects.open().filter(unit=world["unit"]).order_by("pk").first()
+        url = reverse("supervision:alert_acknowledge", kwargs={"alert_id": alert.pk})
+        yield "post", url, {}
+        yield "follow", url, {f"a{alert.pk}-note": "Sudah ditangani."}
 
 
 def _ride_url(name, ride):

@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
         ("accounts", "0003_token_expiry_and_admin_changes"),
         ("cases", "0005_survivor_guardian"),
         ("partners", "0003_partner_account_units"),
-        ("rides", "0008_alert_audience_and_acknowledgement"),
+        ("rides", "0009_monitoring"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.crypto import EncryptedTextField
+from rides.models.stored_texts import stored_text
 
 
 class AlertKind(models.TextChoices):
@@ -146,3 +147,8 @@ class Alert(models.Model):
 
     def __str__(self):
         return f"{self.kind} for {self.ride_id or self.unit_id}"
+
+    @property
+    def message_text(self) -> str:
+        """The message in the reader's language (rides/models/stored_texts.py)."""
+        return stored_text(self.message)

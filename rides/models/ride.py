@@ -191,6 +191,20 @@ class Ride(models.Model):
     # usable one); past PIPELINE_UNUSABLE_ANSWERS_MAX the supervisors are alerted.
     unusable_answers = models.PositiveSmallIntegerField(default=0)
 
+    # Monitoring (rides/pipeline/monitoring.py): where the car was when it last moved 50 m
+    # or more, and when; a car that stays near this point mid-trip has stopped.
+    driver_anchor_latitude = models.FloatField(null=True, blank=True)
+    driver_anchor_longitude = models.FloatField(null=True, blank=True)
+    driver_moved_at = models.DateTimeField(null=True, blank=True)
+
+    # After the ride ended: the booker (or a supervisor) confirms the survivor arrived
+    # safely, or reports a problem (which may describe the survivor's situation).
+    arrival_confirmed_at = models.DateTimeField(null=True, blank=True)
+    arrival_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    arrival_problem = EncryptedTextField(blank=True)
+
     # Cancellation outbox: the request is recorded first; the partner is told by a task.
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
     cancel_requested_by = models.ForeignKey(
@@ -229,6 +243,11 @@ class Ride(models.Model):
                 fields=["cancel_due_at"],
                 name="ride_cancel_due",
                 condition=models.Q(cancel_due_at__isnull=False),
+            ),
+            models.Index(
+                fields=["status_changed_at"],
+                name="ride_arrival_unconfirmed",
+                condition=models.Q(status="completed", arrival_confirmed_at__isnull=True),
             ),
             models.Index(
                 fields=["partner_account", "partner_seen_at"],

@@ -51,7 +51,8 @@ class StoredTemplate:
             found = pattern.match(text)
             if found is None:
                 continue
-            values = found.groupdict()
+            # A value may be a stored text of its own (the reason inside an alert's message).
+            values = {name: stored_text(value) for name, value in found.groupdict().items()}
             if self.plural:
                 try:
                     number = int(values[self.count])
@@ -61,6 +62,74 @@ class StoredTemplate:
             return gettext(self.singular) % values
         return None
 
+
+# The alerts' messages (Alert.message_text). Keep each in step with the code that writes
+# it: rides/pipeline/common.py, apply.py, monitoring.py, arrival.py, and the fund's
+# funding/selectors.fund_alert_conditions.
+ALERT_TEMPLATES = (
+    StoredTemplate("The fund's available money (%(available)s) is below %(threshold)s."),
+    StoredTemplate(
+        "At the spending of the last three months (%(rate)s a month) the money runs out "
+        "before the next tranche on %(date)s."
+    ),
+    StoredTemplate(
+        "At the spending of the last three months (%(rate)s a month) the money runs out "
+        "within a month, and no tranche is planned."
+    ),
+    StoredTemplate("Ride %(reference)s needs attention: %(reason)s"),
+    StoredTemplate("Ride %(reference)s failed at the partner: %(reason)s"),
+    StoredTemplate(
+        "Ride %(reference)s has been waiting for approval for %(minutes)s minute.",
+        "Ride %(reference)s has been waiting for approval for %(minutes)s minutes.",
+        count="minutes",
+    ),
+    StoredTemplate(
+        "It is not known whether the partner has ride %(reference)s; the portal is "
+        "checking. Call the partner if the ride is urgent."
+    ),
+    StoredTemplate(
+        "The partner has been looking for a driver for ride %(reference)s for %(minutes)s minute.",
+        "The partner has been looking for a driver for ride %(reference)s for %(minutes)s minutes.",
+        count="minutes",
+    ),
+    StoredTemplate(
+        "Ride %(reference)s has neither moved nor changed status for %(minutes)s minute.",
+        "Ride %(reference)s has neither moved nor changed status for %(minutes)s minutes.",
+        count="minutes",
+    ),
+    StoredTemplate(
+        "Ride %(reference)s has been on the road for %(minutes)s minute, much longer than "
+        "expected.",
+        "Ride %(reference)s has been on the road for %(minutes)s minutes, much longer than "
+        "expected.",
+        count="minutes",
+    ),
+    StoredTemplate(
+        "The car of ride %(reference)s has not moved for %(minutes)s minute mid-trip.",
+        "The car of ride %(reference)s has not moved for %(minutes)s minutes mid-trip.",
+        count="minutes",
+    ),
+    StoredTemplate(
+        "The car of ride %(reference)s is %(km)s km away from the route between pickup and "
+        "drop-off."
+    ),
+    StoredTemplate(
+        "The driver of ride %(reference)s cancelled; the partner is looking for another one."
+    ),
+    StoredTemplate(
+        "The driver of ride %(reference)s cancelled and the partner found no other driver."
+    ),
+    StoredTemplate(
+        "A problem was reported after ride %(reference)s. Read the report on the ride's page."
+    ),
+    StoredTemplate(
+        "Nobody has confirmed the safe arrival of ride %(reference)s, which ended "
+        "%(minutes)s minute ago.",
+        "Nobody has confirmed the safe arrival of ride %(reference)s, which ended "
+        "%(minutes)s minutes ago.",
+        count="minutes",
+    ),
+)
 
 # Keep each in step with the code that writes it (named in the comment).
 CANCELLED_BY = StoredTemplate("Cancelled by %(name)s.")  # pipeline/cancel.py, apply.py
@@ -81,6 +150,7 @@ STORED_TEMPLATES = (
     ),
     StoredTemplate("The fare is now %(fare)s, more than %(margin)s%% above the %(agreed)s booked."),
     StoredTemplate("It rebooks %(ref)s, which a supervisor rejected."),
+    *ALERT_TEMPLATES,
 )
 
 

@@ -1,8 +1,10 @@
 """Alerts for a unit's supervisors: a ride that cannot proceed never fails silently.
 
 Raised by the pipeline (in the same transaction as the state change that needs them),
-resolved by a person or when the ride is retried. At most one open alert per ride and
-kind (a partial unique constraint), so a repeated failure does not pile up alerts.
+resolved by a person or when the ride is retried. Each new alert is emailed to its
+audience once the transaction commits (rides/pipeline/alert_mail.py). At most one open
+alert per ride and kind (a partial unique constraint), so a repeated failure does not
+pile up alerts.
 
 A partner that is down is one alert for its account, not one per ride: raised while the
 account's circuit breaker is open, cleared (with the time it came back) once it closes;
@@ -21,6 +23,7 @@ from partners.client.registry import breaker_episode
 from partners.models import PartnerAccount
 from portal.templatetags.portal_format import clock
 from rides.models import Alert, AlertKind, Ride
+from rides.pipeline.alert_mail import alert_enqueue_email
 
 log = logging.getLogger("rides.alerts")
 
@@ -38,6 +41,7 @@ def alert_raise(*, ride: Ride, kind: str, message: str) -> Alert:
     except IntegrityError:
         # Raised concurrently by another worker: theirs is the open one.
         return Alert.objects.open().get(ride=ride, kind=kind)
+    alert_enqueue_email(alert)
     log.warning(
         "alert raised: alert=%s kind=%s ride=%s unit=%s", alert.pk, kind, ride.pk, ride.unit_id
     )
@@ -92,7 +96,7 @@ def partner_outages_watch(*, now=None) -> dict[str, int]:
             ) % {"account": account.name, "time": clock(since)}
             try:
                 with transaction.atomic():
-                    Alert.objects.create(
+                    alert = Alert.objects.create(
                         unit=None,
                         partner_account=account,
                         kind=AlertKind.PARTNER_DOWN,
@@ -101,6 +105,7 @@ def partner_outages_watch(*, now=None) -> dict[str, int]:
                     )
             except IntegrityError:
                 continue  # raised by a concurrent run
+            alert_enqueue_email(alert)
             counts["raised"] += 1
             log.error("alert raised: partner account %s is down", account.pk)
         elif not episode.down and alert is not None:

@@ -4,7 +4,8 @@ Status from the create answer, polling, webhooks and per-trip reads all goes thr
 `_apply_partner_data` on a locked row, which uses Ride.apply_transition (repeats and
 stale data ignored, illegal moves refused, each change in the trip log), copies the
 driver, vehicle, ETA and fare, and starts what follows: the receipt of an ended trip,
-the cancellation of a trip that became known after a person cancelled the ride.
+the cancellation of a trip that became known after a person cancelled the ride, the
+monitoring rules (rides/pipeline/monitoring.py).
 Answers that cannot be read are counted (`ride_note_unusable`).
 """
 
@@ -32,6 +33,7 @@ from rides.models.states import (
 from rides.pipeline.alerts import alert_raise
 from rides.pipeline.common import CANCEL_AT_PARTNER, FETCH_RECEIPT, locked_ride
 from rides.pipeline.funds import ride_funds_follow
+from rides.pipeline.monitoring import driver_cancelled_raise, ride_monitor
 
 S = RideStatus
 log = logging.getLogger("rides.pipeline")
@@ -232,6 +234,9 @@ def _apply_partner_data(
             message=_("Ride %(reference)s failed at the partner: %(reason)s")
             % {"reference": ride.reference, "reason": ride.status_reason},
         )
+    if outcome == TransitionOutcome.APPLIED:
+        driver_cancelled_raise(ride)
+    ride_monitor(ride)  # a new status or position: the monitoring rules look again
     return outcome
 
 

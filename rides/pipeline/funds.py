@@ -9,7 +9,9 @@
 - `ride_funds_follow` runs after every step that may end a ride, on the locked row: by
   the state the ride is in, its fare is settled from the receipt, its cancellation fee
   charged, or its hold released. The fund's writes are idempotent, so a task run twice,
-  or the sweeper's copy of it, writes each row once.
+  or the sweeper's copy of it, writes each row once;
+- after a write that lowers the money available, the fund's alerts are checked on commit
+  (rides/pipeline/fund_watch.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from funding.selectors import FundingRules, funding_rules
 from funding.services import HoldRefused, ride_fee, ride_hold, ride_release, ride_settle
 from rides.models import Cause, Ride, RideStatus
 from rides.models.states import HELD, TERMINAL
+from rides.pipeline.fund_watch import fund_watch_soon
 from rides.rules import FUNDS_SHORT, approval_reason_text
 from sop.selectors import current
 
@@ -63,7 +66,9 @@ def ride_funds_hold(ride: Ride) -> bool:
         ride.apply_transition(
             S.AWAITING_APPROVAL, cause=Cause.DISPATCH, reason=approval_reason_text(reason)
         )
+        fund_watch_soon()  # refused: the money may be running out
         return False
+    fund_watch_soon()
     return True
 
 
@@ -81,12 +86,14 @@ def ride_funds_follow(ride: Ride) -> str:
             return "waiting"
         # No receipt is coming (refused, given up): the fare the trip last showed.
         fare = ride.final_fare if ride.final_fare is not None else ride.fare_amount or 0
-        ride_settle(ride_id=ride.pk, unit_id=ride.unit_id, fare=int(fare))
+        if ride_settle(ride_id=ride.pk, unit_id=ride.unit_id, fare=int(fare)) is not None:
+            fund_watch_soon()
         return "settled"
     if ride.status == S.CANCELLED and ride.cancellation_fee:
         if _receipt_pending(ride):
             return "waiting"  # the receipt says the fee
-        ride_fee(ride_id=ride.pk, unit_id=ride.unit_id, fee=int(ride.cancellation_fee))
+        if ride_fee(ride_id=ride.pk, unit_id=ride.unit_id, fee=int(ride.cancellation_fee)):
+            fund_watch_soon()
         return "fee"
     if ride.status in TERMINAL or ride.status in HELD or ride.status == S.AWAITING_APPROVAL:
         ride_release(ride_id=ride.pk)

@@ -15,7 +15,9 @@ more pages → a longer gap). Polls run at the adapter's "poll" priority: bookin
 cancellations leave them a share of the per-minute budget (PARTNER_POLL_RESERVE), so a
 backlog of dispatches after an outage never leaves statuses stale; failed polls are
 asked again within seconds. A safety net reads single trips nobody heard of for
-PIPELINE_SAFETY_NET_SECONDS, a few per poll.
+PIPELINE_SAFETY_NET_SECONDS, a few per poll. The rides a page refreshed in bulk (the car
+moved, the status did not) go through the monitoring rules together
+(rides/pipeline/monitoring.rides_monitor).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from rides.models import Cause, PartnerOperation, PollState, Ride
 from rides.models.states import ACTIVE_WITH_PARTNER, TERMINAL
 from rides.pipeline.apply import ride_apply_partner_trip, ride_note_unusable
 from rides.pipeline.calls import partner_call
+from rides.pipeline.monitoring import rides_monitor
 
 log = logging.getLogger("rides.polling")
 
@@ -187,7 +190,10 @@ def apply_trip_page(account: PartnerAccount, trips, now: dt.datetime | None = No
             continue
         ride_apply_partner_trip(ride_id=ride.pk, trip=trip, cause=Cause.POLL)
         applied += 1
-    refresh_in_bulk(refreshes, now)
+    if refresh_in_bulk(refreshes, now):
+        # Cars that moved without a status change: the monitoring rules for those rides
+        # (a status change ran them already, in apply).
+        rides_monitor([ride_id for ride_id, _trip in refreshes])
     if seen:
         Ride.objects.filter(pk__in=seen).update(partner_seen_at=now)
     return applied

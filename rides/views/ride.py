@@ -19,9 +19,10 @@ from django.views.decorators.http import require_GET, require_POST
 from cases.selectors import place_address_visible_to
 from cases.services import access_log_record
 from rides.booking.services import ride_rebook as rebook
-from rides.forms import CancelForm, RejectForm
+from rides.forms import ArrivalProblemForm, CancelForm, RejectForm
 from rides.models import RideStatus
 from rides.models.states import TERMINAL
+from rides.pipeline.arrival import arrival_pending
 from rides.pipeline.cancel import ride_cancel as cancel
 from rides.pipeline.dispatch import ride_retry as retry
 from rides.rules import approval_reason_text
@@ -86,7 +87,7 @@ def _driver_position(ride) -> dict | None:
     return {"lat": ride.driver_latitude, "lon": ride.driver_longitude}
 
 
-def _ride_context(request, ride, **extra) -> dict:
+def ride_context(request, ride, **extra) -> dict:
     rebooking = next(iter(ride.rebookings.all()), None)
     actions = ride_actions_for(request.user, ride, rebooking=rebooking)
     pickup_label = _point_label(request.user, ride.pickup_place, ride.pickup)
@@ -109,6 +110,8 @@ def _ride_context(request, ride, **extra) -> dict:
         "show_cancel": actions.cancel,
         "can_rebook": actions.rebook,
         "can_retry": actions.retry,
+        "arrival_pending": arrival_pending(ride),
+        "arrival_form": ArrivalProblemForm(),
         **extra,
     }
 
@@ -124,7 +127,7 @@ def ride_detail(request, reference):
         request=request,
         view="rides:detail",
     )
-    return render(request, "rides/detail.html", _ride_context(request, ride))
+    return render(request, "rides/detail.html", ride_context(request, ride))
 
 
 @require_GET
@@ -132,7 +135,7 @@ def ride_live(request, reference):
     """htmx partial: status, driver, vehicle, ETA and the trip log (no protected data)."""
     require_booking_role(request.user)
     ride = ride_get_for_user(user=request.user, reference=reference, with_events=True)
-    response = render(request, "rides/_live.html", _ride_context(request, ride, partial=True))
+    response = render(request, "rides/_live.html", ride_context(request, ride, partial=True))
     patch_vary_headers(response, ["HX-Request"])
     return response
 

@@ -154,6 +154,18 @@ class SandboxControl:
             body["hold"] = hold
         return self._call("POST", f"/trips/{trip_id}/status", json=body)["trip"]
 
+    def detour(self, trip_id: str, latitude: float, longitude: float) -> dict[str, Any]:
+        """The car is reported around (latitude, longitude) from now on."""
+        body = {"latitude": latitude, "longitude": longitude}
+        return self._call("POST", f"/trips/{trip_id}/detour", json=body)["trip"]
+
+    def end_detour(self, trip_id: str) -> dict[str, Any]:
+        return self._call("DELETE", f"/trips/{trip_id}/detour")["trip"]
+
+    def halt(self, trip_id: str, seconds: float) -> dict[str, Any]:
+        """The car stays where it is for ``seconds``; the trip keeps its status."""
+        return self._call("POST", f"/trips/{trip_id}/halt", json={"seconds": seconds})["trip"]
+
     def wait_for_status(
         self, trip_id: str, statuses: str | Iterable[str], timeout: float = 10.0
     ) -> dict[str, Any]:

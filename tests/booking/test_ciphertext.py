@@ -26,6 +26,7 @@ def test_raw_sql_shows_only_ciphertext_for_every_protected_ride_field(
         rider_phone="+6281311112222",
         rider_alias="Penumpang 1234",
         note_for_driver=f"{MARKER} driver note",
+        arrival_problem=f"{MARKER} arrival problem",
     )
     protected = [f.column for f in Ride._meta.concrete_fields if isinstance(f, EncryptedTextField)]
     assert set(protected) >= {

@@ -1,0 +1,46 @@
+"""Reading the alerts a person is shown: the open ones, the history with every
+acknowledgement (keyset pages), the header's count. Who sees which alert is
+rides.models.Alert.objects.for_user's rule (supervisors their units', the provincial
+centre every unit's, admins the fund's); each read here is a fixed number of queries,
+however many alerts there are."""
+
+from __future__ import annotations
+
+from django.http import Http404
+
+from portal.keyset import KeysetPage, keyset_page
+from rides.models import Alert
+
+OPEN_SHOWN = 100
+HISTORY_PAGE_SIZE = 50
+BADGE_MAX = 99
+_RELATED = ("ride", "unit", "partner_account")
+
+
+def alerts_open_for(user) -> tuple[list[Alert], int]:
+    """The newest OPEN_SHOWN open alerts the user is shown, and how many are open."""
+    alerts = Alert.objects.for_user(user).open()
+    rows = list(alerts.select_related(*_RELATED).order_by("-created_at", "-pk")[:OPEN_SHOWN])
+    return rows, alerts.count()
+
+
+def alerts_open_count(user) -> int:
+    """The header's badge: one COUNT over the open alerts' partial index."""
+    if user.role not in ("supervisor", "admin"):
+        return 0
+    return Alert.objects.for_user(user).open().count()
+
+
+def alerts_history_page(user, *, after: str | None = None, before: str | None = None) -> KeysetPage:
+    """Every alert the user is shown, open or acknowledged, newest first, one page."""
+    rows = Alert.objects.for_user(user).select_related(*_RELATED, "resolved_by")
+    return keyset_page(rows, field="created_at", size=HISTORY_PAGE_SIZE, after=after, before=before)
+
+
+def alert_get_for_user(user, alert_id: int) -> Alert:
+    """The alert if the user is shown it; Http404 otherwise (missing and hidden alike)."""
+    alert = Alert.objects.for_user(user).select_related(*_RELATED, "resolved_by")
+    found = alert.filter(pk=alert_id).first()
+    if found is None:
+        raise Http404("no such alert")
+    return found

@@ -411,6 +411,13 @@ MAP_TILE_ATTRIBUTION = _optional("MAP_TILE_ATTRIBUTION", default="")
 
 # --- Content-Security-Policy (django-csp) and Permissions-Policy: portal/policies.py ----
 CONTENT_SECURITY_POLICY = content_security_policy(tile_template=MAP_TILE_URL)
+# Address search on the booking form: a Nominatim-compatible geocoder (its /search API),
+# e.g. a self-hosted Nominatim. `make run` points it at the sandbox's Jakarta gazetteer.
+# Empty: no address search; addresses are typed and pinned on the map.
+GEOCODER_URL = _optional("GEOCODER_URL", default="")
+GEOCODER_TIMEOUT = _optional("GEOCODER_TIMEOUT", cast=float, default=3.0)
+if not 0.1 <= GEOCODER_TIMEOUT <= 30:
+    raise ImproperlyConfigured("Setting GEOCODER_TIMEOUT is malformed: must be 0.1 to 30.")
 
 # --- booking pipeline (rides/pipeline/) -------------------------------------------------
 # The name the rider's SMS shows as the sender: neutral, never the agency's.

@@ -8,6 +8,7 @@ the embedded servers (portal/embedded.py) and set the variables before Django re
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -117,6 +118,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "django_htmx",
+    "django_otp",
+    "axes",
     "portal",
     "accounts",
     "cases",
@@ -139,7 +142,15 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Signs out after SESSION_IDLE_SECONDS without activity (views marked @passive, the
+    # htmx polls, are no activity) and after SESSION_COOKIE_AGE in any case.
+    "portal.middleware.SessionLimits",
+    # A user whose role needs a second factor reaches only the sign-in pages until the
+    # code is given (accounts/two_factor.py).
+    "accounts.middleware.TwoFactorGate",
     "portal.middleware.BrandedNotFound",
+    # Last: turns a lockout flagged during authentication into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 CSRF_FAILURE_VIEW = "portal.views.csrf_failure"
 
@@ -168,12 +179,67 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# django-axes first: it refuses a locked-out account or address before the password is
+# even checked; then Django's own backend.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+PASSWORD_MIN_LENGTH = _optional("PASSWORD_MIN_LENGTH", cast=int, default=12)
+if not 8 <= PASSWORD_MIN_LENGTH <= 128:
+    raise ImproperlyConfigured("Setting PASSWORD_MIN_LENGTH is malformed: must be 8 to 128.")
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Words every Jakartan would try first (accounts/indonesian_passwords.txt).
+    {"NAME": "accounts.passwords.IndonesianContextValidator"},
 ]
+# Argon2 hashes new passwords; older hashes still verify and are re-hashed at the next login.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+
+# --- signing in: second factor, lockout, sessions (README "Signing in") ----------------
+# Roles that must give a TOTP code (or a recovery code) after the password; "all" adds
+# caseworkers. Anyone may enrol; whoever has a device gives a code.
+_two_factor_roles = _optional(
+    "TWO_FACTOR_REQUIRED_ROLES", cast=list, default=["supervisor", "admin"]
+)
+TWO_FACTOR_REQUIRED_ROLES = (
+    "all" if _two_factor_roles == ["all"] else tuple(role for role in _two_factor_roles if role)
+)
+# The issuer shown in authenticator apps next to the user name.
+TWO_FACTOR_ISSUER = _optional("TWO_FACTOR_ISSUER", default="Antar Aman PPAPP")
+TWO_FACTOR_RECOVERY_CODES = 10
+# django-axes: after AXES_FAILURE_LIMIT wrong passwords for one user name, or from one
+# address, both are refused for the cool-off; failures while locked do not prolong it,
+# so nobody can keep an account locked for good. Admins unlock on the user's page.
+AXES_ENABLED = True
+AXES_FAILURE_LIMIT = _optional("AXES_FAILURE_LIMIT", cast=int, default=10)
+AXES_COOLOFF_MINUTES = _optional("AXES_COOLOFF_MINUTES", cast=float, default=15.0)
+if not 1 <= AXES_FAILURE_LIMIT <= 1000:
+    raise ImproperlyConfigured("Setting AXES_FAILURE_LIMIT is malformed: must be 1 to 1000.")
+if not 0.01 <= AXES_COOLOFF_MINUTES <= 7 * 24 * 60:
+    raise ImproperlyConfigured("Setting AXES_COOLOFF_MINUTES is malformed: must be 0.01 to 10080.")
+AXES_COOLOFF_TIME = dt.timedelta(minutes=AXES_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "accounts.views.sign_in.locked_out"
+AXES_CLIENT_IP_CALLABLE = "portal.client_address.client_address"
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+# Addresses of the reverse proxies in front of the portal (comma separated). Only a
+# request from one of them has its X-Forwarded-For read; otherwise REMOTE_ADDR counts.
+TRUSTED_PROXIES = _optional("TRUSTED_PROXIES", cast=list, default=[])
 
 # --- language, time, money --------------------------------------------------------------
 LANGUAGE_CODE = "id"
@@ -203,7 +269,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- security -------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = _optional("SESSION_COOKIE_AGE", cast=int, default=8 * 3600)
+# The absolute limit of a session (seconds since the login), whatever the activity.
+SESSION_COOKIE_AGE = _optional("SESSION_COOKIE_AGE", cast=int, default=10 * 3600)
+# Signed out after this many seconds without activity (htmx polls are no activity).
+SESSION_IDLE_SECONDS = _optional("SESSION_IDLE_SECONDS", cast=int, default=30 * 60)
+if not 60 <= SESSION_IDLE_SECONDS <= SESSION_COOKIE_AGE:
+    raise ImproperlyConfigured(
+        "Setting SESSION_IDLE_SECONDS is malformed: must be 60 to SESSION_COOKIE_AGE."
+    )
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the meta tag, not the cookie
 X_FRAME_OPTIONS = "DENY"

@@ -83,6 +83,7 @@ class TokenIssueForm(forms.Form):
         label=_("Scope"),
         choices=TokenScope.choices,
         initial=TokenScope.READ,
+        required=False,
         widget=forms.RadioSelect,
         help_text=_("Read only: the token can look things up but not book, cancel or change."),
     )
@@ -92,6 +93,9 @@ class TokenIssueForm(forms.Form):
         if user is None:
             raise forms.ValidationError(_("Choose the user the token acts as."))
         return user
+
+    def clean_scope(self):
+        return self.cleaned_data.get("scope") or TokenScope.READ
 
 
 class TokenExpireForm(forms.Form):

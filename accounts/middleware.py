@@ -27,13 +27,15 @@ class TwoFactorGate:
         owed = pending_step(request)
         if owed is None:
             return None
+        if request.path.startswith("/api/"):
+            # The API's views are public to the login middleware (they answer 401
+            # themselves), but a session that owes a code gets nothing from them.
+            return JsonResponse({"detail": _("Finish the two-factor login first.")}, status=403)
         if getattr(view_func, "login_required", True) is False:
             return None  # public: what anyone signed out may see
         match = request.resolver_match
         if match is not None and match.view_name in OPEN_WHILE_OWED:
             return None
-        if request.path.startswith("/api/"):
-            return JsonResponse({"detail": _("Finish the two-factor login first.")}, status=403)
         target = reverse("two_factor_verify" if owed == "verify" else "two_factor_enrol")
         htmx = getattr(request, "htmx", None)
         page = (htmx.current_url_abs_path if htmx else request.get_full_path()) or "/"

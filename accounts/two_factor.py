@@ -27,6 +27,7 @@ from accounts.services import admin_change_record
 from accounts.services_security import user_sessions_end
 
 RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
+WRONG = "wrong"
 
 
 def required_for(user: User) -> bool:
@@ -115,17 +116,26 @@ def qr_svg(device: TotpDevice) -> str:
     )
 
 
-@transaction.atomic
 def enrolment_confirm(request, *, code: str) -> list[str]:
     """Confirms the user's new device with one code from the app, marks this session as
     verified, and returns the recovery codes (the only time they are known)."""
-    device = TotpDevice.objects.select_for_update().get(pk=enrolment_device(request.user).pk)
-    if device.confirmed:
+    outcome = _confirm(request, code)
+    if outcome == "confirmed_already":
         raise ValidationError({"code": [_("Two-factor login is set up already.")]})
-    if not device.verify_token(code):
+    if outcome == WRONG:
         raise ValidationError(
             {"code": [_("That code is not right. Type the 6 digits the app shows now.")]}
         )
+    return outcome
+
+
+@transaction.atomic
+def _confirm(request, code: str) -> list[str] | str:
+    device = TotpDevice.objects.select_for_update().get(pk=enrolment_device(request.user).pk)
+    if device.confirmed:
+        return "confirmed_already"
+    if not device.verify_token(code):
+        return WRONG
     device.confirmed = True
     device.confirmed_at = timezone.now()
     device.save(update_fields=["confirmed", "confirmed_at"])
@@ -154,55 +164,67 @@ def _normalised_recovery(code: str) -> str:
     return f"{letters[:5]}-{letters[5:]}" if len(letters) == 10 else ""
 
 
-@transaction.atomic
 def verify(request, *, code: str) -> str:
     """Checks the code given after the password: a TOTP code from the app, or else an
     unused recovery code (which is used up). On success the session is verified and
     "totp" or "recovery" is returned; a wrong code raises ValidationError. Failures slow
-    the next attempts down (the device's throttle counts both kinds)."""
-    device = (
-        TotpDevice.objects.select_for_update().filter(user=request.user, confirmed=True).first()
-    )
-    if device is None:
+    the next attempts down (the device's throttle counts both kinds) and are kept: the
+    check commits before the error is raised."""
+    outcome = _check(request, code)
+    if outcome == "no_device":
         raise ValidationError({"code": [_("Set up two-factor login first.")]})
-    allowed, details = device.verify_is_allowed()
-    if not allowed:
-        seconds = max(1, int((details["locked_until"] - timezone.now()).total_seconds()) + 1)
+    if isinstance(outcome, int):
         raise ValidationError(
             {
                 "code": [
                     _("Too many wrong codes. Wait %(seconds)s seconds, then try again.")
-                    % {"seconds": seconds}
+                    % {"seconds": outcome}
                 ]
             }
         )
+    if outcome == WRONG:
+        raise ValidationError(
+            {
+                "code": [
+                    _(
+                        "That code is not right. Type the 6 digits the app shows now, "
+                        "or a recovery code."
+                    )
+                ]
+            }
+        )
+    return outcome
+
+
+@transaction.atomic
+def _check(request, code: str) -> str | int:
+    """ "totp", "recovery", WRONG, "no_device", or the seconds to wait (throttled)."""
+    device = (
+        TotpDevice.objects.select_for_update().filter(user=request.user, confirmed=True).first()
+    )
+    if device is None:
+        return "no_device"
+    allowed, details = device.verify_is_allowed()
+    if not allowed:
+        return max(1, int((details["locked_until"] - timezone.now()).total_seconds()) + 1)
     typed = code.replace(" ", "").strip()
     if typed.isdigit():
-        if device.verify_token(typed):
+        if device.verify_token(typed):  # counts a failure itself
             _passed(request, device)
             return "totp"
-    else:
-        wanted = _normalised_recovery(typed)
-        for candidate in RecoveryCode.objects.select_for_update().filter(
-            user=request.user, used_at__isnull=True
-        ):
-            if wanted and check_password(wanted, candidate.code_hash):
-                candidate.used_at = timezone.now()
-                candidate.save(update_fields=["used_at"])
-                device.throttle_reset()
-                _passed(request, device)
-                return "recovery"
-        device.throttle_increment()
-    raise ValidationError(
-        {
-            "code": [
-                _(
-                    "That code is not right. Type the 6 digits the app shows now, "
-                    "or a recovery code."
-                )
-            ]
-        }
-    )
+        return WRONG
+    wanted = _normalised_recovery(typed)
+    for candidate in RecoveryCode.objects.select_for_update().filter(
+        user=request.user, used_at__isnull=True
+    ):
+        if wanted and check_password(wanted, candidate.code_hash):
+            candidate.used_at = timezone.now()
+            candidate.save(update_fields=["used_at"])
+            device.throttle_reset()
+            _passed(request, device)
+            return "recovery"
+    device.throttle_increment()
+    return WRONG
 
 
 def recovery_codes_left(user: User) -> int:

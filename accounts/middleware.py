@@ -5,6 +5,8 @@ gets HX-Redirect; an API request with the session gets 403."""
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -13,7 +15,8 @@ from django.utils.translation import gettext as _
 
 from accounts.two_factor import pending_step
 
-OPEN_WHILE_OWED = {"logout", "two_factor_verify", "two_factor_enrol", "set_language"}
+STEPS = ("two_factor_verify", "two_factor_enrol")
+OPEN_WHILE_OWED = {"logout", "set_language", *STEPS}
 
 
 class TwoFactorGate:
@@ -43,6 +46,9 @@ class TwoFactorGate:
             target += "?" + urlencode({"next": page})
         if htmx:
             response = HttpResponse(status=204)
-            response["HX-Redirect"] = target
+            if urlparse(page).path not in {reverse(step) for step in STEPS}:
+                # A poll from the code step's own page (the header's badge) gets nothing,
+                # not a redirect to where it already is.
+                response["HX-Redirect"] = target
             return response
         return redirect(target)

@@ -8,55 +8,21 @@ the embedded servers (portal/embedded.py) and set the variables before Django re
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from pathlib import Path
 
-import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from portal.envfile import load_env_file
 from portal.hours import parse_service_hours
+from portal.settings_env import env
+from portal.settings_env import optional as _optional
+from portal.settings_env import required as _required
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
 load_env_file()
-
-
-def _required(name: str, cast=str, **kwargs):
-    """Reads a variable that has no safe default; failures name the variable."""
-    if name not in os.environ:
-        raise ImproperlyConfigured(
-            f"Setting {name} is missing: set it in the environment or in .env (see .env.example)."
-        )
-    try:
-        return env.get_value(name, cast=cast, **kwargs)
-    except (ValueError, TypeError) as exc:
-        raise ImproperlyConfigured(f"Setting {name} is malformed: {exc}") from exc
-
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
-
-
-def _strict_bool(value) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE | _FALSE:
-        return text in _TRUE
-    raise ValueError(f"{value!r} is not one of true/false, yes/no, on/off, 1/0")
-
-
-def _optional(name: str, cast=str, default=None):
-    if cast is bool:
-        cast = _strict_bool
-    try:
-        return env.get_value(name, cast=cast, default=default)
-    except (ValueError, TypeError) as exc:
-        raise ImproperlyConfigured(f"Setting {name} is malformed: {exc}") from exc
 
 
 DEBUG = _optional("DJANGO_DEBUG", cast=bool, default=False)
@@ -179,67 +145,9 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
-# django-axes first: it refuses a locked-out account or address before the password is
-# even checked; then Django's own backend.
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
-PASSWORD_MIN_LENGTH = _optional("PASSWORD_MIN_LENGTH", cast=int, default=12)
-if not 8 <= PASSWORD_MIN_LENGTH <= 128:
-    raise ImproperlyConfigured("Setting PASSWORD_MIN_LENGTH is malformed: must be 8 to 128.")
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {
-        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-        "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH},
-    },
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
-    # Words every Jakartan would try first (accounts/indonesian_passwords.txt).
-    {"NAME": "accounts.passwords.IndonesianContextValidator"},
-]
-# Argon2 hashes new passwords; older hashes still verify and are re-hashed at the next login.
-PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
-    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
-    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
-    "django.contrib.auth.hashers.ScryptPasswordHasher",
-]
-
-# --- signing in: second factor, lockout, sessions (README "Signing in") ----------------
-# Roles that must give a TOTP code (or a recovery code) after the password; "all" adds
-# caseworkers. Anyone may enrol; whoever has a device gives a code.
-_two_factor_roles = _optional(
-    "TWO_FACTOR_REQUIRED_ROLES", cast=list, default=["supervisor", "admin"]
-)
-TWO_FACTOR_REQUIRED_ROLES = (
-    "all" if _two_factor_roles == ["all"] else tuple(role for role in _two_factor_roles if role)
-)
-# The issuer shown in authenticator apps next to the user name.
-TWO_FACTOR_ISSUER = _optional("TWO_FACTOR_ISSUER", default="Antar Aman PPAPP")
-TWO_FACTOR_RECOVERY_CODES = 10
-# django-axes: after AXES_FAILURE_LIMIT wrong passwords for one user name, or from one
-# address, both are refused for the cool-off; failures while locked do not prolong it,
-# so nobody can keep an account locked for good. Admins unlock on the user's page.
-AXES_ENABLED = True
-AXES_FAILURE_LIMIT = _optional("AXES_FAILURE_LIMIT", cast=int, default=10)
-AXES_COOLOFF_MINUTES = _optional("AXES_COOLOFF_MINUTES", cast=float, default=15.0)
-if not 1 <= AXES_FAILURE_LIMIT <= 1000:
-    raise ImproperlyConfigured("Setting AXES_FAILURE_LIMIT is malformed: must be 1 to 1000.")
-if not 0.01 <= AXES_COOLOFF_MINUTES <= 7 * 24 * 60:
-    raise ImproperlyConfigured("Setting AXES_COOLOFF_MINUTES is malformed: must be 0.01 to 10080.")
-AXES_COOLOFF_TIME = dt.timedelta(minutes=AXES_COOLOFF_MINUTES)
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_RESET_ON_SUCCESS = True
-AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-AXES_LOCKOUT_CALLABLE = "accounts.views.sign_in.locked_out"
-AXES_CLIENT_IP_CALLABLE = "portal.client_address.client_address"
-AXES_ENABLE_ADMIN = False
-AXES_VERBOSE = False
-# Addresses of the reverse proxies in front of the portal (comma separated). Only a
-# request from one of them has its X-Forwarded-For read; otherwise REMOTE_ADDR counts.
-TRUSTED_PROXIES = _optional("TRUSTED_PROXIES", cast=list, default=[])
+# Signing in: backends, password rules and hashers, the second factor, lockout, the
+# session's limits (README "Signing in").
+from portal.settings_sign_in import *  # noqa: E402,F403
 
 # --- language, time, money --------------------------------------------------------------
 LANGUAGE_CODE = "id"
@@ -269,14 +177,6 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- security -------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
-# The absolute limit of a session (seconds since the login), whatever the activity.
-SESSION_COOKIE_AGE = _optional("SESSION_COOKIE_AGE", cast=int, default=10 * 3600)
-# Signed out after this many seconds without activity (htmx polls are no activity).
-SESSION_IDLE_SECONDS = _optional("SESSION_IDLE_SECONDS", cast=int, default=30 * 60)
-if not 60 <= SESSION_IDLE_SECONDS <= SESSION_COOKIE_AGE:
-    raise ImproperlyConfigured(
-        "Setting SESSION_IDLE_SECONDS is malformed: must be 60 to SESSION_COOKIE_AGE."
-    )
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the meta tag, not the cookie
 X_FRAME_OPTIONS = "DENY"

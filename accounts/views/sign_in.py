@@ -23,7 +23,6 @@ from django.views.decorators.http import require_http_methods
 from accounts import two_factor
 from accounts.forms import SecondFactorForm
 from accounts.services_security import locked_until, password_changed
-from portal.client_address import client_address
 from portal.forms import apply_service_errors
 
 
@@ -144,7 +143,8 @@ def locked_out(request, response=None, credentials=None, *args, **kwargs):
     """AXES_LOCKOUT_CALLABLE: too many wrong passwords for this user name or from this
     address. Says until when, in the user's language, with the way back to the login."""
     username = (credentials or {}).get("username") or request.POST.get("username", "")
-    until = locked_until(username=username, ip_address=client_address(request))
+    address = getattr(request, "axes_ip_address", None) or request.META.get("REMOTE_ADDR")
+    until = locked_until(username=username, ip_address=address)
     return render(
         request,
         "registration/locked_out.html",

@@ -1,5 +1,5 @@
-"""The admin pages' forms for users, units and API tokens: they only parse; the rules are
-in accounts/services.py."""
+"""The admin pages' forms for users, units and API tokens, and the code step of the
+login: they only parse; the rules are in accounts/services*.py and accounts/two_factor.py."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Role, Unit, User
+from accounts.models import Role, TokenScope, Unit, User
 
 
 def _unit_field(required=False):
@@ -79,12 +79,23 @@ class TokenIssueForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text=_("After this day the token no longer works. Empty: no expiry."),
     )
+    scope = forms.ChoiceField(
+        label=_("Scope"),
+        choices=TokenScope.choices,
+        initial=TokenScope.READ,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text=_("Read only: the token can look things up but not book, cancel or change."),
+    )
 
     def clean_user(self):
         user = self.cleaned_data.get("user")
         if user is None:
             raise forms.ValidationError(_("Choose the user the token acts as."))
         return user
+
+    def clean_scope(self):
+        return self.cleaned_data.get("scope") or TokenScope.READ
 
 
 class TokenExpireForm(forms.Form):
@@ -101,3 +112,22 @@ def end_of_day(day: dt.date | None) -> dt.datetime | None:
     if day is None:
         return None
     return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
+
+
+class SecondFactorForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=40,
+        required=False,
+        strip=True,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "text", "autocapitalize": "none"}
+        ),
+        help_text=_("The 6 digits your authenticator app shows now, or one recovery code."),
+    )
+
+    def clean_code(self):
+        code = self.cleaned_data.get("code", "")
+        if not code:
+            raise forms.ValidationError(_("Type the code from your authenticator app."))
+        return code

@@ -1,14 +1,17 @@
-"""Units (service offices), users with their role, API tokens (only a hash stored), the
-answers to API requests made with an Idempotency-Key, and the log of administrators'
-changes."""
+"""Units (service offices), users with their role, API tokens (only a hash stored; a
+scope), the answers to API requests made with an Idempotency-Key, the log of
+administrators' changes, and the second factor: a TOTP device (its secret encrypted) and
+recovery codes (hashed)."""
 
 import hashlib
 import secrets
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device, ThrottlingMixin
 
 from portal.crypto import EncryptedTextField
 
@@ -75,6 +78,14 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+class TokenScope(models.TextChoices):
+    """What a token may do: "read" answers safe methods only; "book" may also write (and
+    so read)."""
+
+    READ = "read", _("Read only")
+    BOOK = "book", _("Read and book")
+
+
 class ApiToken(models.Model):
     """A bearer token for an integration; only its hash is stored."""
 
@@ -86,9 +97,14 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    scope = models.CharField(max_length=10, choices=TokenScope.choices, default=TokenScope.BOOK)
 
     def __str__(self):
         return f"{self.prefix}… ({self.user})"
+
+    @property
+    def may_write(self) -> bool:
+        return self.scope == TokenScope.BOOK
 
     def is_usable(self, now=None) -> bool:
         """Neither revoked nor past its expiry."""
@@ -133,6 +149,9 @@ ADMIN_ACTIONS = {
     "issued": _("Issued"),
     "expiry_set": _("Expiry set"),
     "revoked": _("Revoked"),
+    "two_factor_reset": _("Two-factor login reset"),
+    "unlocked": _("Unlocked after failed logins"),
+    "password_reset_sent": _("Password reset link sent"),
 }
 
 
@@ -179,3 +198,67 @@ class AdminChange(models.Model):
             else:
                 shown.append(f"{field}: {value}")
         return shown
+
+
+class TotpDevice(ThrottlingMixin, Device):
+    """An authenticator app's TOTP secret (RFC 6238: 6 digits every 30 seconds), one per
+    user. django-otp's own TOTPDevice keeps the key in clear; here it is encrypted with
+    the portal's keys. Unconfirmed until the user types one code from the app. Failed
+    codes slow the next attempt down (1, 2, 4 … seconds; ThrottlingMixin)."""
+
+    key = EncryptedTextField()  # hex of 20 random bytes
+    last_t = models.BigIntegerField(default=-1)  # the last time step used: a code works once
+    drift = models.SmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    STEP = 30
+    DIGITS = 6
+    TOLERANCE = 1  # one step either side: a phone's clock a little off still works
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user"], name="one_totp_device_per_user")]
+
+    def get_throttle_factor(self):
+        return getattr(settings, "OTP_TOTP_THROTTLE_FACTOR", 1)
+
+    @property
+    def bin_key(self) -> bytes:
+        return bytes.fromhex(self.key)
+
+    def verify_token(self, token) -> bool:
+        from django_otp.oath import TOTP
+
+        allowed, _details = self.verify_is_allowed()
+        if not allowed:
+            return False
+        token = str(token).replace(" ", "").strip()
+        verified = False
+        if token.isdigit() and len(token) == self.DIGITS:
+            totp = TOTP(self.bin_key, step=self.STEP, digits=self.DIGITS, drift=self.drift)
+            verified = totp.verify(int(token), tolerance=self.TOLERANCE, min_t=self.last_t + 1)
+            if verified:
+                self.last_t = totp.t()
+                self.drift = totp.drift
+                self.throttle_reset(commit=False)
+                self.save(update_fields=["last_t", "drift", *THROTTLE_FIELDS])
+        if not verified:
+            self.throttle_increment(commit=False)
+            self.save(update_fields=THROTTLE_FIELDS)
+        return verified
+
+
+THROTTLE_FIELDS = ["throttling_failure_timestamp", "throttling_failure_count"]
+
+
+class RecoveryCode(models.Model):
+    """A one-time code for a login without the phone; only its hash is stored (Django's
+    password hashers), and each works once."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"recovery code {self.pk} of {self.user_id}"

@@ -17,7 +17,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
-from accounts.models import AdminChange, ApiToken, Role, Unit, User, hash_token
+from accounts.models import AdminChange, ApiToken, Role, TokenScope, Unit, User, hash_token
 
 SECRET_CHANGED = "changed"
 
@@ -337,9 +337,10 @@ def api_token_issue(
     name: str = "",
     expires_at: dt.datetime | None = None,
     actor: User | None = None,
+    scope: str = TokenScope.BOOK,
 ) -> str:
     """Issues a token and returns its raw value, the only time it is known: only its
-    hash is stored."""
+    hash is stored. `scope` "read" allows safe methods only; "book" also writes."""
     name = name.strip()
     problems: dict[str, list[str]] = {}
     if not user.is_active:
@@ -348,11 +349,18 @@ def api_token_issue(
         problems["name"] = [_("Shorten the name to 80 characters.")]
     if expires_at is not None and expires_at <= timezone.now():
         problems["expires_at"] = [_("Choose an expiry in the future.")]
+    if scope not in TokenScope.values:
+        problems["scope"] = [_("Choose what the token may do.")]
     if problems:
         raise ValidationError(problems)
     raw = ApiToken.new_raw_key()
     token = ApiToken.objects.create(
-        user=user, name=name, key_hash=hash_token(raw), prefix=raw[4:12], expires_at=expires_at
+        user=user,
+        name=name,
+        key_hash=hash_token(raw),
+        prefix=raw[4:12],
+        expires_at=expires_at,
+        scope=scope,
     )
     admin_change_record(
         actor=actor,
@@ -360,7 +368,11 @@ def api_token_issue(
         obj=token,
         label=_token_label(token),
         action="issued",
-        changes={"name": [None, name], "expires_at": [None, _iso(expires_at)]},
+        changes={
+            "name": [None, name],
+            "expires_at": [None, _iso(expires_at)],
+            "scope": [None, scope],
+        },
     )
     return raw
 

@@ -11,6 +11,13 @@ urlpatterns = [
     path("users/invite/", users.user_invite, name="user_invite"),
     path("users/<int:pk>/", users.user_edit, name="user_edit"),
     path("users/<int:pk>/deactivate/", users.user_deactivate, name="user_deactivate"),
+    path("users/<int:pk>/unlock/", users.user_unlock, name="user_unlock"),
+    path(
+        "users/<int:pk>/two-factor/reset/",
+        users.user_two_factor_reset,
+        name="user_two_factor_reset",
+    ),
+    path("users/<int:pk>/password/reset/", users.user_password_reset, name="user_password_reset"),
     path("units/", units.unit_list, name="units"),
     path("units/new/", units.unit_create, name="unit_create"),
     path("units/<int:pk>/", units.unit_edit, name="unit_edit"),

@@ -16,11 +16,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from portal.envfile import load_env_file
-from portal.envreader import env
-from portal.envreader import optional as _optional
-from portal.envreader import required as _required
 from portal.hours import parse_service_hours
 from portal.policies import PERMISSIONS, content_security_policy
+from portal.settings_env import env
+from portal.settings_env import optional as _optional
+from portal.settings_env import required as _required
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -86,6 +86,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "django_htmx",
+    "django_otp",
+    "axes",
     "portal",
     "accounts",
     "cases",
@@ -111,7 +113,15 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Signs out after SESSION_IDLE_SECONDS without activity (views marked @passive, the
+    # htmx polls, are no activity) and after SESSION_COOKIE_AGE in any case.
+    "portal.middleware.SessionLimits",
+    # A user whose role needs a second factor reaches only the sign-in pages until the
+    # code is given (accounts/two_factor.py).
+    "accounts.middleware.TwoFactorGate",
     "portal.middleware.BrandedNotFound",
+    # Last: turns a lockout flagged during authentication into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 CSRF_FAILURE_VIEW = "portal.views.csrf_failure"
 PERMISSIONS_POLICY = PERMISSIONS
@@ -141,12 +151,9 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
-]
+# Signing in: backends, password rules and hashers, the second factor, lockout, the
+# session's limits (README "Signing in").
+from portal.settings_sign_in import *  # noqa: E402,F403
 
 # --- language, time, money --------------------------------------------------------------
 LANGUAGE_CODE = "id"
@@ -176,7 +183,6 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- security -------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = _optional("SESSION_COOKIE_AGE", cast=int, default=8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the meta tag, not the cookie
 X_FRAME_OPTIONS = "DENY"
@@ -294,7 +300,11 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": _optional("LOG_LEVEL", default="INFO")},
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # Exception messages in the log: in development only (they may quote the data handled).

@@ -1,10 +1,12 @@
-"""The root URLconf: pages, login, choosing a password from an invitation, the admin pages,
-the supervisors' pages, API v1, the partner webhook endpoint."""
+"""The root URLconf: pages, login (password, then the second factor), one's own password
+and two-factor settings, choosing a password from a one-time link, the admin pages, the
+supervisors' pages, API v1, the partner webhook endpoint."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import include, path, reverse_lazy
+from django.urls import include, path
 from django.views.i18n import set_language
 
+from accounts.views import sign_in
 from portal import views
 from rides.webhook_view import partner_webhook
 
@@ -12,23 +14,14 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon, name="favicon"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="registration/login.html", redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("login/", sign_in.PortalLoginView.as_view(), name="login"),
+    path("login/code/", sign_in.two_factor_verify, name="two_factor_verify"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    # An invitation's one-time link (Django's password-reset tokens).
-    path(
-        "password/set/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
-            template_name="registration/password_set.html",
-            success_url=reverse_lazy("password_set_done"),
-        ),
-        name="password_set",
-    ),
+    path("account/two-factor/", sign_in.two_factor_enrol, name="two_factor_enrol"),
+    path("account/password/", sign_in.password_change, name="password_change"),
+    # The one-time link of an invitation or an administrator's reset (Django's
+    # password-reset tokens).
+    path("password/set/<uidb64>/<token>/", sign_in.PasswordSetView.as_view(), name="password_set"),
     path(
         "password/set/done/",
         auth_views.PasswordResetCompleteView.as_view(

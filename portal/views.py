@@ -1,6 +1,6 @@
 """The portal's own pages: home, /healthz (database, Redis, the worker's heartbeat),
-/favicon.ico, and the error pages (a CSRF failure, a server error); the `public` and
-`admin_only` marks of views."""
+/favicon.ico, and the error pages (a CSRF failure, a server error); the `public`,
+`admin_only` and `passive` marks of views."""
 
 import time
 from functools import wraps
@@ -22,6 +22,20 @@ from accounts.models import Role
 def public(view):
     """Declares a view reachable without logging in (LoginRequiredMiddleware guards the rest)."""
     return login_not_required(view)
+
+
+def passive(view):
+    """Declares a view that pages call by themselves (htmx polls: a ride's live partial, a
+    badge, any `…/live/` or `…/badge/` endpoint): a request to it is no sign that someone
+    is at the screen, so it does not keep the session from its idle timeout
+    (SESSION_IDLE_SECONDS, portal.middleware.SessionLimits). Every polled endpoint must
+    carry it; tests/accounts/test_sessions.py checks the ones named live or badge."""
+    view.passive = True
+    return view
+
+
+def is_passive(view) -> bool:
+    return getattr(view, "passive", False) is True
 
 
 def admin_only(view):

@@ -153,6 +153,12 @@ ACCESS = {
         "expect": everyone(200),
     },
     "password_set_done": {"method": "get", "expect": everyone(200)},
+    # the code step after the password: only for a session that owes a code; anyone else
+    # is sent on (the test users have no authenticator app)
+    "two_factor_verify": {"method": "get", "expect": staff_only(302)},
+    # one's own second factor and password
+    "two_factor_enrol": {"method": "get", "expect": staff_only(200)},
+    "password_change": {"method": "get", "expect": staff_only(200)},
     # admin pages: partner accounts
     "partners:list": {"method": "get", "expect": admins_only(200)},
     "partners:create": {"method": "get", "expect": admins_only(200)},
@@ -168,6 +174,18 @@ ACCESS = {
     "accounts:user_invite": {"method": "get", "expect": admins_only(200)},
     "accounts:user_edit": {"method": "get", "kwargs": _user_pk, "expect": admins_only(200)},
     "accounts:user_deactivate": {
+        "method": "post",
+        "kwargs": _user_pk,
+        "expect": admins_only(302),
+    },
+    # sign-in controls on a user's page: back to the page with a message
+    "accounts:user_unlock": {"method": "post", "kwargs": _user_pk, "expect": admins_only(302)},
+    "accounts:user_two_factor_reset": {
+        "method": "post",
+        "kwargs": _user_pk,
+        "expect": admins_only(302),
+    },
+    "accounts:user_password_reset": {
         "method": "post",
         "kwargs": _user_pk,
         "expect": admins_only(302),

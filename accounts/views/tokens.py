@@ -35,6 +35,7 @@ def token_issue(request):
                 user=data["user"],
                 name=data["name"],
                 expires_at=end_of_day(data["expires_on"]),
+                scope=data["scope"],
             )
         except ValidationError as exc:
             apply_service_errors(form, exc, {"expires_at": "expires_on"})

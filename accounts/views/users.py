@@ -1,4 +1,6 @@
-"""Users: the list, an invitation, role and unit, deactivation."""
+"""Users: the list, an invitation, role and unit, deactivation; on a user's page also the
+sign-in controls: unlock after failed logins, reset the second factor, send a one-time
+password-reset link."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import services
+from accounts import services, services_security, two_factor
 from accounts.forms import UserEditForm, UserInviteForm
 from accounts.models import AdminChange, User
 from portal.forms import apply_service_errors
@@ -76,7 +78,14 @@ def user_edit(request, pk: int):
     return render(
         request,
         "accounts/user_edit.html",
-        {"form": form, "person": person, "changes": changes},
+        {
+            "form": form,
+            "person": person,
+            "changes": changes,
+            "locked_until": services_security.user_locked_until(person),
+            "two_factor_device": two_factor.confirmed_device(person),
+            "two_factor_required": two_factor.required_for(person),
+        },
         status=status,
     )
 
@@ -97,3 +106,50 @@ def user_deactivate(request, pk: int):
         % {"username": person.username},
     )
     return redirect("accounts:users")
+
+
+@admin_only
+@require_POST
+def user_unlock(request, pk: int):
+    person = get_object_or_404(User, pk=pk)
+    services_security.user_unlock(actor=request.user, user=person)
+    messages.success(
+        request,
+        _("%(username)s can log in again: the failed logins are cleared.")
+        % {"username": person.username},
+    )
+    return redirect("accounts:user_edit", pk=person.pk)
+
+
+@admin_only
+@require_POST
+def user_two_factor_reset(request, pk: int):
+    person = get_object_or_404(User, pk=pk)
+    two_factor.two_factor_reset(actor=request.user, user=person)
+    messages.success(
+        request,
+        _(
+            "Two-factor login of %(username)s is reset: signed out everywhere; the next "
+            "login sets up a new authenticator app."
+        )
+        % {"username": person.username},
+    )
+    return redirect("accounts:user_edit", pk=person.pk)
+
+
+@admin_only
+@require_POST
+def user_password_reset(request, pk: int):
+    person = get_object_or_404(User, pk=pk)
+    try:
+        services_security.password_reset_link_send(actor=request.user, user=person)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(
+            request,
+            _("A one-time link to choose a new password went to %(email)s.")
+            % {"email": person.email},
+        )
+    return redirect("accounts:user_edit", pk=person.pk)

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from cases.services import access_log_record_many
+from portal.views import passive
 from rides.booking.services import ride_approve as approve
 from rides.booking.services import ride_reject as reject
 from rides.forms import RejectForm
@@ -76,6 +77,7 @@ def _render_queue(request, *, reject_forms=None, status=200):
     return render(request, "rides/approvals.html", {"rows": rows}, status=status)
 
 
+@passive
 @require_GET
 def approval_badge(request):
     """The header's badge alone (polled by htmx): how many rides wait for approval."""

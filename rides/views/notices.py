@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_POST
 
+from portal.views import passive
 from rides.notices import (
     badge_label,
     notices_mark_read,
@@ -32,6 +33,7 @@ def notice_list(request):
     return render(request, "rides/notices.html", context)
 
 
+@passive
 @require_GET
 def notice_badge(request):
     """The badge alone (polled by htmx): the number of unread notices."""

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from cases.selectors import place_address_visible_to
 from cases.services import access_log_record
+from portal.views import passive
 from rides.booking.services import ride_rebook as rebook
 from rides.forms import ArrivalProblemForm, CancelForm, RejectForm
 from rides.models import RideStatus
@@ -130,6 +131,7 @@ def ride_detail(request, reference):
     return render(request, "rides/detail.html", ride_context(request, ride))
 
 
+@passive
 @require_GET
 def ride_live(request, reference):
     """htmx partial: status, driver, vehicle, ETA and the trip log (no protected data)."""

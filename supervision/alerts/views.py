@@ -14,6 +14,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from portal.views import passive
 from rides.pipeline.alerts import alert_acknowledge as acknowledge
 from rides.views.common import pager
 from supervision.alerts.forms import AcknowledgeForm
@@ -88,6 +89,7 @@ def alert_acknowledge(request, alert_id: int):
     return redirect("supervision:alerts")
 
 
+@passive
 @require_GET
 def alert_badge(request):
     """The header's count of open alerts alone (polled by htmx)."""

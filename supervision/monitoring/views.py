@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from cases.services import access_log_record_many
+from portal.views import passive
 from rides.models import Alert
 from rides.pipeline.alerts import alert_acknowledge
 from rides.views.common import is_htmx, require_supervisor
@@ -57,6 +58,7 @@ def board(request):
     return render(request, "supervision/board.html", _board_context(request))
 
 
+@passive
 @require_GET
 def board_live(request):
     """The polled partial: rides, alerts and markers, no survivor's name or address."""

@@ -10,6 +10,7 @@ import re
 
 import pytest
 from django.core import mail
+from django.http import HttpRequest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -71,7 +72,10 @@ def test_invite_shows_every_error_at_once_and_keeps_what_was_typed(admin_client,
 def test_deactivation_ends_every_session_and_every_token(admin_client, caseworker):
     phone, laptop = Client(), Client()
     for device in (phone, laptop):
-        assert device.login(username=caseworker.username, password=TEST_PASSWORD)
+        # django-axes checks every authentication against its lockout: it needs a request.
+        assert device.login(
+            request=HttpRequest(), username=caseworker.username, password=TEST_PASSWORD
+        )
         assert device.get(reverse("cases:list")).status_code == 200
     raw = api_token_issue(user=caseworker, name="integration")
     api = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")

@@ -1,5 +1,6 @@
-"""Reading the settings' variables from the environment (django-environ, after .env was
-loaded): a missing or malformed variable stops the start with a message naming it."""
+"""Reading settings from the environment: a required variable and an optional one, each
+failure naming the variable (portal/settings.py and portal/settings_sign_in.py read
+through these)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
-def _strict_bool(value) -> bool:
+def strict_bool(value) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
@@ -38,7 +39,7 @@ def _strict_bool(value) -> bool:
 
 def optional(name: str, cast=str, default=None):
     if cast is bool:
-        cast = _strict_bool
+        cast = strict_bool
     try:
         return env.get_value(name, cast=cast, default=default)
     except (ValueError, TypeError) as exc:

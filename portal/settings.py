@@ -396,23 +396,9 @@ for _name, _high in (
 ):
     if not 0 <= globals()[_name] <= _high:
         raise ImproperlyConfigured(f"Setting {_name} is malformed: must be 0 to {_high}.")
-# --- monitoring: defaults of the alert thresholds (sop/registry.py; set on /admin/sop/) --
-MONITORING_NO_DRIVER_MINUTES = _optional("MONITORING_NO_DRIVER_MINUTES", cast=int, default=10)
-MONITORING_APPROVAL_MINUTES = _optional("MONITORING_APPROVAL_MINUTES", cast=int, default=15)
-MONITORING_NO_PROGRESS_MINUTES = _optional("MONITORING_NO_PROGRESS_MINUTES", cast=int, default=15)
-MONITORING_OVERRUN_PERCENT = _optional("MONITORING_OVERRUN_PERCENT", cast=int, default=50)
-MONITORING_OVERRUN_MINUTES = _optional("MONITORING_OVERRUN_MINUTES", cast=int, default=90)
-MONITORING_STOPPED_MINUTES = _optional("MONITORING_STOPPED_MINUTES", cast=int, default=5)
-MONITORING_CORRIDOR_METRES = _optional("MONITORING_CORRIDOR_METRES", cast=int, default=2000)
-MONITORING_ARRIVAL_MINUTES = _optional("MONITORING_ARRIVAL_MINUTES", cast=int, default=60)
-_MINUTES = ("NO_DRIVER", "APPROVAL", "NO_PROGRESS", "OVERRUN", "STOPPED", "ARRIVAL")
-for _name, _low, _high in (
-    *((f"MONITORING_{n}_MINUTES", 1, 1440) for n in _MINUTES),
-    ("MONITORING_OVERRUN_PERCENT", 10, 1000),
-    ("MONITORING_CORRIDOR_METRES", 100, 50_000),
-):
-    if not _low <= globals()[_name] <= _high:
-        raise ImproperlyConfigured(f"Setting {_name} is malformed: must be {_low} to {_high}.")
+# --- monitoring: defaults of the alert thresholds, portal/settings_monitoring.py -------
+from portal.settings_monitoring import *  # noqa: E402,F403
+
 # Map tiles for the booking map, e.g. https://tile.example/{z}/{x}/{y}.png (must allow
 # your use). Empty: no tiles are fetched; the map shows the places and the pin on a plain
 # background, which works offline.

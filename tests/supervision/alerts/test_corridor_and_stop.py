@@ -1,8 +1,9 @@
 """A trip driven off its corridor and stopped mid-trip at the sandbox, with the whole stack
 running: a real Celery worker and beat (dispatch, polling, the monitoring rules, the alert
-emails), the sandbox partner over HTTP. Both alerts reach the supervisors' page and the
-email outbox (the file backend, written by the worker) within one poll; acknowledged with
-a note, they leave the open alerts and stay in the history."""
+emails), the sandbox partner over HTTP. Both alerts reach the supervisors' page, the board
+and the email outbox (the file backend, written by the worker) within one poll;
+acknowledged with a note, they leave the open alerts and the board and stay in the
+history."""
 
 import datetime as dt
 import email
@@ -141,12 +142,16 @@ def test_off_the_corridor_and_stopped_mid_trip(
         assert alert.emailed_at is not None
     assert other_unit_supervisor.email not in {m["To"] for m in _outbox(outbox)}
 
-    # The supervisor's page shows both; acknowledged with a note, they leave it.
+    # The supervisor's alerts page and the board (its live partial, polled every few
+    # seconds) show both; acknowledged with a note, they leave both.
     client = Client()
     client.force_login(supervisor)
     page = client.get(reverse("supervision:alerts")).content.decode()
     assert f'id="alert-{off.pk}"' in page and f'id="alert-{stopped.pk}"' in page
     assert ride.reference in page
+    board = client.get(reverse("supervision:board_live")).content.decode()
+    assert f'id="alert-{off.pk}"' in board and f'id="alert-{stopped.pk}"' in board
+    assert f'id="board-ride-{ride.reference}"' in board
     for alert, note in ((off, "Menelepon pengemudi: jalan ditutup."), (stopped, "Macet total.")):
         answer = client.post(
             reverse("supervision:alert_acknowledge", kwargs={"alert_id": alert.pk}),
@@ -157,6 +162,8 @@ def test_off_the_corridor_and_stopped_mid_trip(
         assert "alert-done" in answer.content.decode()
     page = client.get(reverse("supervision:alerts")).content.decode()
     assert f'id="alert-{off.pk}"' not in page and f'id="alert-{stopped.pk}"' not in page
+    board = client.get(reverse("supervision:board_live")).content.decode()
+    assert f'id="alert-{off.pk}"' not in board and f'id="alert-{stopped.pk}"' not in board
     history = client.get(reverse("supervision:alert_history")).content.decode()
     assert "Menelepon pengemudi: jalan ditutup." in history and "Macet total." in history
     assert "Car far off the route" in history and "Car stopped mid-trip" in history

@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served as static files (no CDN)
     "django_htmx",
     "portal",
     "accounts",
@@ -226,7 +227,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "portal.api.PortalSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -238,6 +239,20 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # Every state a ride may be in, under one name (rides/models/states.py).
     "ENUM_NAME_OVERRIDES": {"RideStatusEnum": "rides.models.states.RideStatus"},
+    # The docs page (/api/v1/docs/) loads Swagger UI from the portal's own static files.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": False, "displayOperationId": False},
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Path parameters as the URL converters match them (cases/urls.py, rides/urls.py; a
+    # test holds these to the converters): a value outside them is no URL of the API.
+    "PATH_CONVERTER_OVERRIDES": {
+        "int": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
+        "casecode": {"type": "string", "pattern": "^[A-Za-z]{3}-[0-9]{4}-[0-9]{6,9}$"},
+        "rideref": {"type": "string", "pattern": "^[Rr][A-Za-z0-9]{1,31}$"},
+    },
+    # Bodies are documented as JSON, what integrations send (forms still parse).
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
 }
 
 # --- Celery ---------------------------------------------------------------------------

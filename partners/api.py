@@ -87,12 +87,14 @@ WebhookSecretField = described(
 
 
 class PartnerAccountIn(serializers.Serializer):
-    name = NameField(max_length=80)
-    base_url = BaseUrlField(max_length=200)
-    client_id = ClientIdField(max_length=200)
-    client_secret = SecretField(write_only=True, trim_whitespace=False)
+    """Blank values pass here: the service's messages say what each needs, all at once."""
+
+    name = NameField(max_length=80, allow_blank=True)
+    base_url = BaseUrlField(max_length=200, allow_blank=True)
+    client_id = ClientIdField(max_length=200, allow_blank=True)
+    client_secret = SecretField(write_only=True, trim_whitespace=False, allow_blank=True)
     webhook_secret = WebhookSecretField(
-        write_only=True, help_text="whsec_ and base64 of at least 16 bytes."
+        write_only=True, allow_blank=True, help_text="whsec_ and base64 of at least 16 bytes."
     )
     rate_limit_per_minute = serializers.IntegerField(
         required=False, default=RATE_LIMIT_DEFAULT, min_value=1, max_value=services.MAX_RATE_LIMIT
@@ -133,6 +135,21 @@ def _units(codes: list[str]) -> list[Unit]:
     return units
 
 
+def _with_other_problems(units_refused: DjangoValidationError, data: dict, account=None):
+    """The unknown units' messages and the service's about every other field, at once."""
+    problems = services.partner_account_problems(
+        account=account,
+        name=data.get("name", "").strip(),
+        base_url=data.get("base_url", "").strip(),
+        client_id=data.get("client_id", "").strip(),
+        client_secret=data.get("client_secret", ""),
+        webhook_secret=data.get("webhook_secret", "").strip(),
+        rate_limit_per_minute=data.get("rate_limit_per_minute"),
+        allow_internal=None,
+    )
+    return service_errors(DjangoValidationError({**problems, **units_refused.message_dict}))
+
+
 def _accounts():
     return PartnerAccount.objects.prefetch_related("default_for__unit")
 
@@ -163,6 +180,9 @@ class PartnerAccountListApi(GenericAPIView):
         data = dict(incoming.validated_data)
         try:
             units = _units(data.pop("default_units"))
+        except DjangoValidationError as exc:
+            raise _with_other_problems(exc, data) from exc
+        try:
             account = services.partner_account_create(
                 actor=request.user, default_units=units, **data
             )

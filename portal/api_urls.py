@@ -3,7 +3,7 @@
 the requests through and an anonymous call gets 401, not a redirect. The schema and its
 browsable docs (Swagger UI from the portal's own static files) are for signed-in users."""
 
-from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.decorators import login_not_required, login_required
 from django.urls import path
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.views import SpectacularAPIView
@@ -52,7 +52,8 @@ urlpatterns = [
         api_view(SpectacularAPIView, permission_classes=[IsAuthenticated]),
         name="schema",
     ),
-    path("docs/", ApiDocsView.as_view(url_name="api:schema"), name="docs"),
+    # A page: a visitor who is not signed in is sent to the login (DRF would answer 401).
+    path("docs/", login_required(ApiDocsView.as_view(url_name="api:schema")), name="docs"),
     # cases, consent, places
     path("cases/", api_view(cases_api.CaseListApi), name="case-list"),
     path("cases/<casecode:code>/", api_view(cases_api.CaseDetailApi), name="case-detail"),

@@ -26,7 +26,8 @@ from cases.models import Place, PlaceKind, SavedAddress
 from partners.client.registry import forget_partner_state
 from partners.models import UnitDefaultPartner
 from rides.booking.services import ride_book
-from rides.models import Alert, AlertKind, Audience
+from rides.models import Alert, AlertKind
+from rides.models.alerts import Audience
 from rides.pipeline.alerts import alert_raise
 from rides.pipeline.cancel import ride_cancel
 from tests.factories import CaseFactory, ConsentFactory

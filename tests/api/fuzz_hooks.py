@@ -62,8 +62,10 @@ def _with_rows(body: dict) -> dict:
         body["scheduled_pickup_at"] = soon.isoformat()
     if isinstance(body.get("default_units"), list):
         body["default_units"] = ROWS.get("free_units", [])[: len(body["default_units"])]
-    if body.get("unit") is not None and ROWS.get("units"):
-        body["unit"] = ROWS["units"][0]
+    if "unit" in body and ROWS.get("units") and (body.get("unit") or body.get("role") != "admin"):
+        body["unit"] = ROWS["units"][0]  # caseworkers and supervisors belong to one
+    if isinstance(body.get("username"), str):
+        body["username"] = f"{body['username'][:130]}{uuid.uuid4().hex[:12]}"  # not taken
     if isinstance(body.get("user"), int) and ROWS.get("users"):
         body["user"] = ROWS["users"][0]
     return body

@@ -201,3 +201,11 @@ def test_every_role_reads_the_same_schema(caseworker, admin_user):
         api(admin_user).get("/api/v1/schema/").content
     )
     assert Role.ADMIN == admin_user.role
+
+
+def test_a_url_under_the_api_that_matches_nothing_answers_json(caseworker):
+    response = api(caseworker).get("/api/v1/rides/%C3%98%F2%91/events/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+    page = api(caseworker, bearer=False).get("/no-such-page/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")

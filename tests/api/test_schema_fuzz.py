@@ -3,10 +3,12 @@
 server on the test database, with the sandbox partner behind estimates and bookings and
 its gazetteer behind the address search.
 
-Each role's run fails on a server error, a response the schema does not describe (status,
-content type or body) and on schemathesis's "validation mismatch" warning (an operation
-that refuses every request its schema allows). The hooks (tests/api/fuzz_hooks.py) let a
-request name the rows written here, so the operations meet real cases, rides and alerts.
+Each role's run with what the schema allows fails on a server error, a response the schema
+does not describe (status, content type or body) and on schemathesis's "validation
+mismatch" warning (an operation that refuses every request its schema allows); a second
+run with what the schema forbids fails on a server error or an answer that is not JSON.
+The hooks (tests/api/fuzz_hooks.py) let a request name the rows written here, so the
+operations meet real cases, rides and alerts.
 FUZZ_ROLES=admin (comma-separated) runs some roles only, while working on one.
 """
 
@@ -44,11 +46,32 @@ CHECKS = ",".join(
         "response_schema_conformance",
     ]
 )
-# Per operation and role: the three runs take about two minutes on two cores.
+# Per operation and run: all the runs together take about two minutes on two cores.
 MAX_EXAMPLES = 15
+# Then what the schema forbids, fewer of them: never a server error, always JSON.
+NEGATIVE_EXAMPLES = 5
+MODES = {
+    "positive": ["--checks", CHECKS, "--mode", "positive"],
+    "negative": [
+        "--checks",
+        "not_a_server_error,content_type_conformance",
+        "--mode",
+        "negative",
+    ],
+}
 # The admin goes last: deactivating users and revoking tokens ends the others' access.
-# The admin's token revocation runs on its own, last: it may revoke the run's own token.
-RUNS = ("caseworker", "supervisor", "admin", "admin-revoking")
+# Each run: a selection of operations and a mode. The admin's come last (deactivating
+# users ends the others' tokens), its token revocation on its own, last of all (it may
+# revoke the run's own token).
+RUNS = (
+    ("caseworker", "positive"),
+    ("supervisor", "positive"),
+    ("caseworker", "negative"),
+    ("supervisor", "negative"),
+    ("admin", "positive"),
+    ("admin", "negative"),
+    ("admin-revoking", "positive"),
+)
 WANTED = os.environ.get("FUZZ_ROLES", "caseworker,supervisor,admin").split(",")
 # What each role may not reach answers 403 whatever is sent (tests/test_access.py holds
 # every URL to tests/access_table.py): those operations are left out of its run.
@@ -148,7 +171,9 @@ def world(make_user, make_unit, unit, partner_account, sandbox, settings):
     forget_partner_state(partner_account)
 
 
-def schemathesis_run(live_server, run: str, token: str, rows: dict, report: Path):
+def schemathesis_run(
+    live_server, run: str, token: str, rows: dict, report: Path, mode: str = "positive"
+):
     role = run.split("-")[0]
     rows = {**rows, "rides": rows["rides"].get(role, [])}
     environment = {
@@ -167,14 +192,11 @@ def schemathesis_run(live_server, run: str, token: str, rows: dict, report: Path
         "--header",
         f"Authorization: Bearer {token}",
         *SELECTION[run],
-        "--checks",
-        CHECKS,
-        "--mode",
-        "positive",
+        *MODES[mode],
         "--phases",
         "examples,fuzzing",
         "--max-examples",
-        str(MAX_EXAMPLES),
+        str(MAX_EXAMPLES if mode == "positive" else NEGATIVE_EXAMPLES),
         "--seed",
         "1100",
         "--workers",
@@ -191,15 +213,22 @@ def schemathesis_run(live_server, run: str, token: str, rows: dict, report: Path
 
 
 def test_every_operation_conforms_to_the_schema_for_every_role(world, live_server, tmp_path):
-    for run in RUNS:
+    for run, mode in RUNS:
         role = run.split("-")[0]
         if role not in WANTED:
             continue
+        label = f"{run}-{mode}"
         done = schemathesis_run(
-            live_server, run, world["tokens"][role], world["rows"], tmp_path / f"{run}.ndjson"
+            live_server,
+            run,
+            world["tokens"][role],
+            world["rows"],
+            tmp_path / f"{label}.ndjson",
+            mode=mode,
         )
-        (Path(os.environ.get("FUZZ_OUTPUT_DIR", tmp_path)) / f"{run}.txt").write_text(done.stdout)
+        output = Path(os.environ.get("FUZZ_OUTPUT_DIR", tmp_path)) / f"{label}.txt"
+        output.write_text(done.stdout)
         summary = done.stdout[-6000:]
-        print(f"=== {run}\n{summary}")  # shown with -s, and on failure
-        assert done.returncode == 0, f"schemathesis failed for {run}:\n{summary}\n{done.stderr}"
+        print(f"=== {label}\n{summary}")  # shown with -s, and on failure
+        assert done.returncode == 0, f"schemathesis failed: {label}\n{summary}\n{done.stderr}"
         assert "Authentication failed" not in summary, summary  # the token held to the end

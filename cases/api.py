@@ -17,9 +17,12 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from cases import selectors, services
-from cases.models import Case, Consent, GuardianRelation, Stage
-from portal.api import CaseRoles, NewestFirst, service_errors
+from cases.models import Case, Consent, ConsentScope, GuardianRelation, Stage, ViolenceType
+from cases.rules import GUARDIAN_NAME_MAX_LENGTH, LABEL_MAX_LENGTH, NAME_MAX_LENGTH
+from portal.api import NOT_BLANK, CaseRoles, NewestFirst, described, service_errors
+from portal.geo import ADDRESS_MAX_LENGTH, INDONESIA
 from portal.idempotency import IDEMPOTENCY_PARAMETER, idempotent
+from portal.phones import MOBILE_OR_NONE_PATTERN
 
 SURVIVOR_API_FIELDS = ["name", "phone", "birth_date", "addresses", "guardian"]
 
@@ -31,19 +34,49 @@ class PlaceOrder(CursorPagination):
 # --- input ------------------------------------------------------------------------------
 
 
+ADDRESS_TEXT = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": ADDRESS_MAX_LENGTH,
+    "pattern": NOT_BLANK,
+}
+LABEL_TEXT = {"type": "string", "maxLength": LABEL_MAX_LENGTH}
+
+
 @extend_schema_field(
     {
         "oneOf": [
-            {"type": "string", "description": "The address as text."},
             {
+                "type": "string",
+                "maxLength": ADDRESS_MAX_LENGTH,
+                "description": "The address as text (blank: none).",
+            },
+            {
+                "title": "An address without a map point",
+                "type": "object",
+                "properties": {"label": LABEL_TEXT, "address": ADDRESS_TEXT},
+                "required": ["address"],
+                "additionalProperties": False,
+            },
+            {
+                "title": "An address with its map point (in Indonesia)",
                 "type": "object",
                 "properties": {
-                    "label": {"type": "string"},
-                    "address": {"type": "string"},
-                    "latitude": {"type": "number"},
-                    "longitude": {"type": "number"},
+                    "label": LABEL_TEXT,
+                    "address": ADDRESS_TEXT,
+                    "latitude": {
+                        "type": "number",
+                        "minimum": INDONESIA.lat_min,
+                        "maximum": INDONESIA.lat_max,
+                    },
+                    "longitude": {
+                        "type": "number",
+                        "minimum": INDONESIA.lon_min,
+                        "maximum": INDONESIA.lon_max,
+                    },
                 },
-                "required": ["address"],
+                "required": ["address", "latitude", "longitude"],
+                "additionalProperties": False,
             },
         ]
     }
@@ -69,11 +102,31 @@ class AddressField(serializers.Field):
         return value
 
 
-class GuardianIn(serializers.Serializer):
-    """A child's guardian; all three empty (or `guardian: null` on a change) clears it."""
+PhoneField = described(serializers.CharField, {"type": "string", "pattern": MOBILE_OR_NONE_PATTERN})
+NameField = described(
+    serializers.CharField,
+    {"type": "string", "minLength": 1, "maxLength": NAME_MAX_LENGTH, "pattern": NOT_BLANK},
+)
+ViolenceTypesField = described(
+    serializers.ListField,
+    {
+        "type": "array",
+        "items": {"type": "string", "enum": list(ViolenceType.values)},
+        "minItems": 1,
+        "uniqueItems": True,
+    },
+)
+StageField = described(serializers.CharField, {"type": "string", "enum": list(Stage.values)})
 
-    name = serializers.CharField(required=False, allow_blank=True, default="")
-    phone = serializers.CharField(
+
+class GuardianIn(serializers.Serializer):
+    """A child's guardian; all three empty (or `guardian: null` on a change) clears it;
+    otherwise name and phone are both needed."""
+
+    name = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=GUARDIAN_NAME_MAX_LENGTH
+    )
+    phone = PhoneField(
         required=False,
         allow_blank=True,
         default="",
@@ -85,8 +138,8 @@ class GuardianIn(serializers.Serializer):
 
 
 class SurvivorIn(serializers.Serializer):
-    name = serializers.CharField(allow_blank=True, trim_whitespace=False)
-    phone = serializers.CharField(required=False, allow_blank=True, default="")
+    name = NameField(allow_blank=True, trim_whitespace=False)
+    phone = PhoneField(required=False, allow_blank=True, default="")
     birth_date = serializers.DateField(required=False, allow_null=True, default=None)
     address = AddressField(required=False, allow_null=True, default=None)
     guardian = GuardianIn(required=False, allow_null=True, default=None)
@@ -94,15 +147,15 @@ class SurvivorIn(serializers.Serializer):
 
 class CaseCreateIn(serializers.Serializer):
     survivor = SurvivorIn()
-    violence_types = serializers.ListField(child=serializers.CharField(), allow_empty=True)
-    stage = serializers.CharField(required=False, default=Stage.INTAKE)
+    violence_types = ViolenceTypesField(child=serializers.CharField(), allow_empty=True)
+    stage = StageField(required=False, default=Stage.INTAKE)
 
 
 class SurvivorChangeIn(serializers.Serializer):
     """Only the keys given change."""
 
-    name = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
-    phone = serializers.CharField(required=False, allow_blank=True)
+    name = NameField(required=False, allow_blank=True, trim_whitespace=False)
+    phone = PhoneField(required=False, allow_blank=True)
     birth_date = serializers.DateField(required=False, allow_null=True)
     guardian = GuardianIn(required=False, allow_null=True)
 
@@ -111,16 +164,31 @@ class CaseChangeIn(serializers.Serializer):
     """Only the keys given change."""
 
     survivor = SurvivorChangeIn(required=False)
-    violence_types = serializers.ListField(
+    violence_types = ViolenceTypesField(
         child=serializers.CharField(), allow_empty=True, required=False
     )
-    stage = serializers.CharField(required=False)
+    stage = StageField(required=False)
 
 
 class ConsentIn(serializers.Serializer):
-    given_by = serializers.CharField()
-    scopes = serializers.ListField(child=serializers.CharField(), allow_empty=True)
-    override_reason = serializers.CharField(required=False, allow_blank=True, default="")
+    given_by = described(
+        serializers.CharField, {"type": "string", "enum": list(Consent.GivenBy.values)}
+    )(help_text="A child's guardian; the survivor if an adult; a supervisor's override.")
+    scopes = described(
+        serializers.ListField,
+        {
+            "type": "array",
+            "items": {"type": "string", "enum": list(ConsentScope.values)},
+            "minItems": 1,
+            "uniqueItems": True,
+        },
+    )(child=serializers.CharField(), allow_empty=True)
+    override_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Why the guardian cannot consent (a supervisor's override only).",
+    )
 
 
 # --- output -----------------------------------------------------------------------------

@@ -37,7 +37,7 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
     name=HEADER,
     location=OpenApiParameter.HEADER,
     required=False,
-    type=str,
+    type={"type": "string", "minLength": 1, "maxLength": KEY_MAX_LENGTH, "pattern": r"\S"},
     description=(
         "Any unique string up to 255 characters (a UUID is a good choice). Sending the same "
         "request again with the same key within 24 hours returns the first answer and creates "

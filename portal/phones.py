@@ -12,6 +12,12 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+# The schema's description of a mobile number in its plain form (0812…, 62812…, +62812…):
+# every number it matches is one `normalize_indonesian_phone` accepts (a test holds it to
+# that); people may also type spaces and dashes, which the parser reads too.
+MOBILE_PATTERN = r"^(\+62|62|0)8[1-35-9][0-9]{7,10}$"
+MOBILE_OR_NONE_PATTERN = r"^$|" + MOBILE_PATTERN
+
 MOBILE_TYPES = (
     phonenumbers.PhoneNumberType.MOBILE,
     phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served as static files (no CDN)
     "django_htmx",
     "django_otp",
     "axes",
@@ -208,26 +209,8 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
-# --- REST API -------------------------------------------------------------------------
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "accounts.authentication.BearerTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
-    "PAGE_SIZE": 50,
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-}
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Safe-ride portal API",
-    "DESCRIPTION": "REST API v1 of the Dinas PPAPP safe-ride portal.",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    # Every state a ride may be in, under one name (rides/models/states.py).
-    "ENUM_NAME_OVERRIDES": {"RideStatusEnum": "rides.models.states.RideStatus"},
-}
+# --- REST API: portal/settings_api.py --------------------------------------------------
+from portal.settings_api import *  # noqa: E402,F403
 
 # --- Celery ---------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL

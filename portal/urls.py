@@ -41,4 +41,5 @@ urlpatterns = [
     path("supervision/", include("supervision.urls")),
 ]
 
+handler404 = "portal.views.not_found"
 handler500 = "portal.views.server_error"

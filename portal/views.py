@@ -1,6 +1,6 @@
 """The portal's own pages: home, /healthz (database, Redis, the worker's heartbeat),
-/favicon.ico, and the error pages (a CSRF failure, a server error); the `public`,
-`admin_only` and `passive` marks of views."""
+/favicon.ico, and the error pages (a CSRF failure, a URL that matches nothing — in JSON
+under /api/ —, a server error); the `public`, `admin_only` and `passive` marks of views."""
 
 import time
 from functools import wraps
@@ -13,8 +13,10 @@ from django.http import HttpResponsePermanentRedirect, HttpResponseServerError, 
 from django.shortcuts import render
 from django.template import loader
 from django.templatetags.static import static
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django.views.defaults import page_not_found
 
 from accounts.models import Role
 
@@ -108,6 +110,14 @@ def csrf_failure(request, reason=""):
     """A form posted without a valid token (CSRF_FAILURE_VIEW): say what to do, in the
     user's language; the reason stays in the log, not on the page."""
     return render(request, "403_csrf.html", status=403)
+
+
+def not_found(request, exception=None):
+    """handler404: the API's clients read JSON ({"detail"}, as every API answer), so a
+    URL under /api/ that matches nothing says so in JSON; elsewhere the portal's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": _("Not found.")}, status=404)
+    return page_not_found(request, exception)
 
 
 def server_error(request):

@@ -117,6 +117,16 @@ def _ride_ref(world):
     return {"reference": _ride(world).reference}
 
 
+def _alert_pk(world):
+    from rides.models import Alert, AlertKind
+
+    ride = _ride(world)
+    alert = Alert.objects.create(
+        unit=ride.unit, ride=ride, kind=AlertKind.APPROVAL_WAITING, message="Waiting."
+    )
+    return {"pk": alert.pk}
+
+
 def _agreement(world):
     import datetime as dt
 
@@ -320,6 +330,63 @@ ACCESS = {
         "method": "get",
         "kwargs": _ride_ref,
         "expect": supervisors_only(200),
+    },
+    # REST API v1: the docs page (a page: anonymous callers are sent to the login)
+    "api:docs": {"method": "get", "expect": staff_only(200)},
+    "api:ride-events": {
+        "method": "get",
+        "kwargs": _ride_ref,
+        "expect": case_workers(200, admin=403, anonymous=401),
+    },
+    # an empty body is refused with the fields' messages
+    "api:estimate": {"method": "post", "expect": case_workers(400, admin=403, anonymous=401)},
+    "api:place-search": {"method": "post", "expect": case_workers(400, admin=403, anonymous=401)},
+    "api:approval-list": {"method": "get", "expect": supervisors_only(200, anonymous=401)},
+    # supervisors their units' alerts, admins the fund's
+    "api:alert-list": {
+        "method": "get",
+        "expect": {"anonymous": 401, "caseworker": 403, "supervisor": 200, "admin": 200},
+    },
+    # an alert about the unit's ride: not one the admin is shown
+    "api:alert-acknowledge": {
+        "method": "post",
+        "kwargs": _alert_pk,
+        "data": {"note": "Called the caseworker."},
+        "expect": {"anonymous": 401, "caseworker": 403, "supervisor": 200, "admin": 404},
+    },
+    "api:funding-summary": {"method": "get", "expect": admins_only(200, anonymous=401)},
+    "api:partner-account-list": {"method": "get", "expect": admins_only(200, anonymous=401)},
+    "api:partner-account-detail": {
+        "method": "get",
+        "kwargs": _partner_pk,
+        "expect": admins_only(200, anonymous=401),
+    },
+    "api:partner-account-enable": {
+        "method": "post",
+        "kwargs": _partner_pk,
+        "expect": admins_only(200, anonymous=401),
+    },
+    "api:partner-account-disable": {
+        "method": "post",
+        "kwargs": _partner_pk,
+        "expect": admins_only(200, anonymous=401),
+    },
+    "api:user-list": {"method": "get", "expect": admins_only(200, anonymous=401)},
+    "api:user-detail": {
+        "method": "get",
+        "kwargs": _user_pk,
+        "expect": admins_only(200, anonymous=401),
+    },
+    "api:user-deactivate": {
+        "method": "post",
+        "kwargs": _user_pk,
+        "expect": admins_only(200, anonymous=401),
+    },
+    "api:token-list": {"method": "get", "expect": admins_only(200, anonymous=401)},
+    "api:token-revoke": {
+        "method": "post",
+        "kwargs": _token_pk,
+        "expect": admins_only(200, anonymous=401),
     },
     # the SOP settings: administrators only
     "sop:settings": {"method": "get", "expect": admins_only(200)},

@@ -33,12 +33,16 @@ KIND_LABELS = {
     "monument": _("Landmark"),
     "administrative": _("Kelurahan"),
 }
+PLACE_WORD = _("Place")
+UNAVAILABLE = _(
+    "The address search is not available right now. Type the address and set the pin on the map."
+)
 
 
 def _suggestion(place: geocoder.Place) -> dict:
     return {
         "name": place.name,
-        "kind": KIND_LABELS.get(place.kind, _("Place")),
+        "kind": KIND_LABELS.get(place.kind, PLACE_WORD),
         "address": place.address,
         "latitude": f"{place.latitude:.6f}",
         "longitude": f"{place.longitude:.6f}",
@@ -64,10 +68,7 @@ def address_search(request):
         try:
             places = geocoder.search(query, limit=SUGGESTIONS)
         except geocoder.GeocoderUnavailable:
-            context["message"] = _(
-                "The address search is not available right now. Type the address and set "
-                "the pin on the map."
-            )
+            context["message"] = UNAVAILABLE
         else:
             context["suggestions"] = [_suggestion(p) for p in places]
             if not places:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
@@ -25,8 +25,15 @@ from rest_framework.response import Response
 from accounts.models import Role
 from cases.services import access_log_record
 from portal.api import CaseRoles, NewestFirst, merged_errors, service_errors, valid_parts
-from portal.geo import ADDRESS_MAX_LENGTH
 from portal.idempotency import IDEMPOTENCY_PARAMETER, idempotent
+from rides.api.inputs import (
+    RIDE_FILTER_PARAMETERS,
+    CancelIn,
+    RejectIn,
+    RideCreateIn,
+    RideFiltersIn,
+)
+from rides.api.outputs import RideDetailOut, RideEventsOut, RideOut
 from rides.booking.check import booking_problems
 from rides.booking.services import (
     TripRefused,
@@ -35,9 +42,8 @@ from rides.booking.services import (
     ride_rebook,
     ride_reject,
 )
-from rides.models import Purpose, RideStatus
 from rides.pipeline.cancel import ride_cancel
-from rides.selectors import LIST_RELATED, ride_get_for_user, rides_visible_to
+from rides.selectors import ride_get_for_user, rides_history_for
 
 RIDE_DETAIL_FIELDS = ["ride.pickup", "ride.dropoff", "ride.escort", "ride.rider_phone"]
 # Service error keys → where the caller put the value.
@@ -54,154 +60,6 @@ def ride_service_errors(exc: DjangoValidationError) -> ValidationError:
             {API_KEYS.get(key, key): messages for key, messages in exc.message_dict.items()}
         )
     return service_errors(exc)
-
-
-# --- input ------------------------------------------------------------------------------
-
-
-class PointIn(serializers.Serializer):
-    """{"place": id}, {"saved_address": id} or {"latitude", "longitude", "address"}; which
-    one, and whether it is a real point in the service area, is the service's to say."""
-
-    place = serializers.IntegerField(required=False, allow_null=True)
-    saved_address = serializers.IntegerField(required=False, allow_null=True)
-    latitude = serializers.FloatField(required=False, allow_null=True)
-    longitude = serializers.FloatField(required=False, allow_null=True)
-    address = serializers.CharField(required=False, allow_blank=True, max_length=ADDRESS_MAX_LENGTH)
-
-    def to_internal_value(self, data):
-        values = super().to_internal_value(data)
-        return {key: value for key, value in values.items() if value not in (None, "")}
-
-
-class EscortIn(serializers.Serializer):
-    name = serializers.CharField(allow_blank=True, max_length=80)
-    phone = serializers.CharField(allow_blank=True, max_length=30)
-
-
-class RideCreateIn(serializers.Serializer):
-    case = serializers.CharField(max_length=20)
-    purpose = serializers.ChoiceField(choices=Purpose.choices)
-    purpose_note = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=500
-    )
-    pickup = PointIn()
-    dropoff = PointIn()
-    scheduled_pickup_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    passenger_count = serializers.IntegerField(required=False, default=1)
-    escort = EscortIn(required=False, allow_null=True, default=None)
-    partner_account = serializers.IntegerField(required=False, allow_null=True, default=None)
-
-
-class CancelIn(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
-
-
-class RejectIn(serializers.Serializer):
-    reason = serializers.CharField(allow_blank=True, max_length=500)
-
-
-# --- output -----------------------------------------------------------------------------
-
-
-class DriverOut(serializers.Serializer):
-    name = serializers.CharField(source="driver_name")
-    phone_masked = serializers.CharField(source="driver_phone_masked")
-    rating = serializers.FloatField(source="driver_rating", allow_null=True)
-
-
-class VehicleOut(serializers.Serializer):
-    make = serializers.CharField(source="vehicle_make")
-    model = serializers.CharField(source="vehicle_model")
-    color = serializers.CharField(source="vehicle_color")
-    license_plate = serializers.CharField(source="vehicle_plate")
-
-
-class FareOut(serializers.Serializer):
-    estimate = serializers.IntegerField(source="estimate_fare", allow_null=True)
-    final = serializers.IntegerField(source="final_fare", allow_null=True)
-    cancellation_fee = serializers.IntegerField(allow_null=True)
-    currency = serializers.SerializerMethodField()
-
-    def get_currency(self, ride) -> str:
-        return "IDR"
-
-
-class ApprovalOut(serializers.Serializer):
-    reasons = serializers.ListField(source="approval_reasons", child=serializers.DictField())
-    decided_by = serializers.CharField(source="decided_by.username", allow_null=True, default=None)
-    decided_at = serializers.DateTimeField(allow_null=True)
-    rejection_reason = serializers.CharField()
-
-
-class RideOut(serializers.Serializer):
-    """A ride without protected data (lists, and the answer to a booking)."""
-
-    reference = serializers.CharField()
-    case = serializers.CharField(source="case.code")
-    status = serializers.ChoiceField(choices=RideStatus.choices)
-    status_label = serializers.CharField(source="get_status_display")
-    status_reason = serializers.CharField(source="status_reason_text")  # the reader's language
-    purpose = serializers.CharField()
-    scheduled_pickup_at = serializers.DateTimeField(allow_null=True)
-    passenger_count = serializers.IntegerField()
-    product_id = serializers.CharField()
-    pickup_place = serializers.IntegerField(source="pickup_place_id", allow_null=True)
-    dropoff_place = serializers.IntegerField(source="dropoff_place_id", allow_null=True)
-    driver = serializers.SerializerMethodField()
-    vehicle = serializers.SerializerMethodField()
-    pickup_eta_seconds = serializers.IntegerField(allow_null=True)
-    fare = FareOut(source="*")
-    approval = ApprovalOut(source="*")
-    partner_account = serializers.IntegerField(source="partner_account_id")
-    rebooked_from = serializers.CharField(
-        source="rebooked_from.reference", allow_null=True, default=None
-    )
-    booked_by = serializers.CharField(source="booked_by.username")
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-
-    def get_driver(self, ride) -> dict | None:
-        if not (ride.driver_name or ride.driver_phone_masked):
-            return None
-        return DriverOut(ride).data
-
-    def get_vehicle(self, ride) -> dict | None:
-        if not ride.vehicle_plate:
-            return None
-        return VehicleOut(ride).data
-
-
-class PointOut(serializers.Serializer):
-    latitude = serializers.FloatField()
-    longitude = serializers.FloatField()
-    address = serializers.CharField(allow_blank=True)
-
-
-class EventOut(serializers.Serializer):
-    at = serializers.DateTimeField()
-    status = serializers.CharField(source="new_status")
-    previous_status = serializers.CharField()
-    cause = serializers.CharField()
-    partner_status = serializers.CharField()
-    note = serializers.CharField()
-
-
-class RideDetailOut(RideOut):
-    """A ride with what only those who may see the case see (access-logged)."""
-
-    purpose_note = serializers.CharField()
-    pickup = PointOut()
-    dropoff = PointOut()
-    escort = serializers.SerializerMethodField()
-    rider_phone = serializers.CharField()
-    rider_alias = serializers.CharField()
-    events = EventOut(many=True)
-
-    def get_escort(self, ride) -> dict | None:
-        if not ride.escort_name:
-            return None
-        return {"name": ride.escort_name, "phone": ride.escort_phone}
 
 
 # --- views ------------------------------------------------------------------------------
@@ -228,7 +86,7 @@ class RideApiView(GenericAPIView):
         return Response(RideDetailOut(ride).data, status=code)
 
 
-def _booking_args(data: dict) -> dict:
+def booking_args(data: dict) -> dict:
     """The input as `ride_book`'s arguments (a part the input lacked: what an empty one
     means)."""
     escort = data.get("escort") or {}
@@ -246,45 +104,55 @@ def _booking_args(data: dict) -> dict:
     }
 
 
+def rule_errors(user, parts: dict) -> DjangoValidationError | None:
+    """What the SOP check says about the parts of a refused input that could be read
+    (None for a case the caller may not book for: the 400 then names the input's own
+    problems only)."""
+    try:
+        problems = booking_problems(user=user, **booking_args(parts))
+    except Http404:
+        return None
+    if not problems:
+        return None
+    return DjangoValidationError({API_KEYS.get(key, key): texts for key, texts in problems.items()})
+
+
 class RideListApi(RideApiView):
-    """GET: the rides the caller may see, newest first (?status=, ?case=).
+    """GET: the rides the caller may see, newest first, filtered, in cursor pages.
     POST: books a ride under the SOP; 201 with the ride (its status says whether it went
     to the partner or waits for a supervisor's approval)."""
 
     pagination_class = NewestFirst
+    body_names_rows = ("POST",)  # a case the caller may not book for: 404
     serializer_class = RideOut
+    filters_in = RideFiltersIn
 
     def get_queryset(self):
-        rides = rides_visible_to(self.request.user).select_related(
-            *LIST_RELATED, "decided_by", "rebooked_from"
-        )
-        wanted = self.request.query_params.get("status", "").strip()
-        if wanted:
-            statuses = [value for value in wanted.split(",") if value in RideStatus.values]
-            rides = rides.filter(status__in=statuses)
-        code = self.request.query_params.get("case", "").strip()
-        if code:
-            rides = rides.filter(case__code=code.upper())
+        wanted = RideFiltersIn(data=self.request.query_params)
+        wanted.is_valid(raise_exception=True)
+        filters = wanted.validated_data
+        rides = rides_history_for(
+            self.request.user,
+            case=filters.get("case", ""),
+            date_from=filters.get("created_from"),
+            date_to=filters.get("created_to"),
+        ).select_related("decided_by", "rebooked_from")
+        if filters.get("status"):
+            rides = rides.filter(status__in=sorted(filters["status"]))
+        if filters.get("purpose"):
+            rides = rides.filter(purpose=filters["purpose"])
+        if filters.get("unit"):
+            rides = rides.filter(unit__code=filters["unit"])
         return rides
 
-    @extend_schema(responses=RideOut(many=True))
+    @extend_schema(
+        parameters=RIDE_FILTER_PARAMETERS,
+        responses=RideOut(many=True),
+        summary="Rides the caller may see, newest first",
+    )
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(RideOut(page, many=True).data)
-
-    def rule_errors(self, parts: dict) -> DjangoValidationError | None:
-        """What the SOP check says about the parts of a refused input that could be read
-        (None for a case the caller may not book for: the 400 then names the input's own
-        problems only)."""
-        try:
-            problems = booking_problems(user=self.request.user, **_booking_args(parts))
-        except Http404:
-            return None
-        if not problems:
-            return None
-        return DjangoValidationError(
-            {API_KEYS.get(key, key): texts for key, texts in problems.items()}
-        )
 
     @extend_schema(
         parameters=[IDEMPOTENCY_PARAMETER], request=RideCreateIn, responses={201: RideOut}
@@ -293,9 +161,9 @@ class RideListApi(RideApiView):
     def post(self, request):
         incoming = RideCreateIn(data=request.data)
         if not incoming.is_valid():
-            raise merged_errors(incoming.errors, self.rule_errors(valid_parts(incoming)))
+            raise merged_errors(incoming.errors, rule_errors(request.user, valid_parts(incoming)))
         try:
-            ride = ride_book(user=request.user, **_booking_args(incoming.validated_data))
+            ride = ride_book(user=request.user, **booking_args(incoming.validated_data))
         except DjangoValidationError as exc:
             raise ride_service_errors(exc) from exc
         except TripRefused as refused:
@@ -310,6 +178,25 @@ class RideDetailApi(RideApiView):
     @extend_schema(responses=RideDetailOut)
     def get(self, request, reference):
         return self.detail_response(reference)
+
+
+class RideEventsApi(RideApiView):
+    """The ride's trip log (every status change, who or what made it and the note, in the
+    reader's language) and every call the portal made to the partner about it."""
+
+    serializer_class = RideEventsOut
+
+    @extend_schema(
+        responses=RideEventsOut, summary="A ride's trip log and partner calls, oldest first"
+    )
+    def get(self, request, reference):
+        ride = self.ride(reference, with_events=True)
+        calls = ride.partner_calls.order_by("at", "id")
+        return Response(
+            RideEventsOut(
+                {"reference": ride.reference, "events": ride.events.all(), "partner_calls": calls}
+            ).data
+        )
 
 
 class RideCancelApi(RideApiView):

@@ -109,6 +109,10 @@ def test_the_provincial_centre_sees_every_units_rides(
     body = english(overseer).get(BOARD).content.decode()
     for ride in ours + theirs:
         assert f'id="board-ride-{ride.reference}"' in body
+        # Another unit's ride page is not the centre's to open: its timeline is.
+        timeline = reverse("supervision:trip_timeline", kwargs={"reference": ride.reference})
+        assert f'href="{timeline}"' in body
+        assert english(overseer).get(timeline).status_code == 200
     assert "Every active ride of every unit" in body
 
 

@@ -18,6 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
+from audit.models import Kind
+from audit.services import audit_change, audit_record
 from cases.models import (
     AccessLog,
     Case,
@@ -56,6 +58,11 @@ def _require_case_writer(*, user, case: Case) -> None:
     raise ValidationError(
         _("Only a caseworker assigned to this case or a supervisor of its unit can change it.")
     )
+
+
+def _case_ref(case: Case) -> dict:
+    """How the audit trail names a case: its code and unit, nothing of its contents."""
+    return {"object_type": "case", "object_id": case.code, "unit_id": case.unit_id}
 
 
 # --- cases ------------------------------------------------------------------------------
@@ -101,6 +108,13 @@ def case_create(
         person = Survivor.objects.create(case=case, alias=new_alias(), **cleaned["survivor"])
         if cleaned.get("address"):
             SavedAddress.objects.create(survivor=person, **cleaned["address"])
+        audit_change(
+            action="opened",
+            actor=user,
+            **_case_ref(case),
+            after={"stage": case.stage, "violence_types": case.violence_types},
+            protected=[f"survivor.{name}" for name in cleaned["survivor"]],
+        )
     return case
 
 
@@ -124,14 +138,26 @@ def case_update(
     person_changes = cleaned["survivor"]
     with transaction.atomic():
         locked = Case.objects.select_for_update().get(pk=case.pk)
+        before = {key: getattr(locked, key) for key in changes}
         for key, value in changes.items():
             setattr(locked, key, value)
         locked.save()
+        changed_protected = []
         if person_changes:
             person = Survivor.objects.select_for_update().get(case=locked)
             for key, value in person_changes.items():
+                if getattr(person, key) != value:
+                    changed_protected.append(f"survivor.{key}")
                 setattr(person, key, value)
             person.save()
+        audit_change(
+            action="edited",
+            actor=user,
+            **_case_ref(locked),
+            before=before,
+            after=changes,
+            protected=changed_protected,
+        )
     case.refresh_from_db()
     return case
 
@@ -148,6 +174,12 @@ def case_assign(*, user, case: Case, caseworker) -> None:
         raise ValidationError({"caseworker": _("Choose an active caseworker of this case's unit.")})
     with transaction.atomic():
         case.assigned_caseworkers.add(caseworker)
+        audit_change(
+            action="assigned",
+            actor=user,
+            **_case_ref(case),
+            after={"caseworker": caseworker.get_username()},
+        )
 
 
 def case_unassign(*, user, case: Case, caseworker) -> None:
@@ -155,6 +187,13 @@ def case_unassign(*, user, case: Case, caseworker) -> None:
         raise ValidationError(_("Only a supervisor of the case's unit can assign caseworkers."))
     with transaction.atomic():
         case.assigned_caseworkers.remove(caseworker)
+        audit_change(
+            action="unassigned",
+            actor=user,
+            **_case_ref(case),
+            before={"caseworker": caseworker.get_username()},
+            after={"caseworker": None},
+        )
 
 
 # --- consent ----------------------------------------------------------------------------
@@ -241,6 +280,15 @@ def consent_record(
             override_reason=override_reason,
         )
         consent.just_recorded = True
+        audit_change(
+            action="consent_recorded",
+            actor=user,
+            object_type="consent",
+            object_id=consent.pk,
+            unit_id=case.unit_id,
+            after={"case": case.code, "given_by": given_by, "scopes": scopes},
+            protected=["override_reason"] if override_reason else [],
+        )
         return consent
 
 
@@ -252,6 +300,15 @@ def consent_withdraw(*, consent: Consent, user) -> Consent:
         if locked.withdrawn_at is None:
             locked.withdrawn_at = timezone.now()
             locked.save(update_fields=["withdrawn_at"])
+            audit_change(
+                action="consent_withdrawn",
+                actor=user,
+                object_type="consent",
+                object_id=locked.pk,
+                unit_id=consent.case.unit_id,
+                before={"case": consent.case.code, "withdrawn": False},
+                after={"case": consent.case.code, "withdrawn": True},
+            )
     consent.withdrawn_at = locked.withdrawn_at
     return consent
 
@@ -268,7 +325,14 @@ def saved_address_add(
         {"label": label, "address": address, "latitude": latitude, "longitude": longitude}
     )
     with transaction.atomic():
-        return SavedAddress.objects.create(survivor=case.survivor, **cleaned)
+        saved = SavedAddress.objects.create(survivor=case.survivor, **cleaned)
+        audit_change(
+            action="address_added",
+            actor=user,
+            **_case_ref(case),
+            protected=["survivor.address"],
+        )
+        return saved
 
 
 # --- access log -------------------------------------------------------------------------
@@ -311,3 +375,11 @@ def access_log_record(
     since = timezone.now() - ACCESS_LOG_WINDOW
     if not AccessLog.objects.filter(at__gte=since, **row).exists():
         AccessLog.objects.create(**row)
+    audit_record(
+        Kind.VIEW_PROTECTED,
+        action=row["view"],
+        actor=user,
+        **_case_ref(case),
+        changes={"fields": ", ".join(row["fields"])},
+        request=request,
+    )

@@ -1,5 +1,5 @@
 """The root URLconf: pages, login, choosing a password from an invitation, the admin pages,
-the supervisors' pages, API v1, the partner webhook endpoint."""
+the audit trail, the supervisors' pages, API v1, the partner webhook endpoint."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
@@ -41,6 +41,7 @@ urlpatterns = [
     path("cases/", include("cases.urls")),
     path("rides/", include("rides.urls")),
     path("admin/partners/", include("partners.urls")),
+    path("admin/audit/", include("audit.urls")),
     path("admin/", include("accounts.urls")),
     path("admin/funding/", include("funding.urls")),
     path("api/v1/", include("portal.api_urls")),

@@ -103,8 +103,8 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["TEST"] = {"NAME": _optional("TEST_DATABASE_NAME", default=None)}
 # The tables' owner, for migrations only: the portal itself (DATABASE_URL) runs as a role
 # that owns nothing and may only read and append to the append-only tables (audit/roles.py).
-# Set, it is the database alias "owner": `manage.py migrate --database owner`, then
-# `manage.py grant_runtime_role ROLE` (docker-compose's migrate service runs both).
+# Set, it is the database alias "owner", which `manage.py migrate_with_runtime_role ROLE`
+# migrates as before granting ROLE its rights (docker-compose's migrate service runs it).
 DATABASE_MIGRATE_URL = _optional("DATABASE_MIGRATE_URL", default="")
 if DATABASE_MIGRATE_URL:
     try:

@@ -23,8 +23,8 @@ class Kind(models.TextChoices):
     LOCKOUT = "lockout", _("Account locked")
     TWO_FACTOR = "two_factor", _("Two-factor check")
     VIEW_PROTECTED = "view_protected", _("Viewed protected data")
-    CHANGE = "change", _("Change")
-    DENIED = "denied", _("Denied")
+    CHANGE = "change", _("Data changed")
+    DENIED = "denied", _("Access denied")
     EXPORT = "export", _("Export")
 
 
@@ -32,7 +32,7 @@ class Kind(models.TextChoices):
 OBJECT_TYPES = {
     "case": _("Case"),
     "consent": _("Consent"),
-    "ride": _("Trip"),
+    "ride": _("Ride"),
     "user": _("User"),
     "unit": _("Unit"),
     "partner_account": _("Partner account"),

@@ -101,21 +101,10 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 DATABASES["default"]["CONN_MAX_AGE"] = _optional("DATABASE_CONN_MAX_AGE", cast=int, default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["TEST"] = {"NAME": _optional("TEST_DATABASE_NAME", default=None)}
-# The tables' owner, for migrations only: the portal itself (DATABASE_URL) runs as a role
-# that owns nothing and may only read and append to the append-only tables (audit/roles.py).
-# Set, it is the database alias "owner", which `manage.py migrate_with_runtime_role ROLE`
-# migrates as before granting ROLE its rights (docker-compose's migrate service runs it).
-DATABASE_MIGRATE_URL = _optional("DATABASE_MIGRATE_URL", default="")
-if DATABASE_MIGRATE_URL:
-    try:
-        DATABASES["owner"] = env.db_url_config(DATABASE_MIGRATE_URL)
-    except (ValueError, KeyError) as exc:
-        raise ImproperlyConfigured(f"Setting DATABASE_MIGRATE_URL is malformed: {exc}") from exc
-    if DATABASES["owner"]["ENGINE"] != "django.db.backends.postgresql":
-        raise ImproperlyConfigured(
-            "Setting DATABASE_MIGRATE_URL is malformed: it must be a postgres:// URL."
-        )
-    DATABASES["owner"]["CONN_MAX_AGE"] = 0
+# The tables' owner, for migrations only (`manage.py migrate_with_runtime_role ROLE`); the
+# portal runs as DATABASE_URL's role, which owns no table (audit/roles.py).
+if _optional("DATABASE_MIGRATE_URL", default=""):
+    DATABASES["owner"] = {**env.db_url("DATABASE_MIGRATE_URL"), "CONN_MAX_AGE": 0}
     DATABASES["owner"]["TEST"] = {"MIRROR": "default"}
 
 REDIS_URL = _optional("REDIS_URL")
@@ -155,8 +144,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Knows the request for the audit trail; records denied attempts (audit/middleware.py).
-    "audit.middleware.AuditContext",
+    "audit.middleware.AuditContext",  # the audit trail's request; denied attempts
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -112,8 +112,8 @@ def case_create(
             action="opened",
             actor=user,
             **_case_ref(case),
-            after={"stage": case.stage, "violence_types": case.violence_types},
-            protected=[f"survivor.{name}" for name in cleaned["survivor"]],
+            after={"stage": case.stage},
+            protected=["violence_types", *(f"survivor.{name}" for name in cleaned["survivor"])],
         )
     return case
 
@@ -138,11 +138,14 @@ def case_update(
     person_changes = cleaned["survivor"]
     with transaction.atomic():
         locked = Case.objects.select_for_update().get(pk=case.pk)
-        before = {key: getattr(locked, key) for key in changes}
+        # The stage is the case's workflow; what violence it is about is the survivor's
+        # story: the trail says only that it changed.
+        stage_before = locked.stage
+        new_types = changes.get("violence_types", locked.violence_types)
+        changed_protected = ["violence_types"] if new_types != locked.violence_types else []
         for key, value in changes.items():
             setattr(locked, key, value)
         locked.save()
-        changed_protected = []
         if person_changes:
             person = Survivor.objects.select_for_update().get(case=locked)
             for key, value in person_changes.items():
@@ -154,8 +157,8 @@ def case_update(
             action="edited",
             actor=user,
             **_case_ref(locked),
-            before=before,
-            after=changes,
+            before={"stage": stage_before},
+            after={"stage": locked.stage},
             protected=changed_protected,
         )
     case.refresh_from_db()

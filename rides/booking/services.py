@@ -132,7 +132,6 @@ def _write_ride(
         after={
             "status": status,
             "case": plan.case.code,
-            "purpose": plan.purpose,
             "estimate_fare": ride.estimate_fare,
             "rebooked_from": rebooked_from.reference if rebooked_from else None,
         },

@@ -79,12 +79,12 @@ def test_a_case_edit_records_plain_fields_before_and_after_and_protected_ones_by
     )
     assert event.changes == {
         "stage": ["accompaniment", "recovery"],
-        "violence_types": [["physical"], ["physical", "psychological"]],
+        "violence_types": "changed",  # the survivor's story: by name only
         "survivor.name": "changed",
     }
     assert event.path == url and event.ip == "10.1.1.1"  # no query string
     stored = audit_table_text()
-    for survivors_data in ("Siti", "Aminah", "Rahmawati", "3456", "1990-04-17"):
+    for survivors_data in ("Siti", "Aminah", "Rahmawati", "3456", "1990-04-17", "psycholog"):
         assert survivors_data not in stored
     # the opening of the case was recorded too, with the protected fields by name only
     opened = _only(Kind.CHANGE, action="opened")

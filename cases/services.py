@@ -375,14 +375,16 @@ def access_log_record(
     # a row per reload buried the views that matter. The first view of each half hour is
     # kept, so every sitting is on record; two requests at the same instant may both write,
     # which errs on the side of the log.
+    # The audit trail keeps the same sittings (a live partial polling every few seconds
+    # would otherwise write a row each time).
     since = timezone.now() - ACCESS_LOG_WINDOW
     if not AccessLog.objects.filter(at__gte=since, **row).exists():
         AccessLog.objects.create(**row)
-    audit_record(
-        Kind.VIEW_PROTECTED,
-        action=row["view"],
-        actor=user,
-        **_case_ref(case),
-        changes={"fields": ", ".join(row["fields"])},
-        request=request,
-    )
+        audit_record(
+            Kind.VIEW_PROTECTED,
+            action=row["view"],
+            actor=user,
+            **_case_ref(case),
+            changes={"fields": ", ".join(row["fields"])},
+            request=request,
+        )

@@ -144,6 +144,13 @@ def test_a_view_of_protected_fields_is_recorded_by_field_name(case, caseworker):
     )
     assert event.changes == {"fields": "addresses, birth_date, guardian, name, phone"}
     assert "Siti" not in audit_table_text()
+    # a reload within the access log's window is the same sitting: not written again
+    client.get(
+        reverse("cases:survivor", kwargs={"code": case.code}),
+        HTTP_HX_REQUEST="true",
+        REMOTE_ADDR="10.2.3.4",
+    )
+    assert AuditEvent.objects.filter(kind=Kind.VIEW_PROTECTED).count() == 1
 
 
 def test_an_sop_change_is_recorded_with_before_and_after(admin_user):

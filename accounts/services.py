@@ -18,6 +18,8 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
 from accounts.models import AdminChange, ApiToken, Role, TokenScope, Unit, User, hash_token
+from audit.models import Kind
+from audit.services import audit_record
 
 SECRET_CHANGED = "changed"
 
@@ -25,8 +27,18 @@ SECRET_CHANGED = "changed"
 def admin_change_record(
     *, actor: User | None, subject: str, obj, label: str, action: str, changes: dict | None = None
 ) -> AdminChange:
-    """Writes one row of the change log. `changes` holds {field: [old, new]}; a secret's
-    entry is only SECRET_CHANGED, never its value."""
+    """Writes one row of the change log, and the same change to the audit trail.
+    `changes` holds {field: [old, new]}; a secret's entry is only SECRET_CHANGED, never
+    its value."""
+    audit_record(
+        Kind.CHANGE,
+        action=action,
+        actor=actor,
+        object_type=subject,
+        object_id=obj.pk,
+        unit_id=obj.pk if subject == AdminChange.Subject.UNIT else getattr(obj, "unit_id", None),
+        changes=changes,
+    )
     return AdminChange.objects.create(
         actor=actor,
         subject=subject,

@@ -25,6 +25,8 @@ from django.utils.translation import gettext as _
 from accounts.models import AdminChange, RecoveryCode, TotpDevice, User
 from accounts.services import admin_change_record
 from accounts.services_security import user_sessions_end
+from audit.models import Kind
+from audit.services import audit_record
 
 RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
 WRONG = "wrong"
@@ -120,6 +122,8 @@ def enrolment_confirm(request, *, code: str) -> list[str]:
     """Confirms the user's new device with one code from the app, marks this session as
     verified, and returns the recovery codes (the only time they are known)."""
     outcome = _confirm(request, code)
+    if isinstance(outcome, list):
+        audit_record(Kind.TWO_FACTOR, action="enrolled", actor=request.user, request=request)
     if outcome == "confirmed_already":
         raise ValidationError({"code": [_("Two-factor login is set up already.")]})
     if outcome == WRONG:
@@ -171,6 +175,14 @@ def verify(request, *, code: str) -> str:
     the next attempts down (the device's throttle counts both kinds) and are kept: the
     check commits before the error is raised."""
     outcome = _check(request, code)
+    audit_record(
+        Kind.TWO_FACTOR,
+        action={WRONG: "wrong_code"}.get(
+            outcome, "throttled" if isinstance(outcome, int) else outcome
+        ),
+        actor=request.user,
+        request=request,
+    )
     if outcome == "no_device":
         raise ValidationError({"code": [_("Set up two-factor login first.")]})
     if isinstance(outcome, int):

@@ -18,6 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
+from audit.models import Kind
+from audit.services import audit_change, audit_record, audit_record_many
 from cases.models import (
     AccessLog,
     Case,
@@ -56,6 +58,11 @@ def _require_case_writer(*, user, case: Case) -> None:
     raise ValidationError(
         _("Only a caseworker assigned to this case or a supervisor of its unit can change it.")
     )
+
+
+def _case_ref(case: Case) -> dict:
+    """How the audit trail names a case: its code and unit, nothing of its contents."""
+    return {"object_type": "case", "object_id": case.code, "unit_id": case.unit_id}
 
 
 # --- cases ------------------------------------------------------------------------------
@@ -101,6 +108,13 @@ def case_create(
         person = Survivor.objects.create(case=case, alias=new_alias(), **cleaned["survivor"])
         if cleaned.get("address"):
             SavedAddress.objects.create(survivor=person, **cleaned["address"])
+        audit_change(
+            action="opened",
+            actor=user,
+            **_case_ref(case),
+            after={"stage": case.stage},
+            protected=["violence_types", *(f"survivor.{name}" for name in cleaned["survivor"])],
+        )
     return case
 
 
@@ -124,14 +138,29 @@ def case_update(
     person_changes = cleaned["survivor"]
     with transaction.atomic():
         locked = Case.objects.select_for_update().get(pk=case.pk)
+        # The stage is the case's workflow; what violence it is about is the survivor's
+        # story: the trail says only that it changed.
+        stage_before = locked.stage
+        new_types = changes.get("violence_types", locked.violence_types)
+        changed_protected = ["violence_types"] if new_types != locked.violence_types else []
         for key, value in changes.items():
             setattr(locked, key, value)
         locked.save()
         if person_changes:
             person = Survivor.objects.select_for_update().get(case=locked)
             for key, value in person_changes.items():
+                if getattr(person, key) != value:
+                    changed_protected.append(f"survivor.{key}")
                 setattr(person, key, value)
             person.save()
+        audit_change(
+            action="edited",
+            actor=user,
+            **_case_ref(locked),
+            before={"stage": stage_before},
+            after={"stage": locked.stage},
+            protected=changed_protected,
+        )
     case.refresh_from_db()
     return case
 
@@ -148,6 +177,12 @@ def case_assign(*, user, case: Case, caseworker) -> None:
         raise ValidationError({"caseworker": _("Choose an active caseworker of this case's unit.")})
     with transaction.atomic():
         case.assigned_caseworkers.add(caseworker)
+        audit_change(
+            action="assigned",
+            actor=user,
+            **_case_ref(case),
+            after={"caseworker": caseworker.get_username()},
+        )
 
 
 def case_unassign(*, user, case: Case, caseworker) -> None:
@@ -155,6 +190,13 @@ def case_unassign(*, user, case: Case, caseworker) -> None:
         raise ValidationError(_("Only a supervisor of the case's unit can assign caseworkers."))
     with transaction.atomic():
         case.assigned_caseworkers.remove(caseworker)
+        audit_change(
+            action="unassigned",
+            actor=user,
+            **_case_ref(case),
+            before={"caseworker": caseworker.get_username()},
+            after={"caseworker": None},
+        )
 
 
 # --- consent ----------------------------------------------------------------------------
@@ -241,6 +283,15 @@ def consent_record(
             override_reason=override_reason,
         )
         consent.just_recorded = True
+        audit_change(
+            action="consent_recorded",
+            actor=user,
+            object_type="consent",
+            object_id=consent.pk,
+            unit_id=case.unit_id,
+            after={"case": case.code, "given_by": given_by, "scopes": scopes},
+            protected=["override_reason"] if override_reason else [],
+        )
         return consent
 
 
@@ -252,6 +303,15 @@ def consent_withdraw(*, consent: Consent, user) -> Consent:
         if locked.withdrawn_at is None:
             locked.withdrawn_at = timezone.now()
             locked.save(update_fields=["withdrawn_at"])
+            audit_change(
+                action="consent_withdrawn",
+                actor=user,
+                object_type="consent",
+                object_id=locked.pk,
+                unit_id=consent.case.unit_id,
+                before={"case": consent.case.code, "withdrawn": False},
+                after={"case": consent.case.code, "withdrawn": True},
+            )
     consent.withdrawn_at = locked.withdrawn_at
     return consent
 
@@ -268,7 +328,14 @@ def saved_address_add(
         {"label": label, "address": address, "latitude": latitude, "longitude": longitude}
     )
     with transaction.atomic():
-        return SavedAddress.objects.create(survivor=case.survivor, **cleaned)
+        saved = SavedAddress.objects.create(survivor=case.survivor, **cleaned)
+        audit_change(
+            action="address_added",
+            actor=user,
+            **_case_ref(case),
+            protected=["survivor.address"],
+        )
+        return saved
 
 
 # --- access log -------------------------------------------------------------------------
@@ -308,9 +375,19 @@ def access_log_record(
     # a row per reload buried the views that matter. The first view of each half hour is
     # kept, so every sitting is on record; two requests at the same instant may both write,
     # which errs on the side of the log.
+    # The audit trail keeps the same sittings (a live partial polling every few seconds
+    # would otherwise write a row each time).
     since = timezone.now() - ACCESS_LOG_WINDOW
     if not AccessLog.objects.filter(at__gte=since, **row).exists():
         AccessLog.objects.create(**row)
+        audit_record(
+            Kind.VIEW_PROTECTED,
+            action=row["view"],
+            actor=user,
+            **_case_ref(case),
+            changes={"fields": ", ".join(row["fields"])},
+            request=request,
+        )
 
 
 def access_log_record_many(
@@ -343,4 +420,26 @@ def access_log_record_many(
         if (case_id, tuple(fields)) not in already
     ]
     AccessLog.objects.bulk_create(rows)
+    if rows:
+        named = {
+            pk: (code, unit_id)
+            for pk, code, unit_id in Case.objects.filter(
+                pk__in=[row.case_id for row in rows]
+            ).values_list("pk", "code", "unit_id")
+        }
+        audit_record_many(
+            Kind.VIEW_PROTECTED,
+            [
+                {
+                    "action": view,
+                    "actor": user,
+                    "object_type": "case",
+                    "object_id": named[row.case_id][0],
+                    "unit_id": named[row.case_id][1],
+                    "changes": {"fields": ", ".join(row.fields)},
+                    "request": request,
+                }
+                for row in rows
+            ],
+        )
     return len(rows)

@@ -18,6 +18,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.services import audit_change
 from funding.ledger import SHORT_FUND, SHORT_UNIT_BUDGET, Balance, shortfall_message
 from funding.models import Adjustment, Agreement, EntryKind, Funder, LedgerEntry, Tranche
 from funding.selectors import fund_balance, ride_ledger, unit_month_committed
@@ -47,7 +48,9 @@ def funder_create(*, name: str) -> Funder:
         raise ValidationError({"name": [_("Enter the funder's name.")]})
     if Funder.objects.filter(name__iexact=name).exists():
         raise ValidationError({"name": [_("A funder of this name exists already.")]})
-    return Funder.objects.create(name=name)
+    funder = Funder.objects.create(name=name)
+    audit_change(action="created", object_type="funder", object_id=funder.pk, after={"name": name})
+    return funder
 
 
 @transaction.atomic
@@ -64,7 +67,7 @@ def agreement_create(
         problems["ends_on"] = [_("The agreement must end after it starts.")]
     if problems:
         raise ValidationError(problems)
-    return Agreement.objects.create(
+    agreement = Agreement.objects.create(
         funder=funder,
         title=title.strip(),
         amount=amount,
@@ -72,6 +75,19 @@ def agreement_create(
         ends_on=ends_on,
         purpose=(purpose or "").strip(),
     )
+    audit_change(
+        action="created",
+        object_type="agreement",
+        object_id=agreement.pk,
+        after={
+            "funder": funder.pk,
+            "title": agreement.title,
+            "amount": amount,
+            "starts_on": starts_on,
+            "ends_on": ends_on,
+        },
+    )
+    return agreement
 
 
 @transaction.atomic
@@ -95,9 +111,20 @@ def tranche_plan(*, agreement: Agreement, planned_on: dt.date, planned_amount: i
         ]
     if problems:
         raise ValidationError(problems)
-    return Tranche.objects.create(
+    tranche = Tranche.objects.create(
         agreement=agreement, planned_on=planned_on, planned_amount=planned_amount
     )
+    audit_change(
+        action="planned",
+        object_type="tranche",
+        object_id=tranche.pk,
+        after={
+            "agreement": agreement.pk,
+            "planned_on": planned_on,
+            "planned_amount": planned_amount,
+        },
+    )
+    return tranche
 
 
 @transaction.atomic
@@ -113,6 +140,14 @@ def tranche_receive(*, tranche: Tranche, amount: int, received_on: dt.date, user
         problems["received_on"] = [_("The date received cannot be in the future.")]
     if problems:
         raise ValidationError(problems)
+    audit_change(
+        action="received",
+        actor=user,
+        object_type="tranche",
+        object_id=tranche.pk,
+        before={"received_on": None, "received_amount": None},
+        after={"received_on": received_on, "received_amount": amount},
+    )
     tranche.received_on, tranche.received_amount = received_on, amount
     tranche.confirmed_by, tranche.confirmed_at = user, timezone.now()
     tranche.save(update_fields=["received_on", "received_amount", "confirmed_by", "confirmed_at"])
@@ -235,7 +270,19 @@ def adjustment_propose(*, user, amount: int, reason: str) -> Adjustment:
         problems["reason"] = [_("Say why the ledger is adjusted; the confirming admin reads it.")]
     if problems:
         raise ValidationError(problems)
-    return Adjustment.objects.create(amount=amount, reason=reason.strip(), proposed_by=user)
+    with transaction.atomic():
+        adjustment = Adjustment.objects.create(
+            amount=amount, reason=reason.strip(), proposed_by=user
+        )
+        audit_change(
+            action="proposed",
+            actor=user,
+            object_type="adjustment",
+            object_id=adjustment.pk,
+            after={"amount": amount},
+            protected=["reason"],
+        )
+    return adjustment
 
 
 @transaction.atomic
@@ -253,6 +300,14 @@ def adjustment_confirm(*, adjustment: Adjustment, user) -> LedgerEntry:
         raise ValidationError(
             {"adjustment": [_("The fund's available money cannot go below zero.")]}
         )
+    audit_change(
+        action="confirmed",
+        actor=user,
+        object_type="adjustment",
+        object_id=adjustment.pk,
+        before={"confirmed": False},
+        after={"confirmed": True, "amount": adjustment.amount},
+    )
     adjustment.confirmed_by, adjustment.confirmed_at = user, timezone.now()
     adjustment.save(update_fields=["confirmed_by", "confirmed_at"])
     return LedgerEntry.objects.create(

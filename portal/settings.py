@@ -69,6 +69,11 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 DATABASES["default"]["CONN_MAX_AGE"] = _optional("DATABASE_CONN_MAX_AGE", cast=int, default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["TEST"] = {"NAME": _optional("TEST_DATABASE_NAME", default=None)}
+# The tables' owner, for migrations only (`manage.py migrate_with_runtime_role ROLE`); the
+# portal runs as DATABASE_URL's role, which owns no table (audit/roles.py).
+if _optional("DATABASE_MIGRATE_URL", default=""):
+    DATABASES["owner"] = {**env.db_url("DATABASE_MIGRATE_URL"), "CONN_MAX_AGE": 0}
+    DATABASES["owner"]["TEST"] = {"MIRROR": "default"}
 
 REDIS_URL = _optional("REDIS_URL")
 if not REDIS_URL or not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
@@ -90,6 +95,7 @@ INSTALLED_APPS = [
     "django_otp",
     "axes",
     "portal",
+    "audit",
     "accounts",
     "cases",
     "rides",
@@ -109,6 +115,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "audit.middleware.AuditContext",  # the audit trail's request; denied attempts
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

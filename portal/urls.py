@@ -1,6 +1,6 @@
 """The root URLconf: pages, login (password, then the second factor), one's own password
 and two-factor settings, choosing a password from a one-time link, the admin pages, the
-supervisors' pages, API v1, the partner webhook endpoint."""
+audit trail, the supervisors' pages, API v1, the partner webhook endpoint."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -34,6 +34,7 @@ urlpatterns = [
     path("cases/", include("cases.urls")),
     path("rides/", include("rides.urls")),
     path("admin/partners/", include("partners.urls")),
+    path("admin/audit/", include("audit.urls")),
     path("admin/", include("accounts.urls")),
     path("admin/funding/", include("funding.urls")),
     path("api/v1/", include("portal.api_urls")),

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Role, Unit
+from audit.services import audit_change
 from sop.models import SopChange, SopValue
 from sop.registry import split_field, unit_field
 from sop.selectors import cache_clear
@@ -90,6 +91,16 @@ def sop_change(*, user, **values) -> list[SopChange]:
                     changed_at=now,
                     changed_by=user,
                 )
+            )
+        for change in written:
+            audit_change(
+                action="changed",
+                actor=user,
+                object_type="sop",
+                object_id=change.key,
+                unit_id=change.unit_id,
+                before={change.key: change.old_value},
+                after={change.key: change.new_value},
             )
         if written:
             # Read again in this transaction at once, and by everyone in this process

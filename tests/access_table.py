@@ -209,6 +209,9 @@ ACCESS = {
     "accounts:token_expire": {"method": "post", "kwargs": _token_pk, "expect": admins_only(302)},
     "accounts:token_revoke": {"method": "post", "kwargs": _token_pk, "expect": admins_only(302)},
     "accounts:changes": {"method": "get", "expect": admins_only(200)},
+    # the audit trail and its export: administrators only
+    "audit:events": {"method": "get", "expect": admins_only(200)},
+    "audit:export_csv": {"method": "get", "expect": admins_only(200)},
     # cases (pages)
     "cases:list": {"method": "get", "expect": case_workers(200, admin=403)},
     "cases:create": {"method": "get", "expect": case_workers(200, admin=403)},

@@ -11,15 +11,20 @@ pytest_plugins = ["tests.stack"]
 # database only, that trigger is off; tests/funding/test_ledger.py turns it on again
 # inside its own transaction to see the refusal.
 LEDGER_TRUNCATE_TRIGGER = "funding_ledgerentry_no_truncate"
+# The audit trail's TRUNCATE trigger (audit/migrations/0002), likewise off in the test
+# database only; tests/audit/ turn it on again inside their transaction.
+AUDIT_TRUNCATE_TRIGGER = "audit_auditevent_no_truncate"
 
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    """pytest-django's test database, with the ledger's TRUNCATE trigger off (above)."""
+    """pytest-django's test database, with the ledger's and the audit trail's TRUNCATE
+    triggers off (above)."""
     from django.db import connection
 
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute(f"ALTER TABLE funding_ledgerentry DISABLE TRIGGER {LEDGER_TRUNCATE_TRIGGER}")
+        cursor.execute(f"ALTER TABLE audit_auditevent DISABLE TRIGGER {AUDIT_TRUNCATE_TRIGGER}")
 
 
 @pytest.fixture(autouse=True)

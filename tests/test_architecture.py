@@ -13,7 +13,7 @@ import grimp
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("accounts", "bench", "cases", "partners", "portal", "rides", "sandbox")
+PACKAGES = ("accounts", "audit", "bench", "cases", "partners", "portal", "rides", "sandbox")
 MAX_LINES = 500
 
 

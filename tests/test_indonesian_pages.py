@@ -96,7 +96,9 @@ def _whole(alternatives, flags=0) -> re.Pattern:
 
 class VisibleText(HTMLParser):
     """The text of a page as a person meets it: no scripts or styles, no markup; of the
-    attributes only the seen ones (and the value written on a button)."""
+    attributes only the seen ones (and the value written on a button). Machine values
+    marked translate="no" (a path, a stored code in the audit trail) are no text to
+    translate."""
 
     SKIPPED = {"script", "style"}
 
@@ -105,9 +107,13 @@ class VisibleText(HTMLParser):
         self.parts: list[str] = []
         self._skipping = 0
         self._json = False
+        self._untranslated: list[str] = []
 
     def handle_starttag(self, tag, attrs):
         values = dict(attrs)
+        if values.get("translate") == "no" or self._untranslated:
+            self._untranslated.append(tag)
+            return
         if tag in self.SKIPPED:
             self._skipping += 1
             self._json = tag == "script" and values.get("type") == "application/json"
@@ -122,10 +128,17 @@ class VisibleText(HTMLParser):
             self.parts.append(values["value"])
 
     def handle_endtag(self, tag):
+        if self._untranslated:
+            if tag in self._untranslated:
+                while self._untranslated and self._untranslated.pop() != tag:
+                    pass
+            return
         if tag in self.SKIPPED and self._skipping:
             self._skipping -= 1
 
     def handle_data(self, data):
+        if self._untranslated:
+            return
         if self._skipping and self._json:
             self.parts.extend(_shown_json_texts(json.loads(data)))
         elif not self._skipping and data.strip():

@@ -16,6 +16,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from audit.services import audit_export
 from funding.selectors import (
     fund_alerts,
     fund_overview,
@@ -113,6 +114,7 @@ def _filename(extension: str) -> str:
 @require_GET
 def report_csv(request):
     require_admin(request.user)
+    audit_export(request, "funding_report_csv")
     out = io.StringIO()
     csv.writer(out).writerows(report_rows())
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
@@ -123,6 +125,7 @@ def report_csv(request):
 @require_GET
 def report_xlsx(request):
     require_admin(request.user)
+    audit_export(request, "funding_report_xlsx")
     out = io.BytesIO()
     # Text is written as text: nothing in a cell is read as a formula or a link.
     book = xlsxwriter.Workbook(

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
+from audit.services import audit_change
 from cases.selectors import consent_for_transport
 from partners.client.errors import OutsideServiceArea, PartnerError
 from rides.booking.check import booking_check
@@ -122,9 +123,35 @@ def _write_ride(
         new_status=status,
         note=note,
     )
+    audit_change(
+        action="rebooked" if rebooked_from else "booked",
+        actor=user,
+        object_type="ride",
+        object_id=ride.reference,
+        unit_id=ride.unit_id,
+        after={
+            "status": status,
+            "case": plan.case.code,
+            "estimate_fare": ride.estimate_fare,
+            "rebooked_from": rebooked_from.reference if rebooked_from else None,
+        },
+    )
     if status == RideStatus.REQUESTED:
         ride_request_dispatch(ride=ride)
     return ride
+
+
+def _audit_decision(ride: Ride, user, action: str, protected=()) -> None:
+    audit_change(
+        action=action,
+        actor=user,
+        object_type="ride",
+        object_id=ride.reference,
+        unit_id=ride.unit_id,
+        before={"status": RideStatus.AWAITING_APPROVAL},
+        after={"status": ride.status},
+        protected=protected,
+    )
 
 
 def ride_book(*, user, quote=ASK_PARTNER, quotes: QuoteStore | None = None, **booking) -> Ride:
@@ -286,6 +313,7 @@ def ride_approve(*, ride_id, user) -> Ride:
             ride.fare_check_at_dispatch = True
         # apply_transition saves the whole row, the decision with it.
         ride.apply_transition(RideStatus.REQUESTED, cause=Cause.USER, actor=user, note=note)
+        _audit_decision(ride, user, "approved")
         ride_request_dispatch(ride=ride)
         return ride
 
@@ -309,5 +337,6 @@ def ride_reject(*, ride_id, user, reason: str) -> Ride:
         # apply_transition saves the whole row, the decision with it; the reason becomes
         # the status reason the caseworker reads.
         ride.apply_transition(RideStatus.REJECTED, cause=Cause.USER, actor=user, reason=reason)
+        _audit_decision(ride, user, "rejected", protected=["rejection_reason"])
         ride_funds_follow(ride)
         return ride

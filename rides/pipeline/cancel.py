@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.services import audit_change
 from partners.client import errors
 from partners.client.contract import TERMINAL_TRIP_STATUSES
 from partners.client.registry import client_for
@@ -62,6 +63,7 @@ def ride_cancel(*, ride_id: int, user, reason: str = "") -> Ride:
         if ride.status in TERMINAL:
             raise ValidationError(_("This ride has already ended; there is nothing to cancel."))
         first_request = ride.cancel_requested_at is None
+        status_before = ride.status
         if first_request:
             ride.cancel_requested_at = now
             ride.cancel_requested_by = user
@@ -91,6 +93,17 @@ def ride_cancel(*, ride_id: int, user, reason: str = "") -> Ride:
             )
             ride_funds_follow(ride)
             alerts_resolve_for_ride(ride=ride, user=user)
+        if first_request:
+            audit_change(
+                action="cancelled",
+                actor=user,
+                object_type="ride",
+                object_id=ride.reference,
+                unit_id=ride.unit_id,
+                before={"status": status_before, "cancel_requested": False},
+                after={"status": ride.status, "cancel_requested": True},
+                protected=["cancel_reason"] if ride.cancel_reason else [],
+            )
     return ride
 
 

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.services import audit_change
 from partners.client import errors
 from partners.client.ratelimit import budget_wait
 from partners.client.registry import client_for
@@ -445,6 +446,15 @@ def ride_retry(*, ride_id: int, user) -> Ride:
         ride.reconcile_attempts = 0
         ride.last_dispatch_error = ""
         ride.apply_transition(S.REQUESTED, cause=Cause.USER, actor=user)
+        audit_change(
+            action="retried",
+            actor=user,
+            object_type="ride",
+            object_id=ride.reference,
+            unit_id=ride.unit_id,
+            before={"status": S.NEEDS_ATTENTION},
+            after={"status": S.REQUESTED},
+        )
         ride_request_dispatch(ride=ride)
         alerts_resolve_for_ride(ride=ride, user=user, kinds=(AlertKind.NEEDS_ATTENTION,))
     return ride

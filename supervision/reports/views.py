@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from accounts.models import Role
+from audit.services import audit_export
 from supervision.reports.exports import csv_response, report_rows, simfoni_rows, xlsx_response
 from supervision.reports.forms import ReportForm
 from supervision.reports.selectors import Report, report_build, report_units
@@ -130,6 +131,7 @@ def _report_export(request, extension: str):
     if period is None:
         return _refused(request, form)
     rows = report_rows(report_build(period, scope))
+    audit_export(request, f"report_{extension}", unit_id=request.user.unit_id)
     filename = _filename("laporan-perjalanan", period, extension)
     if extension == "csv":
         return csv_response(rows, filename)
@@ -155,6 +157,7 @@ def _simfoni_export(request, extension: str):
         return _refused(request, form)
     total, tables = simfoni_tables(period, scope)
     rows = simfoni_rows(period, scope.label, total, tables)
+    audit_export(request, f"simfoni_{extension}", unit_id=request.user.unit_id)
     filename = _filename("simfoni-ppa", period, extension)
     if extension == "csv":
         return csv_response(rows, filename)

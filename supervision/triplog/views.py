@@ -15,6 +15,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from audit.services import audit_export
 from rides.selectors import ride_get_overseen, ride_timeline
 from rides.views.common import pager, require_supervisor
 from supervision.triplog.exports import XLSX_TYPE, ExportColumns, csv_lines, xlsx_file
@@ -79,6 +80,7 @@ def trip_log_csv(request):
     filters, refused = _export_filters(request)
     if refused is not None:
         return refused
+    audit_export(request, "trip_log_csv", unit_id=request.user.unit_id)
     lines = csv_lines(ExportColumns(), trip_log_export_rows(request.user, **filters))
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{_filename("csv")}"'
@@ -91,6 +93,7 @@ def trip_log_xlsx(request):
     filters, refused = _export_filters(request)
     if refused is not None:
         return refused
+    audit_export(request, "trip_log_xlsx", unit_id=request.user.unit_id)
     rows = trip_log_export_rows(request.user, **filters)
     handle = xlsx_file(ExportColumns(), rows, title=_("Trip log"))
     return FileResponse(

@@ -42,6 +42,10 @@ def test_twenty_wrong_passwords_lock_the_account_for_the_cool_off_only(caseworke
     assert [a.status_code for a in answers[: limit - 1]] == [200] * (limit - 1)
     assert {a.status_code for a in answers[limit - 1 :]} == {429}
     assert user_locked_until(caseworker) is not None
+    from audit.models import AuditEvent, Kind
+
+    lockouts = AuditEvent.objects.filter(kind=Kind.LOCKOUT, actor_name="caseworker1")
+    assert lockouts.exists(), "the lockout is in the audit trail"
 
     # The right password is refused while locked, from any browser and address.
     right = Client(REMOTE_ADDR="10.9.8.7").post(

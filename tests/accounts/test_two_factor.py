@@ -88,6 +88,15 @@ def test_a_code_works_once_and_wrong_codes_are_throttled(supervisor):
     assert "Too many wrong codes" in answer.content.decode()
     device.refresh_from_db()
     assert device.throttling_failure_count >= 1
+    # Every step is in the audit trail: the enrolment, the wrong code, the throttled one.
+    from audit.models import AuditEvent, Kind
+
+    steps = list(
+        AuditEvent.objects.filter(kind=Kind.TWO_FACTOR, actor=supervisor)
+        .order_by("id")
+        .values_list("action", flat=True)
+    )
+    assert steps == ["enrolled", "wrong_code", "throttled"], steps
 
 
 def test_a_recovery_code_works_once(supervisor):

@@ -1,0 +1,1 @@
+"""grant_runtime_role: the runtime database role's rights."""

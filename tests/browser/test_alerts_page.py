@@ -71,6 +71,7 @@ def test_acknowledging_alerts_on_a_phone(
             expect(done).to_contain_text("Acknowledged: Car stopped mid-trip")
             expect(badge).to_have_text("1")  # asked again at once, no reload
             assert errors == []
+            assert page.csp_violations == [], page.csp_violations  # the strict CSP
         finally:
             context.close()
             browser.close()

@@ -235,6 +235,7 @@ def test_a_supervisor_watches_the_board_and_acknowledges_a_new_alert(
             assert page.evaluate("window.boardNotReloaded === true")
             assert _map_state(page)["id"] == before["id"]
             assert errors == []
+            assert page.csp_violations == [], page.csp_violations  # the strict CSP
         finally:
             context.close()
             browser.close()

@@ -159,6 +159,7 @@ def test_supervisors_read_the_report_on_a_desktop_and_a_phone(
             expect(page.locator(".report-head h2")).to_contain_text("Jakarta Utara")
             expect(figures.locator("article").first.locator("strong")).to_have_text("8")
             _charts_drawn(page, ONE_UNIT_CHARTS)
+            assert page.csp_violations == [], page.csp_violations  # the strict CSP
         finally:
             context.close()
             browser.close()
@@ -193,6 +194,7 @@ def test_supervisors_read_the_report_on_a_desktop_and_a_phone(
             assert say("Survivors by service", "id") in simfoni
             assert errors == []
             page.screenshot(path=str(SCREENSHOTS / "reports-phone.png"), full_page=True)
+            assert page.csp_violations == [], page.csp_violations  # the strict CSP
         finally:
             context.close()
             browser.close()

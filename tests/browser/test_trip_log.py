@@ -131,6 +131,7 @@ def test_a_supervisor_filters_the_trip_log_and_opens_a_timeline(
             expect(page.locator(".timeline-facts")).to_contain_text(say("address on file", "id"))
             _no_overflow(page)
             assert errors == []
+            assert page.csp_violations == [], page.csp_violations  # the strict CSP
         finally:
             context.close()
             browser.close()
@@ -170,6 +171,7 @@ def test_a_supervisor_filters_the_trip_log_and_opens_a_timeline(
             expect(page.locator(".site-header")).to_be_hidden()
             expect(page.get_by_role("button", name="Print")).to_be_hidden()
             expect(page.locator(".ride-timeline")).to_be_visible()
+            assert page.csp_violations == [], page.csp_violations  # the strict CSP
         finally:
             context.close()
             browser.close()

@@ -17,6 +17,8 @@ from accounts.two_factor import pending_step
 
 STEPS = ("two_factor_verify", "two_factor_enrol")
 OPEN_WHILE_OWED = {"logout", "set_language", *STEPS}
+# Pages under /api/ (for people, not integrations): sent to the code step like any page.
+API_PAGES = {"api:docs"}
 
 
 class TwoFactorGate:
@@ -30,13 +32,14 @@ class TwoFactorGate:
         owed = pending_step(request)
         if owed is None:
             return None
-        if request.path.startswith("/api/"):
+        match = request.resolver_match
+        api_page = match is not None and match.view_name in API_PAGES
+        if request.path.startswith("/api/") and not api_page:
             # The API's views are public to the login middleware (they answer 401
             # themselves), but a session that owes a code gets nothing from them.
             return JsonResponse({"detail": _("Finish the two-factor login first.")}, status=403)
-        if getattr(view_func, "login_required", True) is False:
+        if getattr(view_func, "login_required", True) is False and not api_page:
             return None  # public: what anyone signed out may see
-        match = request.resolver_match
         if match is not None and match.view_name in OPEN_WHILE_OWED:
             return None
         target = reverse("two_factor_verify" if owed == "verify" else "two_factor_enrol")

@@ -199,9 +199,14 @@ def _trip_conditions(ride: Ride, limits: Thresholds, now: dt.datetime) -> dict[s
                 % values
             )
     pickup, dropoff = _point(ride.pickup), _point(ride.dropoff)
+    # Only a position the car moved to after the trip began: the partner refreshes
+    # positions every few seconds, and the first in_progress answers may still carry one
+    # from the drive to the pickup, kilometres off the route.
     if (
         ride.driver_latitude is not None
         and ride.driver_longitude is not None
+        and ride.driver_moved_at is not None
+        and ride.driver_moved_at > started
         and pickup
         and dropoff
     ):

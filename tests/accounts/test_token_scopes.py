@@ -25,7 +25,8 @@ def test_a_read_only_token_reads_and_is_refused_every_unsafe_method(caseworker, 
     api = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert api.get("/api/v1/cases/").status_code == 200
     world = {"users": {"caseworker": caseworker}, "unit": unit}
-    api_names = [name for name in ACCESS if name.startswith("api:")]
+    # Every API operation; the docs page is a page for people (a session), not one.
+    api_names = [name for name in ACCESS if name.startswith("api:") and name != "api:docs"]
     refused = 0
     for name in api_names:
         entry = ACCESS[name]

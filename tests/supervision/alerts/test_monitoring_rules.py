@@ -134,12 +134,23 @@ def test_off_corridor_beyond_the_threshold(ride):
     at(ride, S.ON_TRIP, 1, **on_route)
     assert kinds(ride) == set()
     at(ride, S.ON_TRIP, 1, driver_latitude=FAR_EAST[0], driver_longitude=FAR_EAST[1])
-    assert AlertKind.OFF_CORRIDOR in kinds(ride)
+    assert AlertKind.OFF_CORRIDOR in kinds(ride)  # moved there (NOW) after the trip began
     off = distance_from_segment_metres(*FAR_EAST, (-6.2250, 106.8450), (-6.1862, 106.8310))
     just = Thresholds(**{**LIMITS.__dict__, "corridor_metres": int(off) + 1})
     assert AlertKind.OFF_CORRIDOR not in kinds(ride, limits=just)
     at(ride, S.ARRIVING, 1)  # on the way to the pickup, the corridor does not apply
     assert AlertKind.OFF_CORRIDOR not in kinds(ride)
+
+
+def test_a_position_from_before_the_trip_began_is_not_judged_against_the_corridor(ride):
+    """The partner refreshes a car's position every few seconds: the trip may turn
+    in_progress while the last position is still one from the drive to the pickup, kilometres
+    off the route. Only a position the car reached after the trip began counts."""
+    stale = {"driver_latitude": FAR_EAST[0], "driver_longitude": FAR_EAST[1]}
+    at(ride, S.ON_TRIP, 1, driver_moved_at=NOW - dt.timedelta(minutes=3), **stale)
+    assert AlertKind.OFF_CORRIDOR not in kinds(ride)
+    at(ride, S.ON_TRIP, 1, driver_moved_at=NOW - dt.timedelta(seconds=20), **stale)
+    assert AlertKind.OFF_CORRIDOR in kinds(ride)
 
 
 def test_the_anchor_moves_only_past_fifty_metres(ride):
@@ -236,7 +247,8 @@ def test_every_message_is_read_again_in_the_readers_language(make_ride):
             {
                 "driver_latitude": FAR_EAST[0],
                 "driver_longitude": FAR_EAST[1],
-                "driver_moved_at": NOW - dt.timedelta(hours=3),
+                # moved off the route a minute into the trip, then stood still
+                "driver_moved_at": NOW - dt.timedelta(minutes=179),
             },
         ),
     ]

@@ -68,9 +68,7 @@ def _where_words_are_stored() -> list[tuple[str, str, str]]:
     return found
 
 
-def test_raw_sql_finds_no_free_text_word_in_any_column(
-    adult_case, caseworker, supervisor, places
-):
+def test_raw_sql_finds_no_free_text_word_in_any_column(adult_case, caseworker, supervisor, places):
     m = MARKERS
     # 1. A supervisor rejects an expensive ride, saying why (the ride and its trip log).
     waiting = _book(

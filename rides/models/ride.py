@@ -280,11 +280,17 @@ class Ride(models.Model):
         return self.reference
 
     def save(self, *args, **kwargs):
-        # The dispatch error is encrypted, so what SQL must see of it is kept beside it.
-        self.dispatch_paced = (self.last_dispatch_error or "").startswith(PACED_ERROR_PREFIX)
+        # The dispatch error is encrypted, so what SQL must see of it is kept beside it
+        # (whenever the error is saved; a row read without it is left as it is).
         update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "last_dispatch_error" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "dispatch_paced"}
+        if update_fields is None:
+            saves_error = "last_dispatch_error" not in self.get_deferred_fields()
+        else:
+            saves_error = "last_dispatch_error" in update_fields
+        if saves_error:
+            self.dispatch_paced = (self.last_dispatch_error or "").startswith(PACED_ERROR_PREFIX)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "dispatch_paced"}
         super().save(*args, **kwargs)
 
     @property

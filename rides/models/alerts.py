@@ -96,7 +96,7 @@ class Alert(models.Model):
     audience = models.CharField(
         max_length=20, choices=Audience.choices, default=Audience.SUPERVISORS
     )
-    message = models.TextField()
+    message = EncryptedTextField()  # may quote a ride's reason or a partner's error
     created_at = models.DateTimeField(default=timezone.now)
     # When the condition ended on its own (the partner answers again); a person still
     # acknowledges the alert (resolved_at).

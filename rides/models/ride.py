@@ -35,6 +35,9 @@ from rides.models.trip_log import TripEvent
 
 S = RideStatus
 
+# How the last dispatch error of a ride waiting for the partner's rate limit begins.
+PACED_ERROR_PREFIX = "rate_limited"
+
 
 class Purpose(models.TextChoices):
     MEDICAL_EXAM = "medical_exam", _("Medical examination (visum)")
@@ -134,13 +137,13 @@ class Ride(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
-    rejection_reason = models.TextField(blank=True)
+    rejection_reason = EncryptedTextField(blank=True)
 
     # State
     status = models.CharField(
         max_length=20, choices=RideStatus.choices, default=S.REQUESTED, db_index=True
     )
-    status_reason = models.TextField(blank=True)  # readable by the caseworker
+    status_reason = EncryptedTextField(blank=True)  # readable by the caseworker
     status_changed_at = models.DateTimeField(default=timezone.now)
 
     # Dispatch (outbox)
@@ -151,7 +154,11 @@ class Ride(models.Model):
     # retried (SOP: 5 minutes); only after it is a ride the partner never answered for
     # handed to a person.
     dispatch_deadline_at = models.DateTimeField(null=True, blank=True)
-    last_dispatch_error = models.TextField(blank=True)
+    # The partner's error texts may echo what was sent (addresses, notes): encrypted.
+    last_dispatch_error = EncryptedTextField(blank=True)
+    # Whether the last error says the ride waits for the partner's next minute (the one
+    # fact of it the dispatch counts in SQL; kept by save()).
+    dispatch_paced = models.BooleanField(default=False)
 
     # What the partner told us
     partner_trip_id = models.CharField(max_length=100, blank=True, db_index=True)
@@ -210,7 +217,7 @@ class Ride(models.Model):
     cancel_requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    cancel_reason = models.CharField(max_length=200, blank=True)
+    cancel_reason = EncryptedTextField(blank=True)  # at most 200 characters (pipeline)
     cancel_due_at = models.DateTimeField(null=True, blank=True)
     cancel_attempts = models.PositiveSmallIntegerField(default=0)
 
@@ -271,6 +278,20 @@ class Ride(models.Model):
 
     def __str__(self):
         return self.reference
+
+    def save(self, *args, **kwargs):
+        # The dispatch error is encrypted, so what SQL must see of it is kept beside it
+        # (whenever the error is saved; a row read without it is left as it is).
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None:
+            saves_error = "last_dispatch_error" not in self.get_deferred_fields()
+        else:
+            saves_error = "last_dispatch_error" in update_fields
+        if saves_error:
+            self.dispatch_paced = (self.last_dispatch_error or "").startswith(PACED_ERROR_PREFIX)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "dispatch_paced"}
+        super().save(*args, **kwargs)
 
     @property
     def is_active(self) -> bool:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from portal.crypto import EncryptedTextField
 from rides.models.states import Cause, RideStatus
 from rides.models.stored_texts import CANCELLED_BY, portal_text_read
 
@@ -73,7 +74,7 @@ class TripEvent(models.Model):
     new_status = models.CharField(max_length=20, choices=RideStatus.choices)
     partner_status = models.CharField(max_length=40, blank=True)
     partner_updated_at = models.DateTimeField(null=True, blank=True)
-    note = models.CharField(max_length=500, blank=True)
+    note = EncryptedTextField(blank=True)  # at most 500 characters (Ride.apply_transition)
 
     objects = TripEventQuerySet.as_manager()
 

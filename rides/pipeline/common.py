@@ -120,7 +120,8 @@ def hold(ride: Ride, reason: str, *, code: str, cause: str = Cause.DISPATCH, kin
         message=_("Ride %(reference)s needs attention: %(reason)s")
         % {"reference": ride.reference, "reason": reason},
     )
-    log.warning("ride %s needs attention (%s)", ride.pk, code)
+    # Only the code's kind: the rest may quote the partner's error, which may echo data.
+    log.warning("ride %s needs attention (%s)", ride.pk, code.split(":", 1)[0][:40])
 
 
 def cancel_locally(ride: Ride, *, cause: str = Cause.USER) -> None:

@@ -27,6 +27,7 @@ from partners.client.ratelimit import budget_wait
 from partners.client.registry import client_for
 from portal.queue import enqueue_on_commit
 from rides.models import AlertKind, Cause, PartnerOperation, Ride, RideStatus
+from rides.models.ride import PACED_ERROR_PREFIX
 from rides.pipeline.alerts import alerts_resolve_for_ride
 from rides.pipeline.apply import ride_apply_partner_trip
 from rides.pipeline.calls import partner_call
@@ -103,7 +104,9 @@ def ride_dispatch(*, ride_id: int, fare_checked: bool = False) -> str:
             # The partner's minute is spent: wait for its turn without a trip-log row
             # for an attempt that would only be held back.
             delay = _paced_delay(ride, wait)
-            ride.last_dispatch_error = "rate_limited: waiting for the partner's next minute"
+            ride.last_dispatch_error = (
+                f"{PACED_ERROR_PREFIX}: waiting for the partner's next minute"
+            )
             ride.dispatch_due_at = due_after(delay, now)
             ride.save(update_fields=["last_dispatch_error", "dispatch_due_at", "updated_at"])
             enqueue_on_commit(DISPATCH_RIDE, ride_id, countdown=delay)
@@ -357,7 +360,7 @@ def _paced_delay(ride: Ride, retry_after) -> float:
         Ride.objects.filter(
             partner_account_id=ride.partner_account_id,
             status=S.REQUESTED,
-            last_dispatch_error__startswith="rate_limited",
+            dispatch_paced=True,
         )
         .exclude(pk=ride.pk)
         .count()

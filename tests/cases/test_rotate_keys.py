@@ -130,3 +130,39 @@ def test_the_migration_encrypts_override_reasons_written_in_plain_text(make_case
     migration.encrypt_existing_reasons(None, SimpleNamespace(connection=connection))
     assert _raw("cases_consent", "override_reason", consent.pk).startswith("fernet:")
     assert Consent.objects.get(pk=consent.pk).override_reason == "Ayah adalah pelaku"
+
+
+def test_rotation_re_encrypts_the_append_only_trip_log_and_leaves_it_append_only(
+    settings, make_case, caseworker
+):
+    """The trip log's notes are encrypted, and its rows refuse UPDATE: rotation lifts the
+    guard for its own rewrite only, inside its transaction."""
+    from django.db import ProgrammingError, transaction
+
+    from rides.models import Cause, Ride, RideStatus, TripEvent
+
+    case = make_case(caseworker)
+    ride = Ride.objects.create(
+        case=case,
+        unit=case.unit,
+        partner_account=PartnerAccountFactory(),
+        booked_by=caseworker,
+        purpose="other",
+        pickup={"latitude": -6.23, "longitude": 106.88, "address": "Jl. A"},
+        dropoff={"latitude": -6.20, "longitude": 106.88, "address": "Jl. B"},
+    )
+    ride.apply_transition(RideStatus.NEEDS_ATTENTION, cause=Cause.USER, reason="Paman menunggu")
+    ride.save()
+    event = TripEvent.objects.get(ride=ride)
+    before = _raw("rides_tripevent", "note", event.pk)
+    new_key = Fernet.generate_key().decode()
+    with override_settings(FIELD_ENCRYPTION_KEYS=[new_key, settings.FIELD_ENCRYPTION_KEYS[0]]):
+        output = _rotate()
+    assert "rides.TripEvent: 1/1 rows checked" in output and "Paman" not in output
+    with override_settings(FIELD_ENCRYPTION_KEYS=[new_key]):
+        after = _raw("rides_tripevent", "note", event.pk)
+        assert after.startswith("fernet:") and after != before
+        assert TripEvent.objects.get(pk=event.pk).note == "Paman menunggu"
+    with pytest.raises(ProgrammingError, match="append-only"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE rides_tripevent SET note = '' WHERE id = %s", [event.pk])

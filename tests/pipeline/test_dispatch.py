@@ -293,11 +293,13 @@ def test_a_burst_beyond_the_budget_waits_its_turn_without_using_up_attempts(
         assert ride.status == S.REQUESTED
         assert ride.dispatch_attempts == 0  # pacing is not a failure to reach the partner
         assert ride.last_dispatch_error.startswith("rate_limited")
+        assert ride.dispatch_paced  # what the next ones count in SQL (the error is encrypted)
         assert not ride.events.exists()  # no attempt was made, so nothing to log
     # the second waiting ride is sent after the first: later due time
     first, second = sorted(waiting, key=lambda r: r.pk)
     assert second.dispatch_due_at > first.dispatch_due_at
     assert len(sandbox.control.calls("create_trip", account.client_id)) == 2
+    assert not Ride.objects.get(pk=rides[0].pk).dispatch_paced
 
 
 def test_a_call_held_back_by_the_portals_own_budget_uses_up_no_attempt(

@@ -5,6 +5,11 @@ restart the web and worker processes, run this command, then drop the old keys. 
 already under the newest key are left alone, so the command can be interrupted and run
 again. Rows are locked batch by batch (SELECT … FOR UPDATE) so a concurrent edit is never
 overwritten with an older value. Only table names, ids and counts are printed.
+
+The append-only tables (audit/roles.py; the trip log holds encrypted notes) refuse UPDATE:
+their rows are rewritten through the tables' owner (DATABASE_MIGRATE_URL, when set) with
+their guarding triggers disabled inside that batch's transaction only, so no other
+statement ever sees them off.
 """
 
 from __future__ import annotations
@@ -13,8 +18,9 @@ from cryptography.fernet import Fernet, InvalidToken
 from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
+from audit.roles import APPEND_ONLY_TABLES
 from portal import crypto
 from portal.crypto import EncryptedTextField
 
@@ -32,6 +38,22 @@ def encrypted_columns() -> list[tuple[type, list[str]]]:
         if columns:
             found.append((model, columns))
     return sorted(found, key=lambda item: item[0]._meta.label)
+
+
+def _guards_off(cursor, table: str) -> list[str]:
+    """Disables the table's enabled triggers (ALTER TABLE holds its lock until the
+    transaction ends) and returns their names, for the caller to enable again."""
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # ALTER TABLE waits for no pending check
+    cursor.execute(
+        "SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass"
+        " AND NOT tgisinternal AND tgenabled <> 'D' ORDER BY tgname",
+        [table],
+    )
+    names = [row[0] for row in cursor.fetchall()]
+    quote = cursor.db.ops.quote_name
+    for name in names:
+        cursor.execute(f"ALTER TABLE {quote(table)} DISABLE TRIGGER {quote(name)}")
+    return names
 
 
 class Command(BaseCommand):
@@ -67,6 +89,9 @@ class Command(BaseCommand):
 
     def _rotate_model(self, model, columns, newest: Fernet, batch_size: int, dry_run: bool):
         meta = model._meta
+        append_only = meta.db_table in APPEND_ONLY_TABLES
+        alias = "owner" if append_only and "owner" in connections.databases else DEFAULT_DB_ALIAS
+        connection = connections[alias]
         quote = connection.ops.quote_name
         table, pk = quote(meta.db_table), quote(meta.pk.column)
         column_sql = ", ".join(quote(c) for c in columns)
@@ -79,12 +104,12 @@ class Command(BaseCommand):
             return sql + " FOR UPDATE", params
             return sql, params
 
-        total = model._base_manager.count()
+        total = model._base_manager.using(alias).count()
         counts = {"rows": 0, "values": 0, "rotated": 0, "current": 0, "plain": 0}
         last = None
         self.stdout.write(f"{meta.label}: {total} rows, columns {', '.join(columns)}")
         while True:
-            with transaction.atomic():
+            with transaction.atomic(using=alias):
                 with connection.cursor() as cursor:
                     cursor.execute(*select(last))
                     rows = cursor.fetchall()
@@ -103,12 +128,17 @@ class Command(BaseCommand):
                         if changed:
                             updates.append((row[0], changed))
                     if updates and not dry_run:
+                        guards = _guards_off(cursor, meta.db_table) if append_only else []
                         for row_pk, changed in updates:
                             assignments = ", ".join(f"{quote(c)} = %s" for c in changed)
                             cursor.execute(
                                 f"UPDATE {table} SET {assignments} WHERE {pk} = %s",  # noqa: S608
                                 [*changed.values(), row_pk],
                             )
+                        for trigger in guards:
+                            cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {quote(trigger)}")
+                        if append_only:
+                            cursor.execute("SET CONSTRAINTS ALL DEFERRED")  # Django's default
             counts["rows"] += len(rows)
             last = rows[-1][0]
             self.stdout.write(f"  {meta.label}: {counts['rows']}/{total} rows checked")

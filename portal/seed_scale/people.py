@@ -41,10 +41,13 @@ PROVINCES = [
     ("PAPPEG", "Papua Pegunungan", 3), ("PAPBD", "Papua Barat Daya", 3),
 ]  # fmt: skip
 CASEWORKERS_PER_OFFICE = 4
-# The users whose passwords the command prints, each in the unit with the most rides.
+# The users given the command's password: a caseworker and a supervisor of the unit with
+# the most rides, a supervisor of Jakarta's provincial centre (who oversees every unit)
+# and an admin.
 KNOWN_USERS = {
     "bench_caseworker": Role.CASEWORKER,
     "bench_supervisor": Role.SUPERVISOR,
+    "bench_centre": Role.SUPERVISOR,
     "bench_admin": Role.ADMIN,
 }
 
@@ -88,16 +91,24 @@ def _unit_rows() -> list[Unit]:
 def people_create(*, password: str, rng: random.Random) -> People:
     units = Unit.objects.bulk_create(_unit_rows())
     # Rides are uneven: a few big cities book most of them (a Zipf-like share per unit),
-    # Jakarta's offices first, then the offices of the provinces with the most offices.
+    # Jakarta's city offices first, then the offices of the provinces with the most
+    # offices; a provincial centre books fewer rides than its province's offices.
     size = {code: offices for code, _, offices in PROVINCES}
     province = [unit.code.split("-")[0] for unit in units]
     order = sorted(
-        range(len(units)), key=lambda i: (province[i] != "DKI", -size[province[i]], rng.random())
+        range(len(units)),
+        key=lambda i: (
+            units[i].kind != Unit.Kind.CITY_OFFICE,
+            province[i] != "DKI",
+            -size[province[i]],
+            rng.random(),
+        ),
     )
     raw = {units[i].pk: 1.0 / (rank + 1) ** 0.8 for rank, i in enumerate(order)}
     total = sum(raw.values())
     weights = {unit_id: weight / total for unit_id, weight in raw.items()}
     busiest = max(units, key=lambda u: weights[u.pk])
+    centre = next(u for u in units if u.code == "DKI-PUSAT")
     unusable = make_password(None)
     users = []
     for unit in units:
@@ -132,7 +143,7 @@ def people_create(*, password: str, rng: random.Random) -> People:
             User(
                 username=username,
                 role=role,
-                unit=None if role == Role.ADMIN else busiest,
+                unit={"bench_admin": None, "bench_centre": centre}.get(username, busiest),
                 password=known_hash,
                 first_name=username.split("_")[1].title(),
                 is_staff=role == Role.ADMIN,

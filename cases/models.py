@@ -102,6 +102,10 @@ class Case(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # When the stage last became closed (retention counts from it), and when the case was
+    # anonymised under retention (its data key destroyed).
+    closed_at = models.DateTimeField(null=True, blank=True)
+    anonymised_at = models.DateTimeField(null=True, blank=True)
 
     objects = CaseQuerySet.as_manager()
 
@@ -115,6 +119,14 @@ class Case(models.Model):
     @property
     def is_active(self) -> bool:
         return self.stage != Stage.CLOSED
+
+    def note_stage(self, before: str | None, now: dt.datetime) -> None:
+        """Keeps `closed_at` with the stage: set when the case becomes closed, cleared
+        when it is reopened."""
+        if self.stage == Stage.CLOSED and before != Stage.CLOSED:
+            self.closed_at = now
+        elif self.stage != Stage.CLOSED:
+            self.closed_at = None
 
     @property
     def violence_type_labels(self) -> list[str]:
@@ -131,8 +143,26 @@ class GuardianRelation(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+class CaseKey(models.Model):
+    """A case's own data key (portal/data_keys.py), wrapped under the master keys.
+
+    Deleting the row is crypto-shredding: every value sealed with it, in every table,
+    can never be read again."""
+
+    case = models.OneToOneField(
+        Case, on_delete=models.CASCADE, primary_key=True, related_name="data_key"
+    )
+    key = EncryptedTextField()  # the data key, encrypted under FIELD_ENCRYPTION_KEYS
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"data key of {self.case_id}"
+
+
 class Survivor(models.Model):
     """The protected part of a case: every personal field is encrypted at rest."""
+
+    case_key_owner = "case_id"
 
     case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="survivor")
     name = EncryptedTextField(_("name"))
@@ -184,6 +214,8 @@ class Survivor(models.Model):
 class SavedAddress(models.Model):
     """An address of the survivor's (home, school, relative's), all of it encrypted."""
 
+    case_key_owner = "survivor.case_id"
+
     survivor = models.ForeignKey(Survivor, on_delete=models.CASCADE, related_name="addresses")
     label = EncryptedTextField(_("label"))
     address = EncryptedTextField(_("address"))
@@ -201,6 +233,8 @@ class ConsentScope(models.TextChoices):
 
 
 class Consent(models.Model):
+    case_key_owner = "case_id"
+
     class GivenBy(models.TextChoices):
         SURVIVOR = "survivor", _("Survivor")
         GUARDIAN = "guardian", _("Guardian")

@@ -31,6 +31,7 @@ from cases.models import (
 )
 from cases.rules import check_case, clean_address
 from cases.selectors import case_is_assigned_to
+from portal import data_keys
 
 CODE_PREFIX = "JKT"
 CODE_SEQUENCE = "cases_case_code_seq"
@@ -96,13 +97,16 @@ def case_create(
         raise ValidationError(errors)
 
     with transaction.atomic():
-        case = Case.objects.create(
+        case = Case(
             code=_next_code(),
             unit_id=user.unit_id,
             stage=cleaned["stage"],
             violence_types=cleaned["violence_types"],
             created_by=user,
         )
+        case.note_stage(None, timezone.now())
+        case.save()
+        data_keys.create_case_key(case.pk)
         if user.role == Role.CASEWORKER:
             case.assigned_caseworkers.add(user)
         person = Survivor.objects.create(case=case, alias=new_alias(), **cleaned["survivor"])
@@ -145,6 +149,7 @@ def case_update(
         changed_protected = ["violence_types"] if new_types != locked.violence_types else []
         for key, value in changes.items():
             setattr(locked, key, value)
+        locked.note_stage(stage_before, timezone.now())
         locked.save()
         if person_changes:
             person = Survivor.objects.select_for_update().get(case=locked)

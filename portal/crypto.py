@@ -4,6 +4,13 @@ Keys come from FIELD_ENCRYPTION_KEYS, newest first (MultiFernet): the newest enc
 every listed key decrypts, so a key is rotated by prepending a new one and running
 `python manage.py rotate_encryption_keys`. The database only ever holds ciphertext
 (Fernet tokens: AES-128-CBC with HMAC-SHA256, base64), which a raw SQL select shows.
+
+A model whose values belong to a case names the path to that case's id in
+`case_key_owner` (e.g. "ride.case_id"); its encrypted fields are then sealed with the
+case's own data key (portal/data_keys.py), stored as `case:<case id>:<token>`, and read
+lazily on first access, so a list page loads the keys of all its rows in one query. A
+value whose data key was destroyed (retention) reads as REMOVED. Values written under the
+master keys before data keys existed (`fernet:<token>`) still read.
 """
 
 from __future__ import annotations
@@ -16,8 +23,14 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
+from django.db.models.query_utils import DeferredAttribute
+from django.utils.translation import gettext_lazy as _
+
+from portal import data_keys
 
 PREFIX = "fernet:"
+CASE_PREFIX = "case:"
+REMOVED = _("[removed under retention]")
 
 
 @lru_cache(maxsize=4)
@@ -50,30 +63,110 @@ def rotate_text(stored: str) -> str:
     return PREFIX + fernet().rotate(token).decode("ascii")
 
 
+class Sealed(str):
+    """A value as stored under a case's data key, not decrypted yet."""
+
+    @property
+    def case_id(self) -> int:
+        return int(self[len(CASE_PREFIX) :].split(":", 1)[0])
+
+    @property
+    def token(self) -> bytes:
+        return self[len(CASE_PREFIX) :].split(":", 1)[1].encode("ascii")
+
+
+def seal_text(plain: str, case_id: int) -> Sealed:
+    token = data_keys.case_key_for_writing(case_id).encrypt(plain.encode("utf-8"))
+    return Sealed(f"{CASE_PREFIX}{case_id}:{token.decode('ascii')}")
+
+
+def unseal_text(sealed: Sealed) -> str | None:
+    """The plain text, or None when the case's data key no longer exists."""
+    key = data_keys.case_key(sealed.case_id)
+    if key is None:
+        return None
+    try:
+        return key.decrypt(sealed.token).decode("utf-8")
+    except InvalidToken as exc:
+        raise ValueError("ciphertext cannot be decrypted with the case's data key") from exc
+
+
+def case_id_of(instance) -> int | None:
+    """The id of the case whose data key seals this row's values (None: the master keys)."""
+    path = getattr(type(instance), "case_key_owner", None)
+    if not path:
+        return None
+    target = instance
+    for name in path.split("."):
+        target = getattr(target, name, None)
+        if target is None:
+            return None
+    return target
+
+
+class SealedAttribute(DeferredAttribute):
+    """Decrypts a case-sealed value on first access (its key then usually comes from the
+    cache a list page filled in one query) and keeps the plain value on the instance."""
+
+    def __get__(self, instance, cls=None):
+        value = super().__get__(instance, cls)
+        if instance is None or not isinstance(value, Sealed):
+            return value
+        plain = unseal_text(value)
+        value = self.field.removed_value() if plain is None else self.field.decode(plain)
+        instance.__dict__[self.field.attname] = value
+        return value
+
+    def __set__(self, instance, value):
+        instance.__dict__[self.field.attname] = value
+
+
 class EncryptedTextField(models.TextField):
     """A text value stored as a Fernet token; Python code sees plain text.
 
     Not searchable or sortable in SQL, by design. Empty strings stay empty (no secret
-    to protect, and forms can tell "not given" apart).
+    to protect, and forms can tell "not given" apart). Sealed with the row's case key
+    when its model declares `case_key_owner`, else with the master keys.
     """
+
+    descriptor_class = SealedAttribute
 
     def from_db_value(self, value, expression, connection):
         if value is None or value == "":
             return value
+        if value.startswith(CASE_PREFIX):
+            return Sealed(value)  # decrypted on access (SealedAttribute)
         return self.decode(decrypt_text(value))
 
+    def pre_save(self, model_instance, add):
+        value = model_instance.__dict__.get(self.attname)
+        if value is None or isinstance(value, Sealed):
+            return value
+        case_id = case_id_of(model_instance)
+        encoded = self.encode(value)
+        if case_id is None or encoded == "":
+            return value
+        return seal_text(str(encoded), case_id)
+
     def get_prep_value(self, value):
-        if value is None:
-            return None
+        if value is None or isinstance(value, Sealed):
+            return value
         value = self.encode(value)
         if value == "":
             return value
         return encrypt_text(str(value))
 
     def to_python(self, value):
+        if isinstance(value, Sealed):
+            plain = unseal_text(value)
+            return self.removed_value() if plain is None else self.decode(plain)
         if isinstance(value, str) and value.startswith(PREFIX):
             return self.decode(decrypt_text(value))
         return value
+
+    def removed_value(self):
+        """What a value reads as once its case's data key is destroyed."""
+        return str(REMOVED)
 
     def encode(self, value):
         return value
@@ -93,6 +186,9 @@ class EncryptedDateField(EncryptedTextField):
     def decode(self, text: str):
         return dt.date.fromisoformat(text)
 
+    def removed_value(self):
+        return None
+
     def to_python(self, value):
         value = super().to_python(value)
         if isinstance(value, str) and value:
@@ -110,3 +206,7 @@ class EncryptedJSONField(EncryptedTextField):
 
     def decode(self, text: str):
         return json.loads(text)
+
+    def removed_value(self):
+        # Every JSON value of the portal is a point: {"latitude", "longitude", "address"}.
+        return {"latitude": None, "longitude": None, "address": str(REMOVED)}

@@ -273,6 +273,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     "rides-prune-webhook-events": {"task": "rides.prune_webhook_events", "schedule": 3600.0},
     "portal-prune-idempotency-keys": {"task": "portal.prune_idempotency_keys", "schedule": 3600.0},
+    # Closed cases past retention are anonymised (cases/retention.py).
+    "cases-apply-retention": {"task": "cases.apply_retention", "schedule": 86400.0},
 }
 WORKER_HEARTBEAT_KEY = "portal:worker-heartbeat"
 WORKER_HEARTBEAT_MAX_AGE = 90
@@ -388,6 +390,9 @@ for _name, _high in (
         raise ImproperlyConfigured(f"Setting {_name} is malformed: must be 0 to {_high}.")
 # --- monitoring: defaults of the alert thresholds, portal/settings_monitoring.py -------
 from portal.settings_monitoring import *  # noqa: E402,F403
+
+# --- retention of closed cases and per-case data keys: portal/settings_retention.py -----
+from portal.settings_retention import *  # noqa: E402,F403
 
 # Map tiles for the booking map, e.g. https://tile.example/{z}/{x}/{y}.png (must allow
 # your use). Empty: no tiles are fetched; the map shows the places and the pin on a plain

@@ -78,6 +78,8 @@ class Alert(models.Model):
     leads to the rest, for those allowed to see it).
     """
 
+    case_key_owner = "ride.case_id"  # a ride's alert is sealed with its case's data key
+
     # None for an alert about a partner account, which every unit's supervisors see.
     unit = models.ForeignKey(
         "accounts.Unit", on_delete=models.PROTECT, null=True, blank=True, related_name="alerts"

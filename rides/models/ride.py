@@ -87,6 +87,8 @@ class RideQuerySet(models.QuerySet):
 
 
 class Ride(models.Model):
+    case_key_owner = "case_id"  # every encrypted field is sealed with the case's data key
+
     reference = models.CharField(max_length=32, unique=True, default=new_reference, editable=False)
     case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="rides")
     unit = models.ForeignKey("accounts.Unit", on_delete=models.PROTECT, related_name="rides")

@@ -64,6 +64,8 @@ class TripEventQuerySet(models.QuerySet):
 class TripEvent(models.Model):
     """One row per status change of a ride; never updated or deleted (a trigger enforces it)."""
 
+    case_key_owner = "ride.case_id"  # the note is sealed with the case's data key
+
     ride = models.ForeignKey("rides.Ride", on_delete=models.PROTECT, related_name="events")
     at = models.DateTimeField(default=timezone.now)
     cause = models.CharField(max_length=20, choices=Cause.choices)

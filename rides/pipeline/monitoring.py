@@ -43,6 +43,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from portal import data_keys
 from portal.geo import distance_from_segment_metres, distance_metres
 from rides.models import Alert, AlertKind, Ride, RideStatus
 from rides.pipeline.alerts import alert_raise
@@ -84,6 +85,7 @@ DRIVER_CANCELLED_STATUSES = frozenset({"driver_redispatched", "driver_canceled"}
 FIELDS = (
     "id",
     "reference",
+    "case_id",  # whose data key seals the points and the alerts' messages
     "unit_id",
     "status",
     "status_changed_at",
@@ -324,6 +326,7 @@ def rides_monitor(ride_ids, *, now=None) -> int:
     now = now or timezone.now()
     limits = Thresholds.now()
     rides = list(Ride.objects.filter(pk__in=ride_ids).only(*FIELDS))
+    data_keys.load_case_keys(ride.case_id for ride in rides)
     moved = [ride for ride in rides if ride_note_position(ride, now)]
     if moved:
         Ride.objects.bulk_update(

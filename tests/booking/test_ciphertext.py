@@ -4,7 +4,7 @@ import pytest
 from django.apps import apps as django_apps
 from django.db import ProgrammingError, connection, transaction
 
-from portal.crypto import EncryptedTextField
+from portal.crypto import EncryptedTextField, encrypt_text
 from rides.models import Alert, Cause, Ride, RideStatus, TripEvent
 
 MARKER = "Tell-tale-Ride-Secret"
@@ -56,7 +56,7 @@ def test_raw_sql_shows_only_ciphertext_for_every_protected_ride_field(
         )
         stored = cursor.fetchone()
     for column, value in zip(protected, stored, strict=True):
-        assert value.startswith("fernet:"), column
+        assert value.startswith("case:"), column
         assert MARKER not in value and "6281311112222" not in value and "106.88" not in value
     again = Ride.objects.get(pk=ride.pk)
     assert again.pickup == point and again.escort_name == f"{MARKER} escort"
@@ -83,8 +83,8 @@ def test_trip_log_notes_and_alert_messages_are_ciphertext(
         (note,) = cursor.fetchone()
         cursor.execute("SELECT message FROM rides_alert WHERE id = %s", [alert.pk])
         (message,) = cursor.fetchone()
-    assert note.startswith("fernet:") and MARKER not in note
-    assert message.startswith("fernet:") and MARKER not in message
+    assert note.startswith("case:") and MARKER not in note
+    assert message.startswith("case:") and MARKER not in message
     assert TripEvent.objects.get(ride=ride).note == f"{MARKER} held"
     assert Alert.objects.get(pk=alert.pk).message == MARKER
 
@@ -104,7 +104,6 @@ def test_the_migration_encrypts_plain_rows_and_its_reverse_decrypts_them(
         purpose="other",
         pickup={"latitude": -6.23, "longitude": 106.88, "address": "Jl. A"},
         dropoff={"latitude": -6.20, "longitude": 106.88, "address": "Jl. B"},
-        status_reason="already encrypted",
     )
     plain = {
         "rejection_reason": f"{MARKER} rejection",
@@ -114,8 +113,8 @@ def test_the_migration_encrypts_plain_rows_and_its_reverse_decrypts_them(
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE rides_ride SET rejection_reason = %s, last_dispatch_error = %s,"
-            " cancel_reason = %s, dispatch_paced = false WHERE id = %s",
-            [*plain.values(), ride.pk],
+            " cancel_reason = %s, status_reason = %s, dispatch_paced = false WHERE id = %s",
+            [*plain.values(), encrypt_text("already encrypted"), ride.pk],
         )
         cursor.execute(
             "INSERT INTO rides_tripevent (ride_id, at, cause, previous_status, new_status,"

@@ -68,7 +68,7 @@ def test_the_guardian_is_stored_encrypted_with_the_phone_as_e164(guarded_case):
         )
         stored = cursor.fetchone()
     for value in stored:
-        assert value.startswith("fernet:")
+        assert value.startswith(f"case:{guarded_case.pk}:")
         assert "Tell-tale" not in value and "81322224444" not in value and "mother" not in value
 
 

@@ -9,6 +9,7 @@ from django.test import override_settings
 from cases.management.commands.rotate_encryption_keys import encrypted_columns
 from cases.models import Place, SavedAddress, Survivor
 from partners.models import PartnerAccount
+from portal import crypto, data_keys
 from tests.factories import PartnerAccountFactory
 
 pytestmark = pytest.mark.django_db
@@ -17,6 +18,12 @@ pytestmark = pytest.mark.django_db
 def _raw(table, column, pk):
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {column} FROM {table} WHERE id = %s", [pk])
+        return cursor.fetchone()[0]
+
+
+def _raw_key(case_id):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT key FROM cases_casekey WHERE case_id = %s", [case_id])
         return cursor.fetchone()[0]
 
 
@@ -70,20 +77,32 @@ def test_rotation_re_encrypts_everything_under_the_newest_key(settings, make_cas
         dry = _rotate(dry_run=True, batch_size=2)
         assert _raw("cases_survivor", "name", survivor.pk) == before
         output = _rotate(batch_size=2)
-    # 5 survivors x 3 fields, 5 addresses x 4 fields, 2 partner secrets
-    assert "would re-encrypt 37," in dry
-    assert "re-encrypted 37," in output
+    # 5 cases' data keys and 2 partner secrets are rewrapped; the 5 survivors' 3 fields
+    # and the 5 addresses' 4 fields stay sealed with their case's data key.
+    assert "would re-encrypt 7," in dry
+    assert "re-encrypted 7," in output
+    assert "35 under their case's data key" in output
     assert "cases.Survivor: 4/5 rows checked" in output  # progress, batch by batch
     assert "Survivor 0" not in output and "Jl. Uji" not in output  # no survivor data printed
+    assert _raw("cases_survivor", "name", survivor.pk) == before  # sealed values untouched
+    wrapped = _raw_key(cases[0].pk)
+    assert wrapped.startswith("fernet:")
 
     with override_settings(FIELD_ENCRYPTION_KEYS=[new_key]):  # the old key is gone
-        after = _raw("cases_survivor", "name", survivor.pk)
-        assert after.startswith("fernet:") and after != before
-        assert Survivor.objects.get(pk=survivor.pk).name == "Survivor 0"
-        assert SavedAddress.objects.filter(survivor=survivor).get().address == "Jl. Uji 0"
+        data_keys.forget_case_key()  # as a restarted process: every data key unwrapped anew
+        assert _raw_key(cases[0].pk) == wrapped
+        for number, case in enumerate(cases):
+            survivor = Survivor.objects.get(case=case)
+            assert survivor.name == f"Survivor {number}"
+            assert SavedAddress.objects.get(survivor=survivor).address == f"Jl. Uji {number}"
         assert PartnerAccount.objects.get(pk=account.pk).client_secret == "s3cret"
         again = _rotate()
-        assert "re-encrypted 0," in again and "37 already under the newest key" in again
+        assert "re-encrypted 0," in again and "7 already under the newest key" in again
+
+    with override_settings(FIELD_ENCRYPTION_KEYS=[old_key]):  # only the retired key
+        data_keys.forget_case_key()
+        with pytest.raises(ValueError, match="configured keys"):
+            Survivor.objects.get(case=cases[0]).name  # noqa: B018 (the read is the test)
 
 
 def test_values_no_key_can_open_are_reported_by_id(settings, make_case, caseworker):
@@ -160,8 +179,31 @@ def test_rotation_re_encrypts_the_append_only_trip_log_and_leaves_it_append_only
         output = _rotate()
     assert "rides.TripEvent: 1/1 rows checked" in output and "Paman" not in output
     with override_settings(FIELD_ENCRYPTION_KEYS=[new_key]):
+        data_keys.forget_case_key()
+        # sealed with the case's data key, which rotation rewrapped: the row is untouched
+        assert before.startswith(f"case:{case.pk}:")
+        assert _raw("rides_tripevent", "note", event.pk) == before
+        assert TripEvent.objects.get(pk=event.pk).note == "Paman menunggu"
+    # a note still under the master keys (written before data keys) is rotated in place
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending check before ALTER
+        cursor.execute("ALTER TABLE rides_tripevent DISABLE TRIGGER USER")
+        cursor.execute(
+            "UPDATE rides_tripevent SET note = %s WHERE id = %s",
+            [crypto.encrypt_text("Paman menunggu"), event.pk],
+        )
+        cursor.execute("ALTER TABLE rides_tripevent ENABLE TRIGGER USER")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    legacy = _raw("rides_tripevent", "note", event.pk)  # under the first master key
+    newer = Fernet.generate_key().decode()
+    with override_settings(
+        FIELD_ENCRYPTION_KEYS=[newer, new_key, settings.FIELD_ENCRYPTION_KEYS[0]]
+    ):
+        _rotate()
+    with override_settings(FIELD_ENCRYPTION_KEYS=[newer]):
+        data_keys.forget_case_key()
         after = _raw("rides_tripevent", "note", event.pk)
-        assert after.startswith("fernet:") and after != before
+        assert after.startswith("fernet:") and after != legacy
         assert TripEvent.objects.get(pk=event.pk).note == "Paman menunggu"
     with pytest.raises(ProgrammingError, match="append-only"), transaction.atomic():
         with connection.cursor() as cursor:

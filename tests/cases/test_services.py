@@ -285,7 +285,7 @@ def test_supervisor_override_needs_a_supervisor_of_the_unit_and_a_reason(
     assert Consent.objects.get().override_reason == reason
     # the reason tells who in the family is the danger: ciphertext at rest
     stored = _raw_row("cases_consent", ["override_reason"], consent.pk)["override_reason"]
-    assert stored.startswith("fernet:") and "perpetrator" not in stored
+    assert stored.startswith("case:") and "perpetrator" not in stored
     assert Consent.objects.count() == 1
 
 
@@ -349,14 +349,14 @@ def test_raw_sql_shows_only_ciphertext_for_every_protected_survivor_field(make_c
     row = _raw_row("cases_survivor", ["name", "phone", "birth_date"], survivor.pk)
     plain = {"name": "Tellt4le", "phone": "9999", "birth_date": "1990"}
     for column, value in row.items():
-        assert value.startswith("fernet:"), column
+        assert value.startswith(f"case:{case.pk}:"), column
         assert plain[column] not in value, column
         assert "81399991234" not in value
     address = survivor.addresses.get()
     row = _raw_row("cases_savedaddress", ["label", "address", "latitude", "longitude"], address.pk)
     plain = {"label": "Bibi", "address": "Kelinci", "latitude": "6.25", "longitude": "106.86"}
     for column, value in row.items():
-        assert value.startswith("fernet:"), column
+        assert value.startswith(f"case:{case.pk}:"), column
         assert plain[column] not in value, column
     # The alias is deliberately plain: it is what the driver sees.
     assert _raw_row("cases_survivor", ["alias"], survivor.pk)["alias"].startswith("Penumpang ")

@@ -1,5 +1,9 @@
 """Re-encrypts every encrypted column under the newest key of FIELD_ENCRYPTION_KEYS.
 
+The master keys wrap the cases' data keys (cases.CaseKey, an encrypted column like any
+other), so rotating rewraps every data key; the values sealed with a data key
+(`case:<id>:…`, portal/data_keys.py) are left as they are and counted.
+
 Rotation: put a new key first in FIELD_ENCRYPTION_KEYS (keep the old ones after it),
 restart the web and worker processes, run this command, then drop the old keys. Values
 already under the newest key are left alone, so the command can be interrupted and run
@@ -70,7 +74,7 @@ class Command(BaseCommand):
             raise CommandError("--batch-size must be at least 1.")
         newest = Fernet(settings.FIELD_ENCRYPTION_KEYS[0])
         self.failures: list[str] = []
-        totals = {"rows": 0, "values": 0, "rotated": 0, "current": 0, "plain": 0}
+        totals = {"rows": 0, "values": 0, "rotated": 0, "current": 0, "plain": 0, "sealed": 0}
         for model, columns in encrypted_columns():
             counts = self._rotate_model(model, columns, newest, batch_size, dry_run)
             for key, value in counts.items():
@@ -79,7 +83,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"done: {totals['rows']} rows, {totals['values']} values; {verb} "
             f"{totals['rotated']}, encrypted {totals['plain']} plain values, "
-            f"{totals['current']} already under the newest key"
+            f"{totals['current']} already under the newest key, "
+            f"{totals['sealed']} under their case's data key"
         )
         if self.failures:
             raise CommandError(
@@ -105,7 +110,7 @@ class Command(BaseCommand):
             return sql, params
 
         total = model._base_manager.using(alias).count()
-        counts = {"rows": 0, "values": 0, "rotated": 0, "current": 0, "plain": 0}
+        counts = {"rows": 0, "values": 0, "rotated": 0, "current": 0, "plain": 0, "sealed": 0}
         last = None
         self.stdout.write(f"{meta.label}: {total} rows, columns {', '.join(columns)}")
         while True:
@@ -146,6 +151,9 @@ class Command(BaseCommand):
 
     def _rotated(self, stored: str, newest: Fernet, counts: dict, where: str) -> str | None:
         """The value under the newest key, or None when it needs no change."""
+        if stored.startswith(crypto.CASE_PREFIX):
+            counts["sealed"] += 1  # its data key is what gets rewrapped
+            return None
         if not stored.startswith(crypto.PREFIX):
             counts["plain"] += 1
             return crypto.encrypt_text(stored)

@@ -4,7 +4,9 @@ the one scheduled outage (every partner call answers 503 for a while)."""
 from __future__ import annotations
 
 import itertools
+import json
 import random
+import re
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -21,7 +23,7 @@ ENDPOINTS = (
     "cancel_trip",
     "receipt",
 )
-ERROR_FAULTS = ("500", "502", "503", "504", "429")
+ERROR_FAULTS = ("500", "502", "503", "504", "429", "echo")
 BODY_FAULTS = ("malformed", "cutoff")
 FAULTS = (*ERROR_FAULTS, "slow", *BODY_FAULTS)
 
@@ -48,8 +50,10 @@ class Fault:
     def label(self) -> str:
         return self.kind + ("+after_commit" if self.after_commit and self.is_error else "")
 
-    def error(self) -> ApiError:
+    def error(self, sent: bytes = b"") -> ApiError:
         headers = {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
+        if self.kind == "echo":
+            return echo_error(sent)
         if self.kind == "outage":
             return ApiError(503, "unavailable", "The partner is temporarily unavailable")
         if self.kind == "429":
@@ -62,6 +66,30 @@ class Fault:
             "504": "Gateway timeout",
         }[self.kind]
         return ApiError(int(self.kind), "unavailable", message, headers=headers)
+
+
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _texts(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in _texts(item)]
+    return []
+
+
+def echo_error(sent: bytes) -> ApiError:
+    """A refusal as a careless partner writes one: a code the contract does not list,
+    made of what was sent (the rider's name), and a message quoting the whole request."""
+    try:
+        body = json.loads(sent.decode("utf-8")) if sent else {}
+    except (UnicodeDecodeError, ValueError):
+        body = {}
+    rider = body.get("rider") if isinstance(body, dict) else None
+    name = rider.get("display_name") if isinstance(rider, dict) else None
+    words = re.sub(r"\W+", "_", str(name or "request")).strip("_").lower()
+    quoted = "; ".join(_texts(body)) or sent.decode("utf-8", "replace")[:500]
+    return ApiError(422, f"rejected_{words}"[:64], f"Could not accept: {quoted}")
 
 
 @dataclass
@@ -155,6 +183,8 @@ class FaultInjector:
             return Fault("slow", after, seconds=seconds, forced=True)
         if kind in BODY_FAULTS:
             return Fault(kind, True, forced=True)
+        if kind == "echo":  # a refusal: nothing was done
+            return Fault(kind, False, forced=True)
         retry_after = rule.retry_after
         if kind == "429" and retry_after is None:
             retry_after = config.fault_retry_after_seconds

@@ -191,7 +191,7 @@ async def _serve(request: Request, endpoint: str, handler: Handler) -> Response:
         if endpoint != "unknown":
             fault = sb.faults.pick(endpoint, cfg, sb.rng)
         if fault is not None and fault.is_error and not fault.after_commit:
-            answer = Answer.error(fault.error())
+            answer = Answer.error(fault.error(raw))
         else:
             if fault is not None and fault.kind == "slow" and not fault.after_commit:
                 await asyncio.sleep(fault.seconds)
@@ -200,7 +200,8 @@ async def _serve(request: Request, endpoint: str, handler: Handler) -> Response:
                     return Response(status_code=504)
             answer = await _run(handler, call)
             if fault is not None and fault.is_error:  # the action happened, the answer is lost
-                answer = dataclasses.replace(Answer.error(fault.error()), trip_id=answer.trip_id)
+                lost = Answer.error(fault.error(raw))
+                answer = dataclasses.replace(lost, trip_id=answer.trip_id)
     response = _render(quirks.applied(sb, endpoint, answer), fault)
     response.headers.update(limit.headers())
     _log_call(call, sb, started, clock, answer, fault)

@@ -104,7 +104,7 @@ def _error_body(response: httpx.Response) -> tuple[str, str, dict] | None:
     if not isinstance(code, str) or not code or not isinstance(message, str):
         return None
     details = error.get("details")
-    return code, message, details if isinstance(details, dict) else {}
+    return errors.listed_code(code), message, details if isinstance(details, dict) else {}
 
 
 def _malformed(response: httpx.Response, reason: str) -> errors.TemporaryPartnerError:

@@ -260,6 +260,23 @@ PERMANENT_BY_CODE: dict[str, type[PermanentPartnerError]] = {
     "unsupported_product": UnsupportedProduct,
 }
 
+# The contract's error codes (docs/partner-api.yaml). A partner's code outside them is
+# read as UNLISTED_CODE: a code is logged and stored, and a careless partner may build
+# one from what it was sent (a rider's name).
+CONTRACT_ERROR_CODES = frozenset(
+    set(PERMANENT_BY_CODE)
+    | {"unauthorized", "invalid_token", "rate_limited", "internal_error", "unavailable"}
+)
+UNLISTED_CODE = "unlisted_code"
+
+
+def listed_code(code: str | None) -> str | None:
+    """The partner's error code as the portal keeps it: the contract's, else UNLISTED_CODE."""
+    if code is None:
+        return None
+    return code if code in CONTRACT_ERROR_CODES else UNLISTED_CODE
+
+
 # A 4xx whose code is unknown to this contract version still says what kind it is.
 PERMANENT_BY_STATUS: dict[int, type[PermanentPartnerError]] = {
     400: ValidationFailed,

@@ -25,12 +25,6 @@ from rides.models import CallOutcome, PartnerCall
 
 _TIMEOUTS = frozenset({"timeout", "connect_timeout", "pool_timeout"})
 _NO_CONNECTION = frozenset({"connect_error", "connection_error"})
-# The contract's error codes (docs/partner-api.yaml): only these are kept from an error
-# answer, never a partner's free text.
-CONTRACT_ERROR_CODES = frozenset(
-    set(errors.PERMANENT_BY_CODE)
-    | {"unauthorized", "invalid_token", "rate_limited", "internal_error", "unavailable"}
-)
 
 
 def call_outcome(exc: BaseException | None) -> tuple[str, int | None, str]:
@@ -41,7 +35,7 @@ def call_outcome(exc: BaseException | None) -> tuple[str, int | None, str]:
     if not isinstance(exc, errors.PartnerError):
         return CallOutcome.ERROR, None, ""
     status = exc.http_status
-    code = exc.code if exc.code in CONTRACT_ERROR_CODES else ""
+    code = exc.code if exc.code in errors.CONTRACT_ERROR_CODES else ""
     if isinstance(exc, errors.UnusableAnswer) or exc.code == "malformed_response":
         return CallOutcome.UNUSABLE, status, ""
     if exc.code in _TIMEOUTS:

@@ -33,6 +33,7 @@ OBJECT_TYPES = {
     "case": _("Case"),
     "consent": _("Consent"),
     "ride": _("Ride"),
+    "place": _("Place"),
     "user": _("User"),
     "unit": _("Unit"),
     "partner_account": _("Partner account"),

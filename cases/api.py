@@ -18,6 +18,7 @@ from rest_framework.response import Response
 
 from cases import selectors, services
 from cases.models import Case, Consent, ConsentScope, GuardianRelation, Stage, ViolenceType
+from cases.places import place_address_views_record
 from cases.rules import GUARDIAN_NAME_MAX_LENGTH, LABEL_MAX_LENGTH, NAME_MAX_LENGTH
 from portal.api import NOT_BLANK, CaseRoles, NewestFirst, described, service_errors
 from portal.geo import ADDRESS_MAX_LENGTH, INDONESIA
@@ -458,6 +459,9 @@ class PlaceListApi(GenericAPIView):
     )
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(
+        answer = self.get_paginated_response(
             PlaceOut(page, many=True, context={"request": request}).data
         )
+        shown = [p for p in page if selectors.place_address_visible_to(request.user, p)]
+        place_address_views_record(user=request.user, places=shown, request=request)
+        return answer

@@ -7,8 +7,8 @@ demo data must be, each with a neutral drop-off point a few hundred metres away.
 
 from __future__ import annotations
 
-from cases.models import PlaceKind
-from cases.places import place_ensure
+from cases.models import Place, PlaceKind
+from cases.places import place_ensure, place_readers_set
 
 K = PlaceKind
 
@@ -126,6 +126,24 @@ SAFE_HOUSES = [
         None,
     ),
 ]
+
+
+# A province-wide house (no unit) is seen by its named readers only: the demo names the
+# JAKTIM supervisor for it.
+SAFE_HOUSE_READERS = {"Rumah Aman Kenanga (demo)": ("supervisor1",)}
+
+
+def demo_place_readers_ensure(users: dict) -> int:
+    """Names the demo houses' readers where none are named yet; returns how many houses."""
+    named = 0
+    for name, usernames in SAFE_HOUSE_READERS.items():
+        place = Place.objects.filter(name=name, is_active=True, is_demo=True).first()
+        readers = [users[u] for u in usernames if u in users]
+        if place is None or not readers or place.address_readers.exists():
+            continue
+        place_readers_set(place=place, readers=readers)
+        named += 1
+    return named
 
 
 def demo_places_ensure(units: dict | None = None) -> int:

@@ -283,19 +283,28 @@ class PlaceKind(models.TextChoices):
 
 class Place(models.Model):
     """A common destination. A protected place (safe house) never reaches the partner:
-    its neutral point is sent instead, and only roles that need it see its address."""
+    its neutral point is sent instead, and only the people its rule names see its address
+    (cases/selectors.place_address_visible_to): its unit's supervisors and
+    `address_readers`. Address and coordinates are encrypted (decimal degrees as text)."""
 
     name = models.CharField(_("name"), max_length=120)
     kind = models.CharField(_("kind"), max_length=20, choices=PlaceKind.choices)
     address = EncryptedTextField(_("address"))
-    latitude = models.DecimalField(max_digits=9, decimal_places=6)
-    longitude = models.DecimalField(max_digits=9, decimal_places=6)
+    latitude = EncryptedTextField(_("latitude"))
+    longitude = EncryptedTextField(_("longitude"))
     is_protected = models.BooleanField(_("protected place"), default=False)
     neutral_address = models.CharField(_("neutral drop-off point"), max_length=255, blank=True)
-    neutral_latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
-    neutral_longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    neutral_latitude = EncryptedTextField(null=True, blank=True)
+    neutral_longitude = EncryptedTextField(null=True, blank=True)
     unit = models.ForeignKey(
         "accounts.Unit", on_delete=models.PROTECT, null=True, blank=True, related_name="places"
+    )
+    # Named by an admin, beyond the unit's supervisors (a shelter coordinator, say).
+    address_readers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="readable_places",
+        verbose_name=_("may see the address"),
     )
     is_demo = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
@@ -307,11 +316,6 @@ class Place(models.Model):
                 condition=models.Q(is_protected=False)
                 | models.Q(neutral_latitude__isnull=False, neutral_longitude__isnull=False),
                 name="protected_place_has_neutral_point",
-            ),
-            models.CheckConstraint(
-                condition=models.Q(latitude__gte=-90, latitude__lte=90)
-                & models.Q(longitude__gte=-180, longitude__lte=180),
-                name="place_coordinates_on_earth",
             ),
             # Demo entries are loaded by name; two active places of one name would confuse
             # whoever picks from the list.

@@ -2,20 +2,31 @@
 
 A protected place (a safe house) is never driven to: the partner gets its neutral
 drop-off point, which must be a short walk away but never the house itself. Reads of
-places, with who may see a protected address, are in cases/selectors.py.
+places, with who may see a protected address, are in cases/selectors.py; here are the
+writes: a place, its named address readers, and the record of each showing of a
+protected address (the audit trail, one row per person, house and page per half hour).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.models import AuditEvent, Kind
+from audit.services import audit_change, audit_record_many
 from cases.models import Place, PlaceKind
 from portal.geo import distance_metres, indonesia_point
 
 NEUTRAL_POINT_MIN_METRES = 150
 NEUTRAL_POINT_MAX_METRES = 2000
+# A page polled or reloaded within this window shows the same person the same house:
+# the first showing of each sitting is recorded (as cases/services.ACCESS_LOG_WINDOW).
+VIEW_WINDOW = dt.timedelta(minutes=30)
+VIEW_FIELDS = "address, coordinates"
 
 
 def _add_errors(errors: dict, exc: ValidationError) -> None:
@@ -84,3 +95,66 @@ def place_ensure(
             is_demo=is_demo,
         )
         return place, True
+
+
+def place_address_views_record(*, user, places, request=None, view: str = "") -> int:
+    """Records that `user` was shown the address of each protected place in `places`
+    (those the caller showed it for). Returns the rows written."""
+    shown = {place.pk: place for place in places if place.is_protected}
+    if not shown:
+        return 0
+    if not view and request is not None and getattr(request, "resolver_match", None):
+        view = request.resolver_match.view_name or ""
+    view = view[:40]
+    recent = set(
+        AuditEvent.objects.filter(
+            kind=Kind.VIEW_PROTECTED,
+            object_type="place",
+            object_id__in=[str(pk) for pk in shown],
+            actor=user,
+            action=view,
+            at__gte=timezone.now() - VIEW_WINDOW,
+        ).values_list("object_id", flat=True)
+    )
+    rows = [
+        {
+            "action": view,
+            "actor": user,
+            "object_type": "place",
+            "object_id": pk,
+            "unit_id": place.unit_id,
+            "changes": {"fields": VIEW_FIELDS},
+            "request": request,
+        }
+        for pk, place in shown.items()
+        if str(pk) not in recent
+    ]
+    return audit_record_many(Kind.VIEW_PROTECTED, rows) if rows else 0
+
+
+def place_readers_set(*, place: Place, readers, actor=None) -> Place:
+    """Names exactly `readers` (active users) as the people beyond the unit's supervisors
+    who may see the protected place's address; the change is in the audit trail."""
+    readers = list(readers)
+    if not place.is_protected:
+        raise ValidationError({"readers": [_("Only a protected place has named readers.")]})
+    refused = [user.get_username() for user in readers if not user.is_active]
+    if refused:
+        raise ValidationError(
+            {"readers": [_("%(names)s cannot be named: inactive.") % {"names": ", ".join(refused)}]}
+        )
+    with transaction.atomic():
+        before = sorted(place.address_readers.values_list("username", flat=True))
+        place.address_readers.set(readers)
+        after = sorted(user.get_username() for user in readers)
+        if before != after:
+            audit_change(
+                action="place_readers",
+                object_type="place",
+                object_id=place.pk,
+                unit_id=place.unit_id,
+                before={"readers": ", ".join(before)},
+                after={"readers": ", ".join(after)},
+                **({} if actor is None else {"actor": actor}),
+            )
+    return place

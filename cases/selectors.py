@@ -6,16 +6,19 @@ Who sees what (design.md, "Need to know"):
 - a supervisor sees every case of their unit;
 - an admin manages partners, money and users and sees no case at all.
 
-Protected places (safe houses): their real address is shown only to supervisors, and
-only for the safe houses their unit runs or the province-wide ones (no unit). Caseworkers
-book a safe-house transfer by choosing the place; the ride goes to its neutral drop-off
-point, where the safe house's staff meet the survivor, so a caseworker never needs the
-house's address. Admins never see it either.
+Protected places (safe houses): their real address and coordinates are shown only to
+the supervisors of the unit that runs the house and to the people an admin named for it
+(`Place.address_readers`, e.g. a province-wide house's coordinator); a province-wide
+house (no unit) is seen by its named readers only. Caseworkers book a safe-house
+transfer by choosing the place; the ride goes to its neutral drop-off point, where the
+safe house's staff meet the survivor, so a caseworker never needs the house's address.
+Admins name the readers but never see the address either, unless named. Every showing is
+recorded (cases/places.place_address_views_record).
 """
 
 from __future__ import annotations
 
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Value
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -111,12 +114,17 @@ def case_access_summary(case: Case) -> QuerySet:
 
 
 def places_for(user) -> QuerySet[Place]:
-    """Active places a person can pick or look up: province-wide ones and their unit's."""
+    """Active places a person can pick or look up: province-wide ones, their unit's, and
+    the protected ones they are named to see."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return Place.objects.none()
     places = Place.objects.filter(is_active=True)
     if user.role != Role.ADMIN:
-        places = places.filter(Q(unit__isnull=True) | Q(unit_id=user.unit_id))
+        named = Place.objects.filter(address_readers=user).values("pk")
+        places = places.filter(Q(unit__isnull=True) | Q(unit_id=user.unit_id) | Q(pk__in=named))
+    # Whether the user is a named reader, read with the list (place_address_visible_to).
+    readers = Place.address_readers.through.objects.filter(place=OuterRef("pk"), user=user.pk)
+    places = places.annotate(readers_checked_for=Value(user.pk), is_named_reader=Exists(readers))
     return places.order_by("kind", "name", "id")
 
 
@@ -126,6 +134,8 @@ def place_address_visible_to(user, place: Place) -> bool:
         return True
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
-    if user.role != Role.SUPERVISOR or user.unit_id is None:
-        return False
-    return place.unit_id is None or place.unit_id == user.unit_id
+    if user.role == Role.SUPERVISOR and place.unit_id and place.unit_id == user.unit_id:
+        return True
+    if getattr(place, "readers_checked_for", None) == user.pk:  # read by places_for
+        return place.is_named_reader
+    return place.address_readers.filter(pk=user.pk).exists()

@@ -32,6 +32,7 @@ from cases.forms import (
     apply_service_errors,
 )
 from cases.models import AccessLog, Consent
+from cases.places import place_address_views_record
 
 SURVIVOR_DETAIL_FIELDS = ["name", "phone", "birth_date", "addresses", "guardian"]
 SURVIVOR_EDIT_FIELDS = ["name", "phone", "birth_date", "guardian"]
@@ -299,4 +300,7 @@ def place_list(request):
     user: User = request.user
     places = list(selectors.places_for(user).select_related("unit"))
     rows = [(place, selectors.place_address_visible_to(user, place)) for place in places]
+    place_address_views_record(
+        user=user, places=[place for place, shown in rows if shown], request=request
+    )
     return render(request, "cases/places.html", {"rows": rows})

@@ -16,6 +16,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from cases.places import place_address_views_record
 from cases.selectors import place_address_visible_to
 from cases.services import access_log_record
 from portal.views import passive
@@ -47,6 +48,8 @@ def _point_label(user, place, point) -> dict:
             "name": place.name,
             "address": _("Meeting point: %(point)s") % {"point": place.neutral_address},
         }
+    if place.is_protected:
+        place_address_views_record(user=user, places=[place], view="rides:ride")
     return {"name": place.name, "address": place.address}
 
 

@@ -1,13 +1,17 @@
+import io
+
 import pytest
 from django.core.exceptions import ValidationError
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
-from django.test import override_settings
+from django.test import Client, override_settings
+from django.urls import reverse
 
 from accounts.models import Role
+from audit.models import AuditEvent, Kind
 from cases.demo import PUBLIC_PLACES, SAFE_HOUSES, demo_places_ensure
 from cases.models import Place, PlaceKind
-from cases.places import place_ensure
+from cases.places import place_ensure, place_readers_set
 from cases.selectors import place_address_visible_to, places_for
 from portal.geo import distance_metres
 
@@ -93,10 +97,12 @@ def test_who_sees_a_protected_address(
     shared_house = Place.objects.get(name="Rumah Aman Kenanga (demo)")
     hospital = Place.objects.filter(kind=PlaceKind.HOSPITAL).first()
     other_supervisor = make_user(Role.SUPERVISOR, other_unit, username="supervisor2")
+    # The unit's supervisors see their unit's house; a province-wide house has no unit
+    # and is seen by its named readers only.
     assert place_address_visible_to(supervisor, jaktim_house)
-    assert place_address_visible_to(supervisor, shared_house)
+    assert not place_address_visible_to(supervisor, shared_house)
     assert not place_address_visible_to(other_supervisor, jaktim_house)
-    assert place_address_visible_to(other_supervisor, shared_house)
+    assert not place_address_visible_to(other_supervisor, shared_house)
     for user in (caseworker, admin_user):
         assert not place_address_visible_to(user, jaktim_house)
         assert not place_address_visible_to(user, shared_house)
@@ -105,3 +111,81 @@ def test_who_sees_a_protected_address(
     assert jaktim_house in places_for(caseworker)
     assert jaktim_house not in places_for(other_supervisor)
     assert shared_house in places_for(other_supervisor)
+    # Named: another unit's supervisor for the shared house, a caseworker for JAKTIM's.
+    place_readers_set(place=shared_house, readers=[other_supervisor])
+    place_readers_set(place=jaktim_house, readers=[caseworker])
+    assert place_address_visible_to(other_supervisor, shared_house)
+    assert not place_address_visible_to(other_supervisor, jaktim_house)
+    assert place_address_visible_to(caseworker, jaktim_house)
+    assert not place_address_visible_to(admin_user, shared_house)
+    # A named reader who is deactivated sees nothing.
+    caseworker.is_active = False
+    caseworker.save()
+    assert not place_address_visible_to(caseworker, jaktim_house)
+
+
+def test_naming_readers_is_audited_and_refuses_a_public_place(unit, supervisor, admin_user):
+    demo_places_ensure({"JAKTIM": unit})
+    house = Place.objects.get(name="Rumah Aman Kenanga (demo)")
+    place_readers_set(place=house, readers=[supervisor], actor=admin_user)
+    event = AuditEvent.objects.get(kind=Kind.CHANGE, object_type="place")
+    assert event.object_id == str(house.pk) and event.actor == admin_user
+    assert event.changes["readers"] == ["", supervisor.username]
+    hospital = Place.objects.filter(kind=PlaceKind.HOSPITAL).first()
+    with pytest.raises(ValidationError):
+        place_readers_set(place=hospital, readers=[supervisor])
+
+
+def test_every_showing_of_a_safe_house_address_is_recorded(unit, supervisor, caseworker):
+    demo_places_ensure({"JAKTIM": unit})
+    house = Place.objects.get(name="Rumah Aman Melati (demo)")
+    client = Client()
+    views = AuditEvent.objects.filter(
+        kind=Kind.VIEW_PROTECTED, object_type="place", object_id=str(house.pk)
+    )
+    client.force_login(caseworker)
+    page = client.get(reverse("cases:places"))
+    assert page.status_code == 200 and house.address not in page.content.decode()
+    assert not views.exists()  # not shown, not recorded
+    client.force_login(supervisor)
+    page = client.get(reverse("cases:places"))
+    assert house.address in page.content.decode()
+    assert house.latitude in page.content.decode()
+    (event,) = views.all()
+    assert event.actor == supervisor and event.changes == {"fields": "address, coordinates"}
+    client.get(reverse("cases:places"))  # the same sitting: one row
+    assert views.count() == 1
+    answer = client.get("/api/v1/places/", {"page_size": 100})
+    assert answer.status_code == 200, answer.content
+    shown = {p["name"]: p for p in answer.json()["results"]}
+    assert shown[house.name]["address"] == house.address, shown[house.name]
+    assert views.count() == 2  # the API is another view
+    assert set(views.values_list("unit_id", flat=True)) == {unit.pk}
+
+
+def test_places_coordinates_are_ciphertext_in_the_database(unit):
+    demo_places_ensure({"JAKTIM": unit})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT latitude, longitude, neutral_latitude, neutral_longitude FROM cases_place "
+            "WHERE is_protected"
+        )
+        rows = cursor.fetchall()
+    assert rows
+    for row in rows:
+        for value in row:
+            assert value.startswith("fernet:") and "106." not in value and "-6." not in value
+
+
+def test_the_command_names_and_removes_readers(unit, supervisor, caseworker):
+    demo_places_ensure({"JAKTIM": unit})
+    house = Place.objects.get(name="Rumah Aman Kenanga (demo)")
+    out = io.StringIO()
+    call_command("place_readers", house.name, "--add", supervisor.username, stdout=out)
+    assert place_address_visible_to(supervisor, house)
+    assert f"named: {supervisor.username}" in out.getvalue()
+    assert house.address not in out.getvalue()
+    call_command("place_readers", house.name, "--remove", supervisor.username, stdout=out)
+    assert not place_address_visible_to(supervisor, house)
+    with pytest.raises(CommandError, match="No such user"):
+        call_command("place_readers", house.name, "--add", "nobody-here")

@@ -6,7 +6,7 @@ from django.db import transaction
 
 from accounts.models import Role, Unit
 from accounts.services import unit_ensure, user_ensure
-from cases.demo import demo_places_ensure
+from cases.demo import demo_place_readers_ensure, demo_places_ensure
 from funding.demo import demo_fund_ensure
 
 DEMO_UNITS = [
@@ -73,5 +73,6 @@ class Command(BaseCommand):
             )
             created += was_created
         created += demo_places_ensure(units)
+        created += demo_place_readers_ensure(users)
         created += demo_fund_ensure(admin=users["admin1"])
         self.stdout.write(f"demo data: {created} rows created")

@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 
@@ -53,13 +54,13 @@ def _write_dev_env_file() -> None:
     _log("wrote .env with fresh development secrets")
 
 
-def _start_backing_services() -> embedded.Provision:
+def _start_backing_services(*, runtime_role: bool = False) -> embedded.Provision:
     """Starts or reuses the embedded servers for what the environment does not name."""
     load_env_file()
     if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"):
         _log("using DATABASE_URL and REDIS_URL from the environment")
     started = time.monotonic()
-    provision = embedded.provide_missing()
+    provision = embedded.provide_missing(runtime_role=runtime_role)
     if provision.started or provision.reused:
         what = ", ".join(
             [f"started {name}" for name in provision.started]
@@ -77,6 +78,17 @@ def _stop_backing_services(provision: embedded.Provision) -> None:
 
 def _manage(*args: str, env: dict | None = None) -> None:
     subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, check=True, env=env)
+
+
+def _migrate(env: dict[str, str]) -> None:
+    """Migrates as the tables' owner and grants the runtime role its rights when the two
+    are split (the embedded default, or DATABASE_MIGRATE_URL in the environment)."""
+    if not env.get("DATABASE_MIGRATE_URL"):
+        _manage("migrate", "--no-input", "-v", "0", env=env)
+        return
+    role = urlsplit(env["DATABASE_URL"]).username or ""
+    _manage("migrate_with_runtime_role", role, "-v", "0", env=env)
+    _log(f"migrated as the tables' owner; the portal runs as {role}, which owns none")
 
 
 def _children(env: dict[str, str], port: str, sandbox_port: str) -> dict[str, Child]:
@@ -113,8 +125,11 @@ def _wait_for_http(child: Child, url: str) -> None:
 
 def run() -> int:
     _write_dev_env_file()
-    provision = _start_backing_services()
+    provision = _start_backing_services(runtime_role=True)
     env = dict(os.environ)
+    # The owner migrates; web, worker and beat never hold its address.
+    owner_env = dict(env)
+    env.pop("DATABASE_MIGRATE_URL", None)
     port = env.get("PORTAL_PORT", "8000")
     sandbox_port = env.get("SANDBOX_PORT", "8100")
     env.setdefault("PORTAL_BASE_URL", f"http://127.0.0.1:{port}")
@@ -130,7 +145,7 @@ def run() -> int:
     signal.signal(signal.SIGTERM, request_stop)
     try:
         _manage("compile_translations", env=env)
-        _manage("migrate", "--no-input", "-v", "0", env=env)
+        _migrate(owner_env)
         _manage("seed_demo", env=env)
         started.append(children["sandbox"].start())
         _wait_for_http(children["sandbox"], f"http://127.0.0.1:{sandbox_port}/_sandbox/health")

@@ -10,6 +10,11 @@ Nothing happens on import. The entry points that need the servers (the run and t
 commands, `manage.py` in development, the benchmarks) call `provide_missing()`, which
 starts what is missing and puts its URL into the environment.
 
+`make run` connects the portal as RUNTIME_ROLE, which owns no table (audit/roles.py):
+`provide_missing(runtime_role=True)` creates the role and names the owner (the
+server's `postgres`) in DATABASE_MIGRATE_URL for the migration. Other commands, tests
+among them, connect as `postgres`, as a developer's shell would.
+
 A data directory belongs to one running server. When this checkout's server already runs
 on its data directory it is reused if it listens on the configured port; on another port
 the command stops with a message that says where it runs. Its pid file is never removed
@@ -38,6 +43,8 @@ import psutil
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PG_DATABASE = "portal"
+# The role `make run`'s web, worker and beat connect as (module docstring).
+RUNTIME_ROLE = "portal_runtime"
 # PostgreSQL refuses to run as root; when we are root it runs as this system user.
 PG_SYSTEM_USER = "portal_pg"
 POSTGRES = "postgres"
@@ -80,6 +87,10 @@ class Layout:
         return f"postgres://postgres@127.0.0.1:{self.pg_port}/{PG_DATABASE}"
 
     @property
+    def runtime_database_url(self) -> str:
+        return f"postgres://{RUNTIME_ROLE}@127.0.0.1:{self.pg_port}/{PG_DATABASE}"
+
+    @property
     def redis_url(self) -> str:
         return f"redis://127.0.0.1:{self.redis_port}/0"
 
@@ -101,10 +112,14 @@ class Provision:
 
 
 def provide_missing(
-    environ: MutableMapping[str, str] = os.environ, layout: Layout | None = None
+    environ: MutableMapping[str, str] = os.environ,
+    layout: Layout | None = None,
+    *,
+    runtime_role: bool = False,
 ) -> Provision:
     """Starts (or reuses) the embedded server for DATABASE_URL and for REDIS_URL when the
-    variable is unset, and sets the variable to it."""
+    variable is unset, and sets the variable to it. With `runtime_role`, an embedded
+    DATABASE_URL names RUNTIME_ROLE and DATABASE_MIGRATE_URL the tables' owner."""
     layout = layout or Layout.from_environment(environ)
     provision = Provision(layout)
     for variable, name, start, url in (
@@ -115,6 +130,10 @@ def provide_missing(
             continue
         (provision.started if start(layout) else provision.reused).append(name)
         environ[variable] = url
+        if name == POSTGRES and runtime_role:
+            _ensure_runtime_role(layout)
+            environ["DATABASE_MIGRATE_URL"] = url
+            environ[variable] = layout.runtime_database_url
     return provision
 
 
@@ -323,6 +342,23 @@ def _ensure_database(layout: Layout) -> None:
             text=True,
             check=True,
         )
+
+
+def _ensure_runtime_role(layout: Layout) -> None:
+    """Creates RUNTIME_ROLE (may log in, nothing more) unless it exists; its rights on the
+    tables are granted after each migration (`manage.py migrate_with_runtime_role`)."""
+    create = (
+        "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = "
+        f"'{RUNTIME_ROLE}') THEN CREATE ROLE {RUNTIME_ROLE} LOGIN NOSUPERUSER NOCREATEDB "
+        "NOCREATEROLE; END IF; END $$"
+    )
+    where = ["-h", "127.0.0.1", "-p", str(layout.pg_port), "-U", "postgres"]
+    subprocess.run(
+        [str(_pg_bin() / "psql"), *where, "-v", "ON_ERROR_STOP=1", "-qc", create, PG_DATABASE],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
 
 
 def stop_postgres(layout: Layout | None = None) -> None:

@@ -7,9 +7,11 @@ import sys
 import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
 
-from portal import embedded
+from audit.roles import APPEND_ONLY_TABLES
+from portal import devstack, embedded
 from sandbox.testing import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -206,6 +208,41 @@ def test_a_second_command_on_a_running_stack_uses_it(running_stack):
     assert result.stdout.split()[-2:] == [str(layout.pg_port), layout.redis_url]
     assert "started the embedded" not in result.stderr
     assert _pid_files(layout) == before
+
+
+@pytest.mark.integration
+def test_make_run_migrates_as_the_owner_and_runs_as_a_role_that_owns_nothing(running_stack):
+    """`make run`'s way on the embedded server: the owner (`postgres`) migrates, web,
+    worker and beat connect as RUNTIME_ROLE, which can neither change nor remove the
+    append-only rows nor disable their triggers."""
+    layout = running_stack
+    environ = {**_embedded_env(layout), "REDIS_URL": layout.redis_url}
+    embedded.provide_missing(environ, layout, runtime_role=True)
+    assert environ["DATABASE_URL"] == layout.runtime_database_url
+    assert environ["DATABASE_MIGRATE_URL"] == layout.database_url
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(environ, DJANGO_SETTINGS_MODULE="portal.settings_test")
+    env["PORTAL_ENV_FILE"] = os.devnull
+    devstack._migrate(env)
+    with psycopg.connect(layout.database_url, autocommit=True) as owner:
+        owners = {
+            row[0]
+            for row in owner.execute(
+                "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'"
+            )
+        }
+    assert owners == {"postgres"}
+    with psycopg.connect(layout.runtime_database_url, autocommit=True) as runtime:
+        assert runtime.execute("SELECT current_user").fetchone()[0] == embedded.RUNTIME_ROLE
+        runtime.execute("SELECT count(*) FROM cases_case").fetchone()
+        for table in APPEND_ONLY_TABLES:
+            for statement in (
+                f"DELETE FROM {table}",
+                f"TRUNCATE {table} CASCADE",
+                f"ALTER TABLE {table} DISABLE TRIGGER ALL",
+            ):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    runtime.execute(statement)
 
 
 @pytest.mark.parametrize("server", ["postgres", "redis"])

@@ -25,6 +25,7 @@ from rides.models.states import (
     BEFORE_PARTNER,
     CANCELLABLE,
     HELD,
+    ON_BOARD_STATUSES,
     REBOOKABLE,
     TERMINAL,
     RideStatus,
@@ -236,6 +237,18 @@ class Ride(models.Model):
             # docs/trip-log.md.
             models.Index(fields=["unit", "-created_at", "-id"], name="ride_unit_created"),
             models.Index(fields=["-created_at", "-id"], name="ride_created"),
+            # The board's window and count (supervision/monitoring/selectors.py): the
+            # rides on the board, for every unit and for one.
+            models.Index(
+                fields=["status_changed_at", "id"],
+                name="ride_on_board",
+                condition=models.Q(status__in=ON_BOARD_STATUSES),
+            ),
+            models.Index(
+                fields=["unit", "status_changed_at", "id"],
+                name="ride_unit_on_board",
+                condition=models.Q(status__in=ON_BOARD_STATUSES),
+            ),
             models.Index(fields=["booked_by", "-created_at", "-id"], name="ride_booker_created"),
             models.Index(fields=["partner_account", "status"]),
             models.Index(

@@ -64,6 +64,9 @@ ACTIVE_WITH_PARTNER = frozenset(
 )
 BEFORE_PARTNER = frozenset({S.REQUESTED, S.DISPATCHING, S.DISPATCH_UNKNOWN})
 CANCELLABLE = frozenset({S.AWAITING_APPROVAL}) | BEFORE_PARTNER | ACTIVE_WITH_PARTNER | HELD
+# On the supervisors' board: the same rides, as a sorted tuple of values so that the
+# partial indexes over them (rides/models/ride.py) read the same in every migration.
+ON_BOARD_STATUSES = tuple(sorted(str(status) for status in CANCELLABLE))
 # Ended or held: a person may book the same ride again (a rejected one waits for a
 # supervisor again: rides/rules.py).
 REBOOKABLE = frozenset({S.NO_DRIVER, S.CANCELLED, S.REJECTED, S.FAILED, S.NEEDS_ATTENTION})

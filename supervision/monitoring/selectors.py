@@ -1,6 +1,13 @@
 """The board's reads: the active rides of the units a supervisor oversees, each with its
 open alerts' kinds and the points the map shows, and the open alerts panel. Each read is
-one query (two for the rides and their alerts), whatever the number of rides."""
+one query (two for the rides and their alerts, one more for their count when they are
+more than the board shows), whatever the number of rides.
+
+The board shows at most BOARD_ROWS_SHOWN rides, the longest in their state first, and
+says how many there are: a province's centre may oversee thousands of rides held for a
+person, which the trip log lists (filtered by status) and no board could show usefully.
+The partial index `ride_on_board` (rides/models/ride.py) serves the window and the
+count."""
 
 from __future__ import annotations
 
@@ -10,14 +17,14 @@ from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 
 from rides.models import Alert, Ride, RideStatus
-from rides.models.states import ACTIVE_WITH_PARTNER, BEFORE_PARTNER, HELD
+from rides.models.states import ON_BOARD_STATUSES
 from rides.selectors import point_label, rides_overseen_by
 
 S = RideStatus
 
 # On the board from booking until the trip ends: waiting for a supervisor, on its way to
 # the partner, with the partner, or held for a person.
-BOARD_STATUSES = frozenset({S.AWAITING_APPROVAL}) | BEFORE_PARTNER | ACTIVE_WITH_PARTNER | HELD
+BOARD_STATUSES = frozenset(ON_BOARD_STATUSES)
 # The statuses in which a driver's last position is shown (as on the ride page).
 DRIVER_SHOWN = frozenset({S.DRIVER_ASSIGNED, S.ARRIVING, S.ON_TRIP})
 # The statuses in which the driver's ETA to the pickup means something.
@@ -25,6 +32,8 @@ ETA_SHOWN = frozenset({S.DRIVER_ASSIGNED, S.ARRIVING})
 
 # The newest open alerts shown in the panel (the alerts pages list them all).
 ALERTS_SHOWN = 50
+# The rides the board shows, the longest in their state first (module docstring).
+BOARD_ROWS_SHOWN = 50
 
 BOARD_FIELDS = (
     "id",
@@ -140,14 +149,20 @@ def board_alerts(user, *, limit: int = ALERTS_SHOWN):
 
 
 def board_for(user) -> dict:
-    """Everything the board shows: its rows, the map's markers, the open alerts, and
-    which protected fields of which cases it shows (the typed points on the map)."""
-    rows = [board_row(ride) for ride in board_rides(user)]
+    """Everything the board shows: its rows (at most BOARD_ROWS_SHOWN) and how many rides
+    are active, the map's markers, the open alerts, and which protected fields of which
+    cases it shows (the typed points on the map)."""
+    shown = list(board_rides(user)[:BOARD_ROWS_SHOWN])
+    rows = [board_row(ride) for ride in shown]
+    active = len(rows)
+    if active == BOARD_ROWS_SHOWN:
+        active = rides_overseen_by(user).filter(status__in=BOARD_STATUSES).count()
     typed: dict[int, set[str]] = {}
     for row in rows:
         typed.setdefault(row.ride.case_id, set()).update(row.typed_points)
     return {
         "rows": rows,
+        "active_count": active,
         "markers": [marker for row in rows for marker in row.markers],
         "alerts": list(board_alerts(user)),
         "fields_by_case": {case_id: sorted(fields) for case_id, fields in typed.items() if fields},

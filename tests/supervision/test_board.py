@@ -4,6 +4,7 @@ query count that does not grow with the number of active rides."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 
@@ -11,12 +12,13 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from accounts.models import Role, Unit
 from cases.models import AccessLog
-from rides.models import Alert, AlertKind, RideStatus
+from rides.models import Alert, AlertKind, Ride, RideStatus
 from rides.pipeline.alerts import alert_raise
+from supervision.monitoring import selectors as board_selectors
 from supervision.monitoring.forms import NOTE_MAX_LENGTH
 from supervision.monitoring.selectors import BOARD_STATUSES
 from tests.conftest import logged_in_client
@@ -89,6 +91,25 @@ def test_the_board_shows_every_active_ride_of_the_unit_and_none_other(
     for ride in ended + elsewhere:
         assert ride.reference not in body, ride.status
     assert f"{len(active)} active rides" in body
+
+
+def test_past_its_window_the_board_counts_every_active_ride_and_shows_the_longest_waiting(
+    case, caseworker, supervisor, account, places, monkeypatch
+):
+    monkeypatch.setattr(board_selectors, "BOARD_ROWS_SHOWN", 3)
+    rides = make_rides(
+        case, caseworker, account, statuses=[S.NEEDS_ATTENTION] * 5, place=places["hospital"]
+    )
+    for minutes, ride in enumerate(rides):  # the first waits longest
+        Ride.objects.filter(pk=ride.pk).update(
+            status_changed_at=timezone.now() - dt.timedelta(minutes=60 - minutes)
+        )
+    body = english(supervisor).get(BOARD).content.decode()
+    assert "5 active rides" in body
+    assert "The 3 longest in their state are shown here." in body
+    shown = [ride for ride in rides if f'id="board-ride-{ride.reference}"' in body]
+    assert shown == rides[:3]
+    assert "?status=needs_attention" in body
 
 
 def test_the_provincial_centre_sees_every_units_rides(
@@ -202,7 +223,7 @@ def _queries(client, url) -> int:
     return len(queries)
 
 
-def test_the_board_and_its_partial_cost_the_same_queries_for_10_and_1000_rides(
+def test_the_board_and_its_partial_cost_one_query_more_for_1000_rides_than_for_10(
     case, caseworker, supervisor, account, places
 ):
     client = english(supervisor)
@@ -211,9 +232,13 @@ def test_the_board_and_its_partial_cost_the_same_queries_for_10_and_1000_rides(
     _world_of(990, case, caseworker, account, places["safe_house"])
     body = client.get(LIVE).content.decode()
     assert "1000 active rides" in body
-    assert len(markers(body)) == 1000 * 2 + 334
+    # The map shows the rides the board shows: the longest in their state.
+    shown = board_selectors.BOARD_ROWS_SHOWN
+    assert len({marker["ref"] for marker in markers(body)}) == shown
+    assert body.count('id="board-ride-') == shown
     many = {url: _queries(client, url) for url in (BOARD, LIVE)}
-    assert many == few, (few, many)
+    # One more: the count of the rides past the board's window.
+    assert many == {url: count + 1 for url, count in few.items()}, (few, many)
     # session, user, unit, rides, their open alerts, the alerts panel, the access log
     assert few[LIVE] <= 7, few
 

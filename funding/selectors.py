@@ -5,11 +5,11 @@ burn-down, the cost of a ride) and the alerts admins see."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Count, Sum
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -75,18 +75,17 @@ def _spent(rows) -> int:
     return rows.filter(kind__in=SPENT).aggregate(total=Sum("amount"))["total"] or 0
 
 
-def _local_month(at) -> dt.date:
-    return timezone.localtime(at).date().replace(day=1)
-
-
 def spend_by_month() -> dict[dt.date, int]:
-    """Fares and fees by the month they were charged (Jakarta time)."""
-    totals: dict[dt.date, int] = defaultdict(int)
-    for at, amount in LedgerEntry.objects.filter(kind__in=SPENT).values_list(
-        "created_at", "amount"
-    ):
-        totals[_local_month(at)] += amount
-    return dict(totals)
+    """Fares and fees by the month they were charged (Jakarta time), summed by the
+    database: one row a month, however many entries."""
+    rows = (
+        LedgerEntry.objects.filter(kind__in=SPENT)
+        .annotate(month=TruncMonth("created_at", tzinfo=timezone.get_current_timezone()))
+        .values("month")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    return {timezone.localtime(row["month"]).date(): row["total"] for row in rows}
 
 
 def spend_by_unit() -> list[tuple[str, int]]:

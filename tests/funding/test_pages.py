@@ -215,3 +215,27 @@ def test_only_admins_see_the_funding_link(client, admins, pipeline_caseworker):
     client.force_login(pipeline_caseworker)
     assert reverse("funding:page") not in client.get("/").content.decode()
     assert client.get(reverse("funding:page")).status_code == 403
+
+
+def test_spend_by_month_puts_each_entry_in_its_jakarta_month(new_ride):
+    """Summed by the database in Jakarta time: 00:30 on 1 February in Jakarta is still
+    31 January in UTC; holds are not spend."""
+    from django.db import connection
+
+    from funding.selectors import spend_by_month
+
+    first, second = new_ride(), new_ride()
+    rows = [
+        ("2026-01-31T17:30:00Z", "charge", 100, first),
+        ("2026-01-31T16:30:00Z", "fee", 20, first),
+        ("2026-01-31T17:30:00Z", "hold", 999, second),
+        ("2026-02-10T03:00:00Z", "fee", 5, second),
+    ]
+    with connection.cursor() as cursor:
+        for at, kind, amount, ride in rows:
+            cursor.execute(
+                "INSERT INTO funding_ledgerentry (created_at, kind, amount, ride_id, unit_id, "
+                "budget_month) VALUES (%s, %s, %s, %s, %s, '2026-01-01')",
+                [at, kind, amount, ride.pk, ride.unit_id],
+            )
+    assert spend_by_month() == {dt.date(2026, 2, 1): 105, dt.date(2026, 1, 1): 20}

@@ -335,8 +335,10 @@ def celery_worker_process(transactional_db, request):
         )
         child_env.update(env or {})
         purge_broker(child_env["REDIS_URL"], prefix)
+        own_dir = log_dir / f"process-{len(workers) + 1}"  # several workers in one test
+        own_dir.mkdir()
         worker = WorkerProcess(
-            env=child_env, concurrency=concurrency, pool=pool, beat=beat, log_dir=log_dir
+            env=child_env, concurrency=concurrency, pool=pool, beat=beat, log_dir=own_dir
         )
         workers.append(worker)
         worker.start()

@@ -1,6 +1,8 @@
 """Reading the fund: its knobs (funding_rules), its balance, a unit's spend in a month,
 a ride's open hold; the funding page's overview (spend by month, unit and purpose, the
-burn-down, the cost of a ride) and the alerts admins see."""
+burn-down, the cost of a ride) and the alerts admins see. The fund-wide sums read the
+ledger's kept sums (funding.models.LedgerTotal), never the whole ledger;
+ledger_totals_differences checks them against it."""
 
 from __future__ import annotations
 
@@ -8,14 +10,14 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Count, DateField, Sum, Value
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from funding.ledger import Balance, BurnPoint, burn_down, months_between, runs_out_before
-from funding.models import Agreement, EntryKind, LedgerEntry, Tranche
+from funding.models import Agreement, EntryKind, LedgerEntry, LedgerTotal, TotalCut, Tranche
 from portal.templatetags.portal_format import rupiah
 from sop.selectors import current
 
@@ -49,8 +51,16 @@ def _totals(rows) -> dict[str, int]:
     }
 
 
+def _cut(cut: str):
+    """The kept sums of one cut (funding.models.LedgerTotal): summed by key, they are the
+    whole ledger's, at the cost of a few thousand rows however long the ledger."""
+    return LedgerTotal.objects.filter(cut=cut)
+
+
 def fund_balance() -> Balance:
-    return Balance.of(_totals(LedgerEntry.objects.all()))
+    """The whole fund: what came in, is held, was charged, by kind of entry."""
+    rows = _cut(TotalCut.MONTH).values("kind").annotate(total=Sum("total")).order_by()
+    return Balance.of({row["kind"]: row["total"] for row in rows})
 
 
 def unit_month_committed(unit_id: int, month: dt.date) -> int:
@@ -71,31 +81,24 @@ def ride_ledger(ride_id: int) -> Balance:
 SPENT = (EntryKind.CHARGE, EntryKind.FEE)
 
 
-def _spent(rows) -> int:
-    return rows.filter(kind__in=SPENT).aggregate(total=Sum("amount"))["total"] or 0
+def _spent(cut: str):
+    return _cut(cut).filter(kind__in=SPENT)
 
 
 def spend_by_month() -> dict[dt.date, int]:
-    """Fares and fees by the month they were charged (Jakarta time), summed by the
-    database: one row a month, however many entries."""
-    rows = (
-        LedgerEntry.objects.filter(kind__in=SPENT)
-        .annotate(month=TruncMonth("created_at", tzinfo=timezone.get_current_timezone()))
-        .values("month")
-        .annotate(total=Sum("amount"))
-        .order_by()
-    )
-    return {timezone.localtime(row["month"]).date(): row["total"] for row in rows}
+    """Fares and fees by the month they were charged (Jakarta time)."""
+    rows = _spent(TotalCut.MONTH).values("month").annotate(spent=Sum("total")).order_by()
+    return {row["month"]: row["spent"] for row in rows}
 
 
 def spend_by_unit() -> list[tuple[str, int]]:
     rows = (
-        LedgerEntry.objects.filter(kind__in=SPENT)
+        _spent(TotalCut.UNIT)
         .values("unit__name")
-        .annotate(total=Sum("amount"))
-        .order_by("-total", "unit__name")
+        .annotate(spent=Sum("total"))
+        .order_by("-spent", "unit__name")
     )
-    return [(row["unit__name"] or "–", row["total"]) for row in rows]
+    return [(row["unit__name"] or "–", row["spent"]) for row in rows]
 
 
 def spend_by_purpose() -> list[tuple[str, int]]:
@@ -103,14 +106,48 @@ def spend_by_purpose() -> list[tuple[str, int]]:
     ride_model = LedgerEntry._meta.get_field("ride").related_model
     labels = dict(ride_model._meta.get_field("purpose").flatchoices)
     rows = (
-        LedgerEntry.objects.filter(kind__in=SPENT)
-        .values("ride__purpose")
-        .annotate(total=Sum("amount"))
-        .order_by("-total")
+        _spent(TotalCut.PURPOSE).values("purpose").annotate(spent=Sum("total")).order_by("-spent")
     )
-    return [
-        (str(labels.get(row["ride__purpose"], row["ride__purpose"])), row["total"]) for row in rows
-    ]
+    return [(str(labels.get(row["purpose"], row["purpose"])), row["spent"]) for row in rows]
+
+
+def _kept(cut: str, key: str) -> dict[tuple, tuple[int, int]]:
+    rows = _cut(cut).values("kind", key).annotate(t=Sum("total"), n=Sum("entries")).order_by()
+    return {(row["kind"], row[key]): (row["t"], row["n"]) for row in rows if row["n"]}
+
+
+def _summed(key, **annotations) -> dict[tuple, tuple[int, int]]:
+    rows = (
+        LedgerEntry.objects.annotate(**annotations)
+        .values("kind", key)
+        .annotate(t=Sum("amount"), n=Count("pk"))
+        .order_by()
+    )
+    return {(row["kind"], row[key]): (row["t"], row["n"]) for row in rows}
+
+
+def ledger_totals_differences() -> list[str]:
+    """Where the kept sums (LedgerTotal) differ from the ledger summed afresh, cut by cut
+    (manage.py ledger_check reports them): empty when they agree."""
+    tz = timezone.get_current_timezone()
+    month = TruncMonth("created_at", tzinfo=tz, output_field=DateField())
+    cuts = {
+        TotalCut.MONTH: (_kept(TotalCut.MONTH, "month"), _summed("m", m=month)),
+        TotalCut.UNIT: (_kept(TotalCut.UNIT, "unit_id"), _summed("unit_id")),
+        TotalCut.PURPOSE: (
+            _kept(TotalCut.PURPOSE, "purpose"),
+            _summed("p", p=Coalesce("ride__purpose", Value(""))),
+        ),
+    }
+    found = []
+    for cut, (kept, summed) in cuts.items():
+        for key in sorted(set(kept) | set(summed), key=str):
+            if kept.get(key) != summed.get(key):
+                found.append(
+                    f"kept sums by {cut} {key}: {kept.get(key)} kept, {summed.get(key)} "
+                    "(amount, entries) in the ledger"
+                )
+    return found
 
 
 @dataclass(frozen=True)
@@ -135,8 +172,11 @@ def fund_overview(*, today: dt.date | None = None) -> FundOverview:
     for _month in range(2):
         first = (first - dt.timedelta(days=1)).replace(day=1)
     monthly_rate = sum(by_month.get(m, 0) for m in months_between(first, this_month)) // 3
-    charges = LedgerEntry.objects.filter(kind=EntryKind.CHARGE).aggregate(
-        total=Sum("amount"), rides=Count("ride", distinct=True)
+    # One fare per ride (the ledger's unique constraint): charge entries count the rides.
+    charges = (
+        _cut(TotalCut.MONTH)
+        .filter(kind=EntryKind.CHARGE)
+        .aggregate(total=Sum("total"), rides=Sum("entries"))
     )
     agreements = list(Agreement.objects.select_related("funder").prefetch_related("tranches"))
     schedule = [(t.planned_on, t.planned_amount) for a in agreements for t in a.tranches.all()]
@@ -150,13 +190,11 @@ def fund_overview(*, today: dt.date | None = None) -> FundOverview:
             end=max(a.ends_on for a in agreements),
             today=today,
         )
-    year_rows = LedgerEntry.objects.filter(
-        created_at__gte=timezone.make_aware(dt.datetime(today.year, 1, 1))
-    )
+    this_year = _spent(TotalCut.MONTH).filter(month__gte=dt.date(today.year, 1, 1))
     return FundOverview(
         balance=fund_balance(),
         spent_this_month=by_month.get(this_month, 0),
-        spent_this_year=_spent(year_rows),
+        spent_this_year=this_year.aggregate(spent=Sum("total"))["spent"] or 0,
         completed_rides=charges["rides"] or 0,
         cost_per_ride=(charges["total"] // charges["rides"]) if charges["rides"] else None,
         monthly_rate=monthly_rate,

@@ -1,5 +1,6 @@
 """Every write to the fund goes through here: funders, agreements and tranches, a ride's hold,
-settlement, release and fee, and the two-admin adjustment.
+settlement, release and fee, and the two-admin adjustment; and the folding of the ledger's
+kept sums (ledger_totals_compact).
 
 Writes that spend money (a hold) take one transaction-level advisory lock, so bookings
 racing for the last funds from several processes are decided one at a time: exactly the
@@ -316,3 +317,27 @@ def adjustment_confirm(*, adjustment: Adjustment, user) -> LedgerEntry:
 
 
 __all__ = ["Balance", "HoldRefused"]
+
+
+# --- the ledger's kept sums ----------------------------------------------------------------
+
+_COMPACT = """
+WITH gone AS (
+    DELETE FROM funding_ledgertotal
+    RETURNING cut, kind, month, unit_id, purpose, total, entries
+)
+INSERT INTO funding_ledgertotal (cut, kind, month, unit_id, purpose, total, entries)
+SELECT cut, kind, month, unit_id, purpose, sum(total), sum(entries)
+  FROM gone GROUP BY cut, kind, month, unit_id, purpose
+"""
+
+
+def ledger_totals_compact() -> tuple[int, int]:
+    """Folds the kept sums (funding.models.LedgerTotal) into one row per key; returns the
+    rows (before, after). One statement: rows that ledger inserts add meanwhile are not
+    seen by its DELETE and stay as they are, so no sum is lost or counted twice."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM funding_ledgertotal")
+        before = cursor.fetchone()[0]
+        cursor.execute(_COMPACT)
+        return before, cursor.rowcount

@@ -273,6 +273,12 @@ CELERY_BEAT_SCHEDULE = {
     },
     "rides-prune-webhook-events": {"task": "rides.prune_webhook_events", "schedule": 3600.0},
     "portal-prune-idempotency-keys": {"task": "portal.prune_idempotency_keys", "schedule": 3600.0},
+    # The ledger's kept sums folded into one row per key (funding.models.LedgerTotal).
+    "funding-compact-ledger-totals": {
+        "task": "funding.compact_ledger_totals",
+        "schedule": 300.0,
+        "options": {"expires": 300},
+    },
     # Closed cases past retention are anonymised (cases/retention.py).
     "cases-apply-retention": {"task": "cases.apply_retention", "schedule": 86400.0},
 }

@@ -5,7 +5,8 @@ is charged exactly that fare once; no ride that ended (or waits for a person) st
 holds money, unless its receipt is on its way; a cancelled ride is charged the fee its
 receipt gives, and no other ride a fee; a ride's rows name its unit; and the sums by
 kind agree with the tranches received, the adjustments confirmed and a fund that never
-goes below zero.
+goes below zero; and the ledger's kept sums (funding.models.LedgerTotal) agree with the
+ledger.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.db.models import F, Q, Sum
 
 from funding.ledger import Balance
 from funding.models import Adjustment, EntryKind, LedgerEntry, Tranche
-from funding.selectors import fund_balance
+from funding.selectors import fund_balance, ledger_totals_differences
 from portal.templatetags.portal_format import rupiah
 from rides.models import Ride, RideStatus
 from rides.models.states import HELD, TERMINAL
@@ -140,4 +141,5 @@ def ledger_differences() -> list[str]:
         found.extend(_ride_differences(ride, sums.get(ride.pk, {})))
     found.extend(_unit_differences())
     found.extend(_fund_differences())
+    found.extend(ledger_totals_differences())
     return found

@@ -1,10 +1,13 @@
 """What every form of the portal shares: a service's ValidationError put on the form's
-fields, so each message shows next to what was typed and nothing typed is lost."""
+fields, so each message shows next to what was typed and nothing typed is lost; and a
+select rendered without a template per option, for lists of hundreds (ListSelect)."""
 
 from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
 
 
 def apply_service_errors(form: forms.Form, exc: ValidationError, field_map: dict | None = None):
@@ -20,3 +23,28 @@ def apply_service_errors(form: forms.Form, exc: ValidationError, field_map: dict
             name = None
         for message in messages:
             form.add_error(name, message)
+
+
+class ListSelect(forms.Select):
+    """forms.Select with the same markup, its options joined in Python: Django's own
+    renders a template per option, which for the provincial centre's list of every unit
+    was most of the trip log's time. Plain options only (no groups, no option attributes)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (
+                    "" if o["value"] is None else o["value"],
+                    " selected" if o["selected"] else "",
+                    o["label"],
+                )
+                for _group, choices, _index in widget["optgroups"]
+                for o in choices
+            ),
+        )
+        return format_html(
+            '<select name="{}"{}>{}</select>', name, flatatt(widget["attrs"]), options
+        )

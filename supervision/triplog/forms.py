@@ -1,7 +1,8 @@
 """The trip log's filters (GET): each optional; a wrong value is an error next to its
 field in the reader's language, and every error shows at once. The choices are what the
 supervisor oversees: the unit filter only for the provincial centre, bookers of the
-overseen units, every partner account by name."""
+overseen units (over every unit, the chosen unit's are listed), every partner account by
+name."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, Unit, User
 from partners.models import PartnerAccount
+from portal.forms import ListSelect
 from rides.forms import DateInput
 from rides.models import Purpose, RideStatus
 
@@ -34,6 +36,7 @@ class TripLogForm(forms.Form):
         label=_("Booked until"), required=False, widget=DateInput, input_formats=["%Y-%m-%d"]
     )
     unit = forms.ModelChoiceField(
+        widget=ListSelect,
         label=_("Unit"),
         queryset=Unit.objects.none(),
         required=False,
@@ -41,6 +44,7 @@ class TripLogForm(forms.Form):
         error_messages={"invalid_choice": _("Choose a unit from the list.")},
     )
     booked_by = BookerChoiceField(
+        widget=ListSelect,
         label=_("Booked by"),
         queryset=User.objects.none(),
         required=False,
@@ -48,16 +52,19 @@ class TripLogForm(forms.Form):
         error_messages={"invalid_choice": _("Choose a person from the list.")},
     )
     purpose = forms.ChoiceField(
+        widget=ListSelect,
         label=_("Purpose"),
         required=False,
         error_messages={"invalid_choice": _("Choose a purpose from the list.")},
     )
     status = forms.ChoiceField(
+        widget=ListSelect,
         label=_("Status"),
         required=False,
         error_messages={"invalid_choice": _("Choose a status from the list.")},
     )
     partner_account = forms.ModelChoiceField(
+        widget=ListSelect,
         label=_("Partner account"),
         queryset=PartnerAccount.objects.none(),
         required=False,
@@ -65,6 +72,7 @@ class TripLogForm(forms.Form):
         error_messages={"invalid_choice": _("Choose a partner account from the list.")},
     )
     flagged = forms.ChoiceField(
+        widget=ListSelect,
         label=_("Alerts"),
         required=False,
         choices=FLAGGED_CHOICES,
@@ -81,9 +89,12 @@ class TripLogForm(forms.Form):
         bookers = User.objects.filter(role__in=(Role.CASEWORKER, Role.SUPERVISOR))
         if not all_units:
             bookers = bookers.filter(unit_id=user.unit_id)
-        self.fields["booked_by"].queryset = bookers.select_related("unit").order_by(
+        field = self.fields["booked_by"]
+        field.queryset = bookers.select_related("unit").order_by(
             "unit__code", "first_name", "last_name", "username"
         )
+        if all_units:
+            self._list_bookers_of_the_chosen_unit(field)
         self.fields["partner_account"].queryset = PartnerAccount.objects.only(
             "id", "name"
         ).order_by("name")
@@ -91,6 +102,23 @@ class TripLogForm(forms.Form):
         self.fields["status"].choices = [("", _("Any status")), *RideStatus.choices]
         for name in ("date_from", "date_to"):
             self.fields[name].error_messages["invalid"] = _("Enter a date as year-month-day.")
+
+    def _list_bookers_of_the_chosen_unit(self, field) -> None:
+        """Over every unit the list would hold every booker in the country (thousands):
+        it lists the chosen unit's people (and the chosen person), while any booker of an
+        overseen unit is still accepted."""
+        unit_id = str(self.data.get("unit", "")) if self.is_bound else ""
+        booker_id = str(self.data.get("booked_by", "")) if self.is_bound else ""
+        listed = field.queryset.none()
+        if unit_id.isdigit():
+            listed = field.queryset.filter(unit_id=int(unit_id))
+        if booker_id.isdigit():
+            listed = listed | field.queryset.filter(pk=int(booker_id))
+        field.widget.choices = [("", field.empty_label)] + [
+            (person.pk, field.label_from_instance(person)) for person in listed
+        ]
+        if not unit_id.isdigit():
+            field.help_text = _("Choose a unit and show its rides to list its people here.")
 
     def clean(self):
         cleaned = super().clean()

@@ -1,7 +1,8 @@
 """The trip log in a real browser: a supervisor filters it on a phone in Bahasa Indonesia
 and on a desktop in English, and opens a ride's timeline, whose partner calls were made
 against the sandbox partner over real HTTP. Screenshots: docs/screenshots/trip-log.png
-(desktop), trip-log-phone.png (390×844) and timeline.png."""
+(desktop), trip-log-phone.png (390×844), trip-log-centre-phone.png (the provincial
+centre choosing a unit, then a person of it) and timeline.png."""
 
 from __future__ import annotations
 
@@ -182,3 +183,40 @@ def _pk(name: str) -> int:
     from tests.browser.support import outside_the_browser_loop
 
     return outside_the_browser_loop(lambda: PartnerAccount.objects.get(name=name).pk)
+
+
+def test_the_centre_chooses_a_unit_then_a_person_of_it_on_a_phone(
+    chromium, browser_settings, live_server, trip_world, unit, make_unit, make_user
+):
+    """Over every unit the people are listed once a unit is chosen (the country's bookers
+    would be thousands): the centre's supervisor picks the unit, then its caseworker."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from accounts.models import Unit
+
+    centre = make_unit(code="PUSAT", name="Pusat", kind=Unit.Kind.PROVINCIAL_CENTRE)
+    make_user(Role.SUPERVISOR, centre, username="rina", password=PASSWORD)
+    base = live_server.url
+    with sync_playwright() as playwright:
+        browser, context, page = open_page(playwright, chromium, base, language="id", phone=True)
+        try:
+            log_in(page, base, language="id", username="rina")
+            page.goto(f"{base}/supervision/trips/")
+            people = page.locator("#id_booked_by option")
+            expect(people).to_have_count(1)  # "anyone" only, until a unit is chosen
+            expect(page.locator(".trip-log-filters")).to_contain_text(
+                say("Choose a unit and show its rides to list its people here.", "id")
+            )
+            page.select_option("#id_unit", str(unit.pk))
+            page.get_by_role("button", name=say("Show rides", "id")).click()
+            expect(people).to_have_count(3)  # anyone, the caseworker, the supervisor
+            page.select_option("#id_booked_by", label=f"Sari Wulandari ({unit.code})")
+            page.get_by_role("button", name=say("Show rides", "id")).click()
+            expect(page.locator(".trip-log-table tbody tr")).to_have_count(13)
+            expect(page.locator("#id_unit")).to_have_value(str(unit.pk))  # kept
+            _no_overflow(page)
+            assert page.csp_violations == [], page.csp_violations
+            page.screenshot(path=str(SCREENSHOTS / "trip-log-centre-phone.png"))  # the filters
+        finally:
+            context.close()
+            browser.close()

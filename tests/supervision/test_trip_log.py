@@ -85,6 +85,33 @@ def test_the_unit_filter_is_the_centres_only(people, make_ride, other_unit):
     assert 'name="unit"' in logged_in_client(people["centre_supervisor"]).get(URL).content.decode()
 
 
+def _booker_options(html: str) -> set[str]:
+    select = re.search(r'<select name="booked_by".*?</select>', html, re.S).group(0)
+    return set(re.findall(r'<option value="(\d+)"', select))
+
+
+def test_over_every_unit_the_bookers_listed_are_the_chosen_units(people, make_ride, other_unit):
+    """The centre's list would hold every booker in the country: it lists the chosen
+    unit's people and the chosen person; any overseen booker is still accepted."""
+    south = make_ride("south")
+    client = logged_in_client(people["centre_supervisor"])
+    html = client.get(URL).content.decode()
+    assert _booker_options(html) == set()
+    assert "Choose a unit and show its rides to list its people here." in html
+    south_people = {str(people[k].pk) for k in ("south_caseworker", "south_supervisor")}
+    assert _booker_options(client.get(URL, {"unit": other_unit.pk}).content.decode()) == (
+        south_people
+    )
+    response = client.get(URL, {"booked_by": people["south_caseworker"].pk})
+    assert references(response) == [south.reference]
+    assert _booker_options(response.content.decode()) == {str(people["south_caseworker"].pk)}
+    # A unit's own supervisor still sees every booker of the unit listed.
+    html = logged_in_client(people["east_supervisor"]).get(URL).content.decode()
+    assert _booker_options(html) == {
+        str(people[k].pk) for k in ("east_caseworker", "east_supervisor")
+    }
+
+
 def test_wrong_filters_are_all_shown_at_once_and_keep_what_was_typed(people, make_ride):
     make_ride("east")
     response = logged_in_client(people["east_supervisor"]).get(

@@ -13,11 +13,19 @@ StreamingHttpResponse consumed) — all rides, then one unit's — and reports r
 second, the Python allocations' peak (tracemalloc) and the process's peak RSS. With
 --explain it prints EXPLAIN (ANALYZE, BUFFERS) of the trip log's first and a deep page,
 for a unit, for every unit, and filtered by booker. Method and results: docs/trip-log.md.
+
+    python -m bench.export --database bench_1m   # a database seed_scale filled
+
+On a seeded database (bench/seeded.py; `set -a; . /tmp/bench-db.env; set +a` first) it
+streams the same exports as the provincial centre (bench_centre: every ride, then the
+busiest unit's), and times the monthly report's XLSX (the last whole month, every unit
+and the busiest unit) through its view. Results: docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import resource
 import sys
@@ -184,12 +192,52 @@ def explain(world: dict) -> None:
         log(f"--- {name}\n{page.explain(analyze=True, buffers=True)}\n")
 
 
+def report_xlsx(user, month: str, unit: str = "") -> dict:
+    """The monthly report's XLSX as `user` downloads it, timed (the test client, the view,
+    the whole file read)."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    query = {"month": month, **({"unit": unit} if unit else {})}
+    started = time.monotonic()
+    response = client.get("/supervision/reports/report.xlsx", query)
+    size = len(b"".join(response.streaming_content))
+    seconds = time.monotonic() - started
+    assert response.status_code == 200, response.status_code
+    return {"report": query, "seconds": round(seconds, 2), "kilobytes": round(size / 1e3, 1)}
+
+
+def on_seeded(database: str) -> list[dict]:
+    from bench.seeded import use_seeded_database
+
+    use_seeded_database(database)
+    from accounts.models import User
+    from rides.models import Ride
+
+    centre = User.objects.get(username="bench_centre")
+    unit_id = User.objects.get(username="bench_supervisor").unit_id
+    newest = Ride.objects.latest("created_at").created_at.date()
+    month = (newest.replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")  # a whole one
+    log(f"{database}: {Ride.objects.count():,} rides")
+    return [
+        export(centre, {}),
+        export(centre, {"unit": str(unit_id)}),
+        report_xlsx(centre, month),
+        report_xlsx(centre, month, str(unit_id)),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rides", type=int, default=200_000)
     parser.add_argument("--explain", action="store_true")
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--database", default="", help="A database seed_scale filled.")
     args = parser.parse_args(argv)
+    if args.database:
+        log(json.dumps(on_seeded(args.database), indent=2))
+        return 0
     stack = Stack(keep_db=args.keep_db, database="bench_export")
     try:
         stack.prepare()

@@ -43,7 +43,7 @@ class World:
             violence_types=["physical"],
             stage="accompaniment",
         )
-        self._fund(300_000_000)
+        self._fund(100_000_000_000)  # holds for 10,000 rides and more (scenario d at 10k)
 
     def _fund(self, amount: int) -> None:
         """The whole fund received at once: every dispatch holds its money first (as in

@@ -303,6 +303,26 @@ class WorkerProcess:
         return "\n".join(parts)
 
 
+def child_environment(
+    env: dict[str, str] | None = None, *, redis_url: str | None = None
+) -> dict[str, str]:
+    """The environment of a portal process a test starts: the test settings, the test
+    database, this process's Redis (or `redis_url`) and key prefix, then `env`."""
+    child_env = dict(os.environ)
+    child_env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "portal.settings_test",
+            "DATABASE_URL": test_database_url(),
+            "DATABASE_CONN_MAX_AGE": "0",
+            "REDIS_URL": redis_url or settings.REDIS_URL,
+            "CELERY_KEY_PREFIX": os.environ.get("CELERY_KEY_PREFIX", ""),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    child_env.update(env or {})
+    return child_env
+
+
 @pytest.fixture
 def celery_worker_process(transactional_db, request):
     """celery_worker_process(env=None, beat=False, concurrency=2, pool="prefork",
@@ -322,18 +342,7 @@ def celery_worker_process(transactional_db, request):
         redis_url: str | None = None,
         supervised: bool = False,
     ) -> WorkerProcess:
-        child_env = dict(os.environ)
-        child_env.update(
-            {
-                "DJANGO_SETTINGS_MODULE": "portal.settings_test",
-                "DATABASE_URL": test_database_url(),
-                "DATABASE_CONN_MAX_AGE": "0",
-                "REDIS_URL": redis_url or settings.REDIS_URL,
-                "CELERY_KEY_PREFIX": prefix,
-                "PYTHONUNBUFFERED": "1",
-            }
-        )
-        child_env.update(env or {})
+        child_env = child_environment(env, redis_url=redis_url)
         purge_broker(child_env["REDIS_URL"], prefix)
         own_dir = log_dir / f"process-{len(workers) + 1}"  # several workers in one test
         own_dir.mkdir()

@@ -1,6 +1,15 @@
+"""The pipeline tests' fixtures: a unit, its caseworker and case, rides written as the
+booking writes them, a protected place, a signed webhook, and `web_process` (a real
+gunicorn beside the workers of tests/stack.py's `celery_worker_process`)."""
+
+from __future__ import annotations
+
 import datetime as dt
 import itertools
+import sys
+import tempfile
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.db import transaction
@@ -8,9 +17,12 @@ from django.utils import timezone, translation
 
 from accounts.models import Role
 from cases.models import Place, PlaceKind
+from portal.processes import Child, LaunchError, python_module
 from rides.models import Ride, RideStatus
 from rides.pipeline.common import ride_request_dispatch
+from sandbox.testing import free_port
 from tests.factories import CaseFactory
+from tests.stack import REPO_ROOT, child_environment
 
 _counter = itertools.count(1)
 
@@ -122,3 +134,59 @@ def sign_webhook(secret: str, event_id: str, body: str, at: dt.datetime | None =
         "webhook-timestamp": str(int(at.timestamp())),
         "webhook-signature": Webhook(secret).sign(event_id, at, body),
     }
+
+
+# --- a real web process ---------------------------------------------------------------------
+
+
+class WebProcess:
+    """gunicorn serving `portal.wsgi` as docker-compose.yml's web replicas do, with one
+    worker process of a few threads, on a port of its own. Its access log (method, path
+    without the query string, status) goes to its log file."""
+
+    def __init__(self, *, env: dict[str, str], log_path: Path) -> None:
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        command = python_module(
+            "gunicorn",
+            *("portal.wsgi:application", "-b", f"127.0.0.1:{port}", "-w", "1"),
+            *("-k", "gthread", "--threads", "4", "--access-logfile", "-"),
+            *("--access-logformat", "served %(m)s %(U)s %(s)s"),
+        )
+        self.child = Child("web", command, env=env, cwd=REPO_ROOT, log_path=log_path)
+
+    def start(self, *, ready_timeout: float = 60.0) -> WebProcess:
+        self.child.start()
+        try:  # 503 is an answer too: /healthz says so while no worker's heartbeat is fresh
+            self.child.wait_for_http(f"{self.url}/healthz", timeout=ready_timeout)
+        except LaunchError as exc:
+            raise RuntimeError(f"gunicorn did not start ({exc}):\n{self.log_tail()}") from exc
+        return self
+
+    def served(self, method: str, path: str, status: int) -> int:
+        """How many `method path` requests it answered with `status`."""
+        line = f"served {method} {path} {status}"
+        return sum(1 for row in self.child.log_text().splitlines() if row.strip() == line)
+
+    def log_tail(self, chars: int = 6000) -> str:
+        return f"--- {self.child.log_path.name} ---\n{self.child.log_text()[-chars:]}"
+
+
+@pytest.fixture
+def web_process(transactional_db, request):
+    """web_process(env=None) -> WebProcess, started with the environment the workers of
+    `celery_worker_process` get; stopped after the test, its log printed if it failed."""
+    webs: list[WebProcess] = []
+    log_dir = Path(tempfile.mkdtemp(prefix="pipeline-web-"))
+
+    def start(*, env: dict[str, str] | None = None) -> WebProcess:
+        web = WebProcess(env=child_environment(env), log_path=log_dir / f"web-{len(webs) + 1}.log")
+        webs.append(web)
+        return web.start()
+
+    yield start
+    failed = getattr(request.node, "rep_call", None)
+    for web in webs:
+        web.child.stop(timeout=15)
+        if failed is not None and failed.failed:
+            sys.stderr.write(web.log_tail())

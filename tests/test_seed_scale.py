@@ -76,3 +76,16 @@ def test_a_seeded_supervisor_reads_the_trip_log_of_their_unit(seeded):
     response = logged_in_client(supervisor).get("/supervision/trips/")
     assert response.status_code == 200
     assert reference in response.content.decode()
+
+
+def test_seeded_rides_that_went_to_a_supervisor_say_why_on_their_page(seeded):
+    """The seeded approval reasons are what the booking writes (rides/rules.py), so the
+    ride page, the API's ride list and the approval queue read them."""
+    ride = Ride.objects.exclude(approval_reasons=[]).select_related("booked_by").first()
+    assert ride is not None
+    client = logged_in_client(ride.booked_by)
+    client.cookies["django_language"] = "en"
+    page = client.get(f"/rides/{ride.reference}/")
+    assert page.status_code == 200
+    assert "The partner could not give a fare" in page.content.decode()
+    assert client.get("/api/v1/rides/").status_code == 200

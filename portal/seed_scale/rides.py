@@ -10,14 +10,18 @@ same plans afterwards (portal.seed_scale.history). The newest rides are the acti
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import random
 from typing import NamedTuple
+
+from django.conf import settings
 
 from portal.seed_scale.casework import SeededCase
 from portal.seed_scale.copying import CipherPool, Progress, Table
 from portal.seed_scale.people import People
 from rides.models import Purpose, Ride, RideStatus
+from rides.rules import fare_reason
 
 S = RideStatus
 REFERENCE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ23456789"
@@ -135,6 +139,9 @@ def rides_write(
     pools = _pools(rng)
     purposes = Purpose.values
     written: list[RidePlan] = []
+    # Why a seeded ride went to a supervisor, as the booking writes it: the partner gave
+    # no fare (the seeded estimates are all below the ceiling).
+    went_to_a_supervisor = json.dumps([fare_reason(None, ceiling=settings.BOOKING_FARE_CEILING)])
 
     def rows():
         for plan in plans:
@@ -164,7 +171,7 @@ def rides_write(
                 "created_at": plan.created,
                 "updated_at": last,
                 "idempotency_key": f"ride-{ride_id}-1",
-                "approval_reasons": '["fare_ceiling"]' if plan.approval else "[]",
+                "approval_reasons": went_to_a_supervisor if plan.approval else "[]",
             }
             if plan.approval and plan.status != S.AWAITING_APPROVAL:
                 row["decided_by_id"] = people.supervisors[plan.unit_id][0]

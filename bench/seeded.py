@@ -25,7 +25,7 @@ def use_seeded_database(name: str, *, settings: str = "portal.settings") -> None
     parts = urlsplit(os.environ["DATABASE_URL"])
     os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
     os.environ["DJANGO_SETTINGS_MODULE"] = settings
-    os.environ.setdefault("DJANGO_DEBUG", "false")
+    os.environ["DJANGO_DEBUG"] = "false"  # production settings, whatever the shell says
     os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-" + "x" * 60)
     os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
     os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")

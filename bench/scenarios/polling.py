@@ -32,7 +32,7 @@ def run(stack, args) -> dict:
             Ride.objects.filter(pk__in=rides, status__in=ACTIVE_WITH_PARTNER).count()
             >= len(rides) * 0.98
         ),
-        timeout=600,
+        timeout=max(600, len(rides) * 0.12),  # 10,000 rides: 20 minutes at most
         interval=1,
         what="rides with the partner",
     )

@@ -294,15 +294,15 @@ def main(argv: list[str] | None = None) -> int:
         }
     )
     use_seeded_database(COPY)
+    from django.db import connections
+
     out = Path(tempfile.mkdtemp(prefix="bench-load-"))
     sandbox = start_sandbox(log_level="warning", log_path=out / "sandbox.log")
     port = free_port()
     children = []
     try:
         prepare(sandbox, f"http://127.0.0.1:{port}", out / "world.json")
-        from django.db import connections
-
-        connections.close_all()
+        connections.close_all()  # the children open their own
         children = start_processes(dict(os.environ), out, port)
         time.sleep(3)  # the worker's pool and beat's first tick
         code = run_locust(f"http://127.0.0.1:{port}", out / "world.json", out, args)
@@ -310,8 +310,6 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         stop_all(children, timeout=20)
         sandbox.stop()
-        from django.db import connections
-
         connections.close_all()
         drop_copy(server)
     stats = read_stats(out)

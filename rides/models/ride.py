@@ -335,6 +335,7 @@ class Ride(models.Model):
         partner_updated_at: dt.datetime | None = None,
         reason: str = "",
         note: str = "",
+        save: bool = True,
     ) -> TransitionResult:
         """The one way a ride's status changes. Call on a row locked with select_for_update.
 
@@ -343,7 +344,8 @@ class Ride(models.Model):
         - a move not in ALLOWED is refused and changes nothing;
         - an applied move writes one TripEvent, and the notices it is news for
           (rides/models/notices.py).
-        Saving the other fields of the ride stays with the caller, in the same transaction.
+        Saving the other fields of the ride stays with the caller, in the same transaction;
+        with save=False the caller saves the ride itself (once, with those fields).
         """
         previous = self.status
         if (
@@ -372,7 +374,8 @@ class Ride(models.Model):
             # The driver's last position says where the survivor went: kept only while
             # the trip runs (a cancellation or a rejection ends it here too).
             self.driver_latitude = self.driver_longitude = None
-        self.save()
+        if save:
+            self.save()
         event = TripEvent.objects.create(
             ride=self,
             at=now,

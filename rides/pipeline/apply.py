@@ -31,7 +31,7 @@ from rides.models.states import (
     TransitionOutcome,
 )
 from rides.pipeline.alerts import alert_raise
-from rides.pipeline.common import CANCEL_AT_PARTNER, FETCH_RECEIPT, locked_ride
+from rides.pipeline.common import CANCEL_AT_PARTNER, FETCH_RECEIPT, locked_ride, locked_rides
 from rides.pipeline.funds import ride_funds_follow
 from rides.pipeline.monitoring import driver_cancelled_raise, ride_monitor
 
@@ -189,6 +189,7 @@ def _apply_partner_data(
         partner_status=status,
         partner_updated_at=updated_at,
         reason=_reason_for(status, status_detail, ride),
+        save=False,  # saved once, below, with the details
     )
     outcome = result.outcome
     if outcome == TransitionOutcome.REFUSED:
@@ -243,23 +244,55 @@ def _apply_partner_data(
     return outcome
 
 
+def _apply_trip(ride: Ride, trip, cause: str, actor=None) -> str:
+    return _apply_partner_data(
+        ride,
+        trip_id=trip.trip_id,
+        external_reference=trip.external_reference or "",
+        status=trip.status,
+        status_detail=trip.status_detail or "",
+        updated_at=trip.updated_at,
+        trip=trip,
+        cause=cause,
+        actor=actor,
+    )
+
+
 def ride_apply_partner_trip(*, ride_id: int, trip, cause: str, actor=None) -> str:
     """Applies a full Trip from the partner to the ride (status, driver, vehicle, fare)."""
     with transaction.atomic():
         ride = locked_ride(ride_id)
         if ride is None:
             return "missing"
-        return _apply_partner_data(
-            ride,
-            trip_id=trip.trip_id,
-            external_reference=trip.external_reference or "",
-            status=trip.status,
-            status_detail=trip.status_detail or "",
-            updated_at=trip.updated_at,
-            trip=trip,
-            cause=cause,
-            actor=actor,
-        )
+        return _apply_trip(ride, trip, cause, actor)
+
+
+def rides_apply_partner_trips(changes: list, *, cause: str) -> dict[int, str]:
+    """Applies many full Trips — (ride id, Trip) pairs, a page of a list answer — in one
+    transaction: the rides locked together (in id order), each trip through the same
+    steps as ride_apply_partner_trip, in the order given. A trip whose apply fails is
+    rolled back alone (its savepoint) and logged; the others are kept, so one trip the
+    portal cannot apply never holds back the rest of the page. Answers each ride's
+    outcome ("error" for a failed one; rides that are gone are left out)."""
+    outcomes: dict[int, str] = {}
+    if not changes:
+        return outcomes
+    with transaction.atomic():
+        rides = {ride.pk: ride for ride in locked_rides({ride_id for ride_id, _trip in changes})}
+        for ride_id, trip in changes:
+            ride = rides.get(ride_id)
+            if ride is None or outcomes.get(ride_id) == "error":
+                continue
+            try:
+                with transaction.atomic():
+                    outcomes[ride_id] = _apply_trip(ride, trip, cause)
+            except Exception as exc:  # noqa: BLE001 - one trip must not hold back the page
+                # The kind of error only: its text may carry the trip's data.
+                log.error(
+                    "ride %s: a partner trip could not be applied (%s)", ride_id, type(exc).__name__
+                )
+                outcomes[ride_id] = "error"
+    return outcomes
 
 
 def ride_apply_partner_status(

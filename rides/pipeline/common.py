@@ -84,6 +84,17 @@ def locked_ride(ride_id: int) -> Ride | None:
     )
 
 
+def locked_rides(ride_ids) -> list[Ride]:
+    """The rides, locked until the end of the transaction, in id order: two transactions
+    that lock rides this way never wait on each other in a circle."""
+    return list(
+        Ride.objects.select_for_update(of=("self",))
+        .select_related(*_RELATED)
+        .filter(pk__in=ride_ids)
+        .order_by("pk")
+    )
+
+
 def relocked(ride_id: int, still: Callable[[Ride], bool] | None, step: Callable, *args) -> str:
     """Runs `step(ride, *args)` on the ride re-locked in a transaction of its own, and
     answers what the step answers; MOVED_ON without running it when the ride is gone or

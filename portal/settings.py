@@ -458,6 +458,9 @@ PIPELINE_POLL_INTERVAL_WITH_WEBHOOKS = _optional(
 PIPELINE_POLL_RATE_SHARE = _optional("PIPELINE_POLL_RATE_SHARE", cast=float, default=0.5)
 # Seconds of overlap before the newest `updated_at` seen, against changes committed late.
 PIPELINE_POLL_OVERLAP_SECONDS = _optional("PIPELINE_POLL_OVERLAP_SECONDS", cast=float, default=2.0)
+# Polling reads from the head (newest changes first, in turn) once its tail is this close
+# to now and the list changes faster than the tail can read it (rides/pipeline/polling.py).
+PIPELINE_POLL_FRESH_SECONDS = _optional("PIPELINE_POLL_FRESH_SECONDS", cast=float, default=30.0)
 # An active trip not heard of for this long gets its own GET (at most BATCH per poll).
 PIPELINE_SAFETY_NET_SECONDS = _optional("PIPELINE_SAFETY_NET_SECONDS", cast=float, default=300.0)
 PIPELINE_SAFETY_NET_BATCH = _optional("PIPELINE_SAFETY_NET_BATCH", cast=int, default=3)
@@ -483,6 +486,7 @@ for _name, _low, _high in (
     ("PIPELINE_POLL_INTERVAL_WITH_WEBHOOKS", 0.1, 3600),
     ("PIPELINE_POLL_RATE_SHARE", 0.01, 1),
     ("PIPELINE_POLL_OVERLAP_SECONDS", 0, 600),
+    ("PIPELINE_POLL_FRESH_SECONDS", 1, 3600),
     ("PIPELINE_SAFETY_NET_SECONDS", 1, 86400),
     ("PIPELINE_SAFETY_NET_BATCH", 0, 100),
     ("PIPELINE_WEBHOOK_TOLERANCE_SECONDS", 1, 3600),

@@ -96,6 +96,9 @@ class PollState(models.Model):
     last_error = models.CharField(max_length=200, blank=True)
     # Where the last poll stopped when it ran out of its call budget (resumed next time).
     cursor = models.CharField(max_length=500, blank=True)
+    # Where the head lane stopped: the newest `updated_at` of its last page (None: it
+    # starts over a moment ago). Polling's two lanes: rides/pipeline/polling.py.
+    head_since = models.DateTimeField(null=True, blank=True)
     # A verified webhook arrived recently: polling can slow down (webhooks are faster,
     # polling stays as the safety net).
     last_webhook_at = models.DateTimeField(null=True, blank=True)

@@ -7,6 +7,19 @@ through the answer with the cursor, and applies each trip through the same trans
 as webhooks. Trips that just ended are included (no `status=active` filter), so a ride
 is never stuck because its final change was missed.
 
+Two lanes. The tail (the watermark and the cursor) is what makes polling complete: it
+walks every change in order and never skips one. When the partner's list changes faster
+than the budget can read it (thousands of moving cars, each new position a new
+`updated_at`), the trips just past the tail's cursor change again before they are read
+and jump ahead of it: the tail then only samples the newest positions, and a ride can
+go unread for minutes by chance. So once the tail is within PIPELINE_POLL_FRESH_SECONDS
+of now and its next page jumps, the rest of the poll reads from the head: from a moment
+ago forward, page after page, until the trips at its position have changed again (its
+page jumps too) and it starts over a moment ago. Each pass of the head reads the trips
+the last pass had to leave, so every moving trip is read in turn (a round robin over the
+active trips) instead of by chance; the tail still takes the first page of every poll,
+so a trip that stopped changing (one that ended) is read by it within seconds.
+
 Pacing: an account with no active trips is not polled at all. Otherwise it is polled
 every PIPELINE_POLL_INTERVAL seconds (the longer PIPELINE_POLL_INTERVAL_WITH_WEBHOOKS
 while verified webhooks keep arriving), and never faster than its share of the
@@ -36,7 +49,11 @@ from partners.client.registry import client_for
 from partners.models import PartnerAccount
 from rides.models import Cause, PartnerOperation, PollState, Ride
 from rides.models.states import ACTIVE_WITH_PARTNER, TERMINAL
-from rides.pipeline.apply import ride_apply_partner_trip, ride_note_unusable
+from rides.pipeline.apply import (
+    ride_apply_partner_trip,
+    ride_note_unusable,
+    rides_apply_partner_trips,
+)
 from rides.pipeline.calls import partner_call
 from rides.pipeline.monitoring import rides_monitor
 
@@ -51,12 +68,16 @@ WEBHOOK_FRESH_INTERVALS = 2
 WEBHOOK_NOTE_SECONDS = 5
 # How soon a poll brought forward runs (a webhook whose details could not be read).
 POLL_SOON_SECONDS = 1.0
+# A list page whose first trip is this much newer than the last trip its lane read: the
+# trips in between changed again before they could be read (the lane was overtaken).
+JUMP_SECONDS = 1.0
 
 
 @dataclass
 class PollSummary:
     account_id: int
     calls: int = 0
+    head_calls: int = 0
     trips: int = 0
     applied: int = 0
     safety_net_reads: int = 0
@@ -173,7 +194,7 @@ def apply_trip_page(account: PartnerAccount, trips, now: dt.datetime | None = No
     )
     by_trip = {ride.partner_trip_id: ride for ride in rides if ride.partner_trip_id}
     by_reference = {ride.reference: ride for ride in rides}
-    seen, refreshes, applied = [], [], 0
+    seen, refreshes, changes = [], [], []
     for trip in trips:
         ride = by_trip.get(trip.trip_id) or by_reference.get(trip.external_reference)
         if ride is None:
@@ -188,15 +209,16 @@ def apply_trip_page(account: PartnerAccount, trips, now: dt.datetime | None = No
         if _only_moved(ride, trip):
             refreshes.append((ride.pk, trip))
             continue
-        ride_apply_partner_trip(ride_id=ride.pk, trip=trip, cause=Cause.POLL)
-        applied += 1
+        changes.append((ride.pk, trip))
+    # The new statuses together: one transaction, the page's rides locked at once.
+    rides_apply_partner_trips(changes, cause=Cause.POLL)
     if refresh_in_bulk(refreshes, now):
         # Cars that moved without a status change: the monitoring rules for those rides
         # (a status change ran them already, in apply).
         rides_monitor([ride_id for ride_id, _trip in refreshes])
     if seen:
         Ride.objects.filter(pk__in=seen).update(partner_seen_at=now)
-    return applied
+    return len(changes)
 
 
 def _only_moved(ride: Ride, trip) -> bool:
@@ -334,6 +356,40 @@ def _start_since(account: PartnerAccount, state: PollState) -> dt.datetime | Non
     return None if oldest is None else oldest - overlap
 
 
+def _jumped(page, last_read: dt.datetime | None) -> bool:
+    return (
+        bool(page.trips)
+        and last_read is not None
+        and page.trips[0].updated_at - last_read > _seconds(JUMP_SECONDS)
+    )
+
+
+def _newest(trips) -> dt.datetime | None:
+    return max((trip.updated_at for trip in trips), default=None)
+
+
+def _is_fresh(moment: dt.datetime | None) -> bool:
+    fresh = _seconds(settings.PIPELINE_POLL_FRESH_SECONDS)
+    return moment is not None and timezone.now() - moment < fresh
+
+
+def _head_since(head: dt.datetime | None) -> dt.datetime:
+    """Where the head lane asks from: where it stopped, or (overtaken, or too long ago)
+    a moment ago: the overlap, against changes committed late."""
+    if _is_fresh(head):
+        return head
+    return timezone.now() - _seconds(settings.PIPELINE_POLL_OVERLAP_SECONDS)
+
+
+def _head_next(page, head: dt.datetime | None) -> tuple[dt.datetime | None, bool]:
+    """After a head page: where the head stands now, and whether it reads on."""
+    if not page.trips:
+        return None, False  # nothing since: start over a moment ago, next poll
+    if _jumped(page, head):
+        return None, True  # overtaken: start over a moment ago
+    return _newest(page.trips), bool(page.next_cursor)
+
+
 def partner_account_poll(*, account_id: int) -> PollSummary:
     """One poll of one account: list calls with `updated_since`, paged, inside the
     account's polling budget; then the safety net; then the next poll is planned."""
@@ -362,14 +418,20 @@ def partner_account_poll(*, account_id: int) -> PollSummary:
     since = _start_since(account, state)
     cursor = state.cursor or None
     newest = state.watermark
+    head, in_head = state.head_since, False
     retry_after = None
     failure = None
     answered = False
     while summary.calls < max_calls:
         try:
-            page = client.list_trips(
-                updated_since=since, limit=PAGE_SIZE, cursor=cursor, priority=priority
-            )
+            if in_head:
+                page = client.list_trips(
+                    updated_since=_head_since(head), limit=PAGE_SIZE, priority=priority
+                )
+            else:
+                page = client.list_trips(
+                    updated_since=since, limit=PAGE_SIZE, cursor=cursor, priority=priority
+                )
         except PartnerError as exc:
             summary.error = str(exc)[:200]
             failure = exc
@@ -382,12 +444,19 @@ def partner_account_poll(*, account_id: int) -> PollSummary:
         summary.trips += len(page.trips)
         summary.applied += apply_trip_page(account, page.trips, now)
         note_unusable_trips(account, page.unusable)
-        for trip in page.trips:
-            if newest is None or trip.updated_at > newest:
-                newest = trip.updated_at
+        if in_head:
+            summary.head_calls += 1
+            head, reads_on = _head_next(page, head if _is_fresh(head) else None)
+            if not reads_on:
+                break
+            continue
+        # The tail: only its pages move the watermark (the head's would skip changes).
+        overtaken = _jumped(page, newest)
+        newest = max(filter(None, (newest, _newest(page.trips))), default=None)
         cursor = page.next_cursor
         if not cursor:
             break
+        in_head = overtaken and _is_fresh(newest)
     unfinished = bool(cursor) and not summary.error
     if not summary.error:
         state.cursor = cursor or ""
@@ -404,6 +473,7 @@ def partner_account_poll(*, account_id: int) -> PollSummary:
     else:
         wait = max(interval, gap)
     state.watermark = newest
+    state.head_since = head
     # The period counts from the poll's start (a long poll is not followed by a full wait).
     state.next_poll_at = max(now + wait, timezone.now())
     if answered or state.last_polled_at is None:

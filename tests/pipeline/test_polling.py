@@ -242,3 +242,120 @@ def test_the_drivers_last_position_is_dropped_when_the_trip_ends(
     ride.refresh_from_db()
     assert ride.status in {S.COMPLETED, S.CANCELLED}
     assert ride.driver_latitude is None and ride.driver_longitude is None
+
+
+def test_a_page_of_new_statuses_is_applied_under_one_lock(
+    sandbox, partner_account, dispatched_ride
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    rides = [dispatched_ride(partner_account) for _ in range(4)]
+    for ride in rides:
+        sandbox.control.set_trip_status(ride.partner_trip_id, "accepted")
+    with CaptureQueriesContext(connection) as queries:
+        summary = partner_account_poll(account_id=partner_account.pk)
+    assert summary.applied == 4
+    assert {Ride.objects.get(pk=r.pk).status for r in rides} == {S.DRIVER_ASSIGNED}
+    locks = [q["sql"] for q in queries.captured_queries if "FOR UPDATE" in q["sql"]]
+    assert len(locks) == 1, locks  # the page's rides together, not one lock each
+    for ride in rides:  # each change still in the trip log, once
+        assert ride.events.filter(new_status=S.DRIVER_ASSIGNED).count() == 1
+
+
+def test_a_trip_that_cannot_be_applied_does_not_hold_back_its_page(
+    sandbox, partner_account, dispatched_ride, monkeypatch
+):
+    from rides.pipeline import apply
+
+    rides = [dispatched_ride(partner_account) for _ in range(3)]
+    for ride in rides:
+        sandbox.control.set_trip_status(ride.partner_trip_id, "accepted")
+    broken, held = rides[1].partner_trip_id, Ride.objects.get(pk=rides[1].pk).status
+    copy_details = apply._copy_details
+
+    def failing(ride, trip):
+        if trip.trip_id == broken:
+            raise ValueError("a trip the portal cannot apply")
+        copy_details(ride, trip)
+
+    monkeypatch.setattr(apply, "_copy_details", failing)
+    partner_account_poll(account_id=partner_account.pk)
+    statuses = [Ride.objects.get(pk=r.pk).status for r in rides]
+    assert statuses[0] == statuses[2] == S.DRIVER_ASSIGNED
+    assert statuses[1] == held != S.DRIVER_ASSIGNED  # rolled back alone, nothing half-done
+    assert not rides[1].events.filter(new_status=S.DRIVER_ASSIGNED).exists()
+    monkeypatch.setattr(apply, "_copy_details", copy_details)
+    make_due(partner_account)
+    PollState.objects.filter(account=partner_account).update(watermark=None)
+    partner_account_poll(account_id=partner_account.pk)  # read again: applied this time
+    assert Ride.objects.get(pk=rides[1].pk).status == S.DRIVER_ASSIGNED
+
+
+@override_settings(PIPELINE_POLL_OVERLAP_SECONDS=60)
+def test_an_overtaken_tail_hands_the_rest_of_the_poll_to_the_head(
+    sandbox, partner_account, dispatched_ride, monkeypatch
+):
+    """The list changes faster than the tail reads it (its next page starts well past
+    the last trip it read): the rest of the poll reads from the head, in turn."""
+    monkeypatch.setattr(polling, "PAGE_SIZE", 2)
+    rides = [dispatched_ride(partner_account) for _ in range(6)]
+    partner_account_poll(account_id=partner_account.pk)
+    state = PollState.objects.get(account=partner_account)
+    # The tail last read a trip well before every change that follows.
+    state.watermark = timezone.now() - dt.timedelta(seconds=10)
+    state.cursor, state.head_since = "", None
+    state.save()
+    for ride in rides:
+        sandbox.control.set_trip_status(ride.partner_trip_id, "accepted")
+    make_due(partner_account)
+    before = len(list_calls(sandbox, partner_account))
+    summary = partner_account_poll(account_id=partner_account.pk)
+    calls = list_calls(sandbox, partner_account)[before:]
+    assert summary.head_calls == len(calls) - 1 >= 2
+    assert "cursor=" not in calls[0]["query"]  # the tail, from its watermark
+    assert all("cursor=" not in call["query"] for call in calls[1:])  # the head: no cursor
+    assert {Ride.objects.get(pk=r.pk).status for r in rides} == {S.DRIVER_ASSIGNED}
+    state.refresh_from_db()
+    assert state.cursor  # the tail's place is kept for the next poll
+    newest = max(Ride.objects.get(pk=r.pk).partner_updated_at for r in rides)
+    assert state.head_since == newest and state.watermark < newest
+
+
+def test_a_tail_that_is_not_overtaken_reads_on_with_its_cursor(
+    sandbox, partner_account, dispatched_ride, monkeypatch
+):
+    monkeypatch.setattr(polling, "PAGE_SIZE", 2)
+    rides = [dispatched_ride(partner_account) for _ in range(5)]
+    for ride in rides:
+        sandbox.control.set_trip_status(ride.partner_trip_id, "accepted")
+    before = len(list_calls(sandbox, partner_account))
+    summary = partner_account_poll(account_id=partner_account.pk)
+    calls = list_calls(sandbox, partner_account)[before:]
+    assert summary.head_calls == 0
+    assert all("cursor=" in call["query"] for call in calls[1:])
+
+
+@pytest.mark.parametrize(
+    ("gap", "has_more", "expected"),
+    [(0.0, True, "on"), (0.0, False, "stop"), (5.0, True, "restart"), (None, True, "empty")],
+)
+def test_the_head_starts_over_when_it_is_overtaken(gap, has_more, expected):
+    from types import SimpleNamespace
+
+    head = timezone.now() - dt.timedelta(seconds=3)
+    trips = (
+        []
+        if gap is None
+        else [SimpleNamespace(updated_at=head + dt.timedelta(seconds=gap + i)) for i in range(2)]
+    )
+    page = SimpleNamespace(trips=trips, next_cursor="c" if has_more else None)
+    position, reads_on = polling._head_next(page, head)
+    if expected == "on":
+        assert position == trips[-1].updated_at and reads_on
+    elif expected == "stop":
+        assert position == trips[-1].updated_at and not reads_on
+    elif expected == "restart":
+        assert position is None and reads_on
+    else:
+        assert position is None and not reads_on

@@ -158,6 +158,15 @@ def prepare(sandbox, web_url: str, world_path: Path) -> None:
 # --- the processes -----------------------------------------------------------------------
 
 
+def build_assets(env: dict[str, str]) -> None:
+    """What a deployment builds before gunicorn starts (as the Dockerfile does): the
+    hashed static files production settings serve, and the compiled translations."""
+    for command in (("collectstatic", "--no-input", "-v", "0"), ("compile_translations",)):
+        subprocess.run(
+            [sys.executable, str(REPO / "manage.py"), *command], env=env, cwd=REPO, check=True
+        )
+
+
 def start_processes(env: dict[str, str], log_dir: Path, web_port: int):
     """gunicorn (2 workers of 4 threads: one a core), a Celery worker (2 processes) and beat."""
     from portal.processes import Child, python_module
@@ -223,6 +232,8 @@ def read_stats(out: Path) -> list[dict]:
     rows = []
     with open(out / "load_stats.csv", newline="") as stats:
         for row in csv.DictReader(stats):
+            if not int(row["Request Count"]):
+                continue  # asked only before the statistics were reset: nothing measured
             name = row["Name"]
             rows.append(
                 {
@@ -293,10 +304,12 @@ def main(argv: list[str] | None = None) -> int:
             "PYTHONUNBUFFERED": "1",
         }
     )
+    out = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    os.environ["DJANGO_STATIC_ROOT"] = str(out / "static")
     use_seeded_database(COPY)
     from django.db import connections
 
-    out = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    build_assets(dict(os.environ))
     sandbox = start_sandbox(log_level="warning", log_path=out / "sandbox.log")
     port = free_port()
     children = []

@@ -36,11 +36,14 @@ LIVE_POLLS = 5  # a ride watched for 15 s (htmx: every 3 s)
 BOARD_POLLS = 4  # the board watched for 20 s (htmx: every 5 s)
 
 
-class SecureOverPlainHttp(http.cookiejar.DefaultCookiePolicy):
-    """Sends Secure cookies to the plain-HTTP gunicorn of this machine."""
+def _secure_over_plain_http(policy, cookie, request) -> bool:
+    return True
 
-    def return_ok_secure(self, cookie, request):
-        return True
+
+# Secure cookies sent to the plain-HTTP gunicorn of this machine. On the class, not one
+# session's jar: requests copies the session's cookies into a new jar (with the default
+# policy) for every request it prepares. This process talks to nothing else.
+http.cookiejar.DefaultCookiePolicy.return_ok_secure = _secure_over_plain_http
 
 
 def hidden_fields(html: str) -> dict[str, str]:
@@ -55,7 +58,6 @@ class PortalUser(HttpUser):
     wait_time = between(2, 6)
 
     def on_start(self) -> None:
-        self.client.cookies.set_policy(SecureOverPlainHttp())
         self.client.headers["Accept-Language"] = random.choice(("id", "en"))
         page = self.client.get("/login/", name="login page")
         form = hidden_fields(page.text)
@@ -67,7 +69,10 @@ class PortalUser(HttpUser):
                 answer.failure(f"login as {self.username}: HTTP {answer.status_code}")
 
     def page(self, name: str, path: str | None = None) -> None:
-        with self.client.get(path or PAGES[name], name=name, catch_response=True) as answer:
+        # Not following redirects: a lost session's redirect to the login page fails.
+        with self.client.get(
+            path or PAGES[name], name=name, catch_response=True, allow_redirects=False
+        ) as answer:
             if answer.status_code != 200:
                 answer.failure(f"HTTP {answer.status_code}")
 

@@ -89,3 +89,16 @@ def test_seeded_rides_that_went_to_a_supervisor_say_why_on_their_page(seeded):
     assert page.status_code == 200
     assert "The partner could not give a fare" in page.content.decode()
     assert client.get("/api/v1/rides/").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_seed_scale_leaves_the_tables_vacuumed_for_index_only_scans():
+    with override_settings(DEBUG=True):
+        call_command("seed_scale", cases=5, rides=20, years=1, password=PASSWORD)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname FROM pg_stat_user_tables WHERE last_vacuum IS NOT NULL"
+            " AND relname IN ('rides_ride', 'rides_tripevent', 'funding_ledgerentry')"
+        )
+        vacuumed = {name for (name,) in cursor.fetchall()}
+    assert vacuumed == {"rides_ride", "rides_tripevent", "funding_ledgerentry"}

@@ -39,8 +39,10 @@ def seed(
     *, cases: int, rides: int, years: int, password: str, seed_value: int = 13,
     progress: Progress | None = None,
 ) -> Seeded:  # fmt: skip
-    """Writes it all in one transaction (nothing is left half-seeded), then analyses the
-    tables so the planner knows their sizes."""
+    """Writes it all in one transaction (nothing is left half-seeded), then vacuums and
+    analyses the tables: the planner knows their sizes, and the visibility map is set as
+    autovacuum keeps it on a database years old (without it, the board's count over its
+    partial index reads every row's heap page: 111 ms instead of a few at 1,000,000)."""
     progress = progress or Progress()
     rng = random.Random(seed_value)
     started = time.monotonic()
@@ -62,9 +64,11 @@ def seed(
         audit_write(plans=plans, people=people, progress=progress)
         held = sum(p.estimate for p in plans) // 5  # holds of active rides, with room
         fund_create(spent=charged + held, first_day=start.date(), admin_id=people.admins[0])
+    # Inside a caller's transaction (a test's) VACUUM cannot run: ANALYZE alone.
+    verb = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
     with connection.cursor() as cursor:
         for table in TABLES:
-            cursor.execute(f'ANALYZE "{table}"')  # noqa: S608 (the names above)
+            cursor.execute(f'{verb} "{table}"')  # noqa: S608 (the names above)
             cursor.execute(f'SELECT count(*) FROM "{table}"')  # noqa: S608
             result.counts[table] = cursor.fetchone()[0]
     result.seconds = time.monotonic() - started

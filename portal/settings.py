@@ -456,6 +456,8 @@ PIPELINE_POLL_INTERVAL_WITH_WEBHOOKS = _optional(
 )
 # Share of the account's per-minute limit polling may use.
 PIPELINE_POLL_RATE_SHARE = _optional("PIPELINE_POLL_RATE_SHARE", cast=float, default=0.5)
+# The larger share while no booking or cancellation waits to be sent with the account.
+PIPELINE_POLL_RATE_SHARE_IDLE = _optional("PIPELINE_POLL_RATE_SHARE_IDLE", cast=float, default=0.7)
 # Seconds of overlap before the newest `updated_at` seen, against changes committed late.
 PIPELINE_POLL_OVERLAP_SECONDS = _optional("PIPELINE_POLL_OVERLAP_SECONDS", cast=float, default=2.0)
 # Polling reads from the head (newest changes first, in turn) once its tail is this close
@@ -485,6 +487,7 @@ for _name, _low, _high in (
     ("PIPELINE_POLL_INTERVAL", 0.1, 3600),
     ("PIPELINE_POLL_INTERVAL_WITH_WEBHOOKS", 0.1, 3600),
     ("PIPELINE_POLL_RATE_SHARE", 0.01, 1),
+    ("PIPELINE_POLL_RATE_SHARE_IDLE", 0.01, 1),
     ("PIPELINE_POLL_OVERLAP_SECONDS", 0, 600),
     ("PIPELINE_POLL_FRESH_SECONDS", 1, 3600),
     ("PIPELINE_SAFETY_NET_SECONDS", 1, 86400),

@@ -24,13 +24,16 @@ Pacing: an account with no active trips is not polled at all. Otherwise it is po
 every PIPELINE_POLL_INTERVAL seconds (the longer PIPELINE_POLL_INTERVAL_WITH_WEBHOOKS
 while verified webhooks keep arriving), and never faster than its share of the
 account's rate limit allows for the pages the last poll needed (many active trips →
-more pages → a longer gap). Polls run at the adapter's "poll" priority: bookings and
-cancellations leave them a share of the per-minute budget (PARTNER_POLL_RESERVE), so a
-backlog of dispatches after an outage never leaves statuses stale; failed polls are
-asked again within seconds. A safety net reads single trips nobody heard of for
-PIPELINE_SAFETY_NET_SECONDS, a few per poll. The rides a page refreshed in bulk (the car
-moved, the status did not) go through the monitoring rules together
-(rides/pipeline/monitoring.rides_monitor).
+more pages → a longer gap): PIPELINE_POLL_RATE_SHARE while a booking or cancellation
+waits to be sent with the account, the larger PIPELINE_POLL_RATE_SHARE_IDLE while none
+does (thousands of moving cars need most of the budget; the rest still serves a booking
+that arrives mid-poll, and the next poll sees it waiting). Polls run at the adapter's
+"poll" priority: bookings and cancellations leave them a share of the per-minute budget
+(PARTNER_POLL_RESERVE), so a backlog of dispatches after an outage never leaves statuses
+stale; failed polls are asked again within seconds. A safety net reads single trips
+nobody heard of for PIPELINE_SAFETY_NET_SECONDS, a few per poll. The rides a page
+refreshed in bulk (the car moved, the status did not) go through the monitoring rules
+together (rides/pipeline/monitoring.rides_monitor).
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ from partners.client.errors import PartnerError, PartnerUnavailable, RateLimited
 from partners.client.registry import client_for
 from partners.models import PartnerAccount
 from rides.models import Cause, PartnerOperation, PollState, Ride
-from rides.models.states import ACTIVE_WITH_PARTNER, TERMINAL
+from rides.models.states import ACTIVE_WITH_PARTNER, BEFORE_PARTNER, TERMINAL
 from rides.pipeline.apply import (
     ride_apply_partner_trip,
     ride_note_unusable,
@@ -124,8 +127,23 @@ def poll_interval(state: PollState, now: dt.datetime) -> dt.timedelta:
     return _seconds(settings.PIPELINE_POLL_INTERVAL)
 
 
-def poll_budget_per_minute(account: PartnerAccount) -> float:
-    return max(1.0, account.rate_limit_per_minute * float(settings.PIPELINE_POLL_RATE_SHARE))
+def others_wait(account: PartnerAccount) -> bool:
+    """Whether a booking or a cancellation waits to be sent with the account (the
+    dispatch and cancellation outboxes; both are partial indexes)."""
+    dispatches = Ride.objects.filter(status__in=BEFORE_PARTNER).filter(
+        Q(partner_account=account) | Q(partner_account__isnull=True)
+    )
+    cancels = Ride.objects.filter(partner_account=account, cancel_due_at__isnull=False)
+    return dispatches.exists() or cancels.exists()
+
+
+def poll_budget_per_minute(account: PartnerAccount, *, others_waiting: bool = True) -> float:
+    """The polls' share of the account's limit: PIPELINE_POLL_RATE_SHARE, or the larger
+    PIPELINE_POLL_RATE_SHARE_IDLE while no booking or cancellation waits for it."""
+    share = float(settings.PIPELINE_POLL_RATE_SHARE)
+    if not others_waiting:
+        share = max(share, float(settings.PIPELINE_POLL_RATE_SHARE_IDLE))
+    return max(1.0, account.rate_limit_per_minute * share)
 
 
 def polls_schedule(now: dt.datetime | None = None) -> list[int]:
@@ -409,7 +427,7 @@ def partner_account_poll(*, account_id: int) -> PollSummary:
         state.save(update_fields=["next_poll_at", "cursor", "updated_at"])
         return summary
 
-    budget = poll_budget_per_minute(account)
+    budget = poll_budget_per_minute(account, others_waiting=others_wait(account))
     max_calls = max(1, int(budget * interval.total_seconds() / 60))
     client = client_for(account)
     # Polls draw on a share of the budget that bookings leave them (partners/ratelimit.py):

@@ -85,7 +85,7 @@ def test_a_poll_stays_inside_its_share_of_the_rate_limit(
     rides = [dispatched_ride(account) for _ in range(5)]
     for ride in rides:
         sandbox.control.set_trip_status(ride.partner_trip_id, "accepted")
-    with override_settings(PIPELINE_SAFETY_NET_BATCH=0):
+    with override_settings(PIPELINE_SAFETY_NET_BATCH=0, PIPELINE_POLL_RATE_SHARE_IDLE=0.5):
         first = partner_account_poll(account_id=account.pk)
         assert first.calls == 1 and first.applied == 2
         state = PollState.objects.get(account=account)
@@ -359,3 +359,39 @@ def test_the_head_starts_over_when_it_is_overtaken(gap, has_more, expected):
         assert position is None and reads_on
     else:
         assert position is None and not reads_on
+
+
+@pytest.mark.parametrize("waiting", ["nothing", "a booking", "a cancellation"])
+def test_polls_take_the_larger_share_only_while_nothing_else_waits(
+    sandbox, make_partner_account, dispatched_ride, make_ride, monkeypatch, waiting
+):
+    # 60 a minute, a poll every 10 s: half is 5 calls a poll, 0.7 is 7.
+    account = make_partner_account(rate_limit_per_minute=60)
+    monkeypatch.setattr(polling, "PAGE_SIZE", 1)
+    rides = [dispatched_ride(account) for _ in range(9)]
+    for ride in rides:
+        sandbox.control.set_trip_status(ride.partner_trip_id, "accepted")
+    if waiting == "a booking":
+        make_ride(account)  # requested, in the dispatch outbox
+    elif waiting == "a cancellation":
+        Ride.objects.filter(pk=rides[0].pk).update(cancel_due_at=timezone.now())
+    assert polling.others_wait(account) is (waiting != "nothing")
+    with override_settings(
+        PIPELINE_SAFETY_NET_BATCH=0,
+        PIPELINE_POLL_INTERVAL=10,
+        PIPELINE_POLL_RATE_SHARE=0.5,
+        PIPELINE_POLL_RATE_SHARE_IDLE=0.7,
+    ):
+        summary = partner_account_poll(account_id=account.pk)
+    assert summary.calls == (7 if waiting == "nothing" else 5)
+    assert summary.applied == summary.calls
+    statuses = [c["status"] for c in sandbox.control.calls(client_id=account.client_id)]
+    assert 429 not in statuses
+
+
+def test_a_booking_sent_with_another_account_does_not_shrink_the_share(
+    make_partner_account, make_ride
+):
+    account, other = make_partner_account(), make_partner_account()
+    make_ride(other)
+    assert polling.others_wait(other) and not polling.others_wait(account)

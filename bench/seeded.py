@@ -4,8 +4,9 @@ the FIELD_ENCRYPTION_KEYS the seeding used (the seeded ciphertexts need them).
 
     set -a; . /tmp/bench-db.env; set +a   # or any environment with those keys
 
-Production settings (DEBUG off) unless DJANGO_SETTINGS_MODULE says otherwise; the second
-factor is off for the seeded users so the test client's force_login reaches the pages.
+Production settings (DEBUG off) unless DJANGO_SETTINGS_MODULE says otherwise, with the
+static files and translations built first; the second factor is off for the seeded users
+so the test client's force_login reaches the pages.
 """
 
 from __future__ import annotations
@@ -33,3 +34,14 @@ def use_seeded_database(name: str, *, settings: str = "portal.settings") -> None
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.setdefault("PORTAL_ENV_FILE", os.devnull)
     django.setup()
+    build_assets()
+
+
+def build_assets() -> None:
+    """What a deployment builds before it serves (as the Dockerfile does): the hashed
+    static files production settings serve (a new checkout has none, and every page would
+    answer 500) and the compiled translations."""
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+    call_command("compile_translations")

@@ -158,15 +158,6 @@ def prepare(sandbox, web_url: str, world_path: Path) -> None:
 # --- the processes -----------------------------------------------------------------------
 
 
-def build_assets(env: dict[str, str]) -> None:
-    """What a deployment builds before gunicorn starts (as the Dockerfile does): the
-    hashed static files production settings serve, and the compiled translations."""
-    for command in (("collectstatic", "--no-input", "-v", "0"), ("compile_translations",)):
-        subprocess.run(
-            [sys.executable, str(REPO / "manage.py"), *command], env=env, cwd=REPO, check=True
-        )
-
-
 def start_processes(env: dict[str, str], log_dir: Path, web_port: int):
     """gunicorn (2 workers of 4 threads: one a core), a Celery worker (2 processes) and beat."""
     from portal.processes import Child, python_module
@@ -305,11 +296,9 @@ def main(argv: list[str] | None = None) -> int:
         }
     )
     out = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    os.environ["DJANGO_STATIC_ROOT"] = str(out / "static")
-    use_seeded_database(COPY)
+    use_seeded_database(COPY)  # and the static files the children serve
     from django.db import connections
 
-    build_assets(dict(os.environ))
     sandbox = start_sandbox(log_level="warning", log_path=out / "sandbox.log")
     port = free_port()
     children = []

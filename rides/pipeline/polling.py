@@ -43,7 +43,6 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -53,6 +52,7 @@ from partners.models import PartnerAccount
 from rides.models import Cause, PartnerOperation, PollState, Ride
 from rides.models.states import ACTIVE_WITH_PARTNER, BEFORE_PARTNER, TERMINAL
 from rides.pipeline.apply import (
+    refresh_in_bulk,
     ride_apply_partner_trip,
     ride_note_unusable,
     rides_apply_partner_trips,
@@ -249,53 +249,6 @@ def _only_moved(ride: Ride, trip) -> bool:
         and ride.status not in TERMINAL
         and (bool(ride.driver_name) or not trip.driver)
     )
-
-
-_REFRESH = """
-UPDATE rides_ride AS r
-SET partner_updated_at = v.version,
-    partner_seen_at = %s,
-    updated_at = %s,
-    pickup_eta_seconds = v.eta,
-    driver_latitude = COALESCE(v.latitude, r.driver_latitude),
-    driver_longitude = COALESCE(v.longitude, r.driver_longitude),
-    fare_amount = COALESCE(v.fare, r.fare_amount)
-FROM (VALUES {rows}) AS v(id, version, status, eta, latitude, longitude, fare)
-WHERE r.id = v.id AND r.partner_status = v.status AND r.partner_updated_at < v.version
-"""
-_REFRESH_ROW = (
-    "(%s::bigint, %s::timestamptz, %s::varchar, %s::integer,"
-    " %s::double precision, %s::double precision, %s::integer)"
-)
-
-
-def refresh_in_bulk(refreshes: list, now: dt.datetime) -> int:
-    """Newer versions of trips whose status did not change, in one statement.
-
-    The same as a repeat through Ride.apply_transition (no state change, the newer
-    version and the moving details kept), done only where the row still holds the same
-    partner status and an older version, so it never undoes a concurrent change.
-    """
-    if not refreshes:
-        return 0
-    params: list = [now, now]
-    for ride_id, trip in refreshes:
-        eta = trip.pickup_eta_seconds
-        params += [
-            ride_id,
-            trip.updated_at,
-            trip.status,
-            eta if isinstance(eta, int) and eta >= 0 else None,
-            trip.driver_location.latitude if trip.driver_location else None,
-            trip.driver_location.longitude if trip.driver_location else None,
-            trip.fare_amount
-            if isinstance(trip.fare_amount, int) and trip.fare_amount >= 0
-            else None,
-        ]
-    sql = _REFRESH.format(rows=", ".join([_REFRESH_ROW] * len(refreshes)))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
 
 
 def _safety_net(account: PartnerAccount, client, now: dt.datetime, limit: int) -> int:

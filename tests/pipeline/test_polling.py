@@ -183,7 +183,7 @@ def test_a_moving_driver_is_refreshed_in_bulk_without_trip_log_rows(
     import time
 
     from partners.client.registry import client_for
-    from rides.pipeline.polling import refresh_in_bulk
+    from rides.pipeline.apply import refresh_in_bulk
 
     sandbox.control.set_config(location_update_seconds=0.2)
     ride = dispatched_ride(partner_account)

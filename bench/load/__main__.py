@@ -295,10 +295,10 @@ def main(argv: list[str] | None = None) -> int:
             "PYTHONUNBUFFERED": "1",
         }
     )
-    out = Path(tempfile.mkdtemp(prefix="bench-load-"))
     use_seeded_database(COPY)  # and the static files the children serve
     from django.db import connections
 
+    out = Path(tempfile.mkdtemp(prefix="bench-load-"))
     sandbox = start_sandbox(log_level="warning", log_path=out / "sandbox.log")
     port = free_port()
     children = []

@@ -128,11 +128,12 @@ def poll_interval(state: PollState, now: dt.datetime) -> dt.timedelta:
 
 
 def others_wait(account: PartnerAccount) -> bool:
-    """Whether a booking or a cancellation waits to be sent with the account (the
-    dispatch and cancellation outboxes; both are partial indexes)."""
-    dispatches = Ride.objects.filter(status__in=BEFORE_PARTNER).filter(
-        Q(partner_account=account) | Q(partner_account__isnull=True)
-    )
+    """Whether a booking or a cancellation waits to be sent with the account: a ride in
+    the dispatch or the cancellation outbox (both partial indexes). A ride before the
+    partner that is in no outbox (held, or given up) is not waiting to be sent."""
+    dispatches = Ride.objects.filter(
+        status__in=BEFORE_PARTNER, dispatch_due_at__isnull=False
+    ).filter(Q(partner_account=account) | Q(partner_account__isnull=True))
     cancels = Ride.objects.filter(partner_account=account, cancel_due_at__isnull=False)
     return dispatches.exists() or cancels.exists()
 

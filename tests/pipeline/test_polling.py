@@ -395,3 +395,11 @@ def test_a_booking_sent_with_another_account_does_not_shrink_the_share(
     account, other = make_partner_account(), make_partner_account()
     make_ride(other)
     assert polling.others_wait(other) and not polling.others_wait(account)
+
+
+def test_a_ride_in_no_outbox_does_not_shrink_the_share(make_partner_account, make_ride):
+    account = make_partner_account()
+    ride = make_ride(account)
+    assert polling.others_wait(account)
+    Ride.objects.filter(pk=ride.pk).update(dispatch_due_at=None)  # held: not to be sent
+    assert not polling.others_wait(account)

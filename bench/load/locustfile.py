@@ -34,6 +34,8 @@ HIDDEN = re.compile(r'name="(csrfmiddlewaretoken|booking_token)" value="([^"]*)"
 RIDE_URL = re.compile(r"/rides/(R[A-Z0-9]+)/$")
 LIVE_POLLS = 5  # a ride watched for 15 s (htmx: every 3 s)
 BOARD_POLLS = 4  # the board watched for 20 s (htmx: every 5 s)
+BOARD_VERSION = re.compile(r'"X-Board-Version": "([0-9a-f]*)"')
+BOARD_LIVE = "/supervision/board/live/"
 
 
 def _secure_over_plain_http(policy, cookie, request) -> bool:
@@ -68,18 +70,33 @@ class PortalUser(HttpUser):
             if answer.status_code != 302:
                 answer.failure(f"login as {self.username}: HTTP {answer.status_code}")
 
-    def page(self, name: str, path: str | None = None) -> None:
+    def page(self, name: str, path: str | None = None, headers=None, ok=(200,)) -> str:
         # Not following redirects: a lost session's redirect to the login page fails.
         with self.client.get(
-            path or PAGES[name], name=name, catch_response=True, allow_redirects=False
-        ) as answer:
-            if answer.status_code != 200:
+            path or PAGES[name], name=name, headers=headers, catch_response=True,
+            allow_redirects=False,
+        ) as answer:  # fmt: skip
+            if answer.status_code not in ok:
                 answer.failure(f"HTTP {answer.status_code}")
+            return answer.text
 
     def poll(self, name: str, path: str, times: int, every: float) -> None:
         for _ in range(times):
             time.sleep(every)
             self.page(name, path)
+
+    def watch_board(self, page: str, partial: str) -> None:
+        """The board, then its partial polled as htmx polls it: with the version of what
+        it shows, answered 204 while nothing on the board has changed."""
+        shown = BOARD_VERSION.search(self.page(page))
+        version = shown.group(1) if shown else ""
+        for _ in range(BOARD_POLLS):
+            time.sleep(5)
+            body = self.page(
+                partial, BOARD_LIVE, headers={"X-Board-Version": version}, ok=(200, 204)
+            )
+            shown = BOARD_VERSION.search(body)
+            version = shown.group(1) if shown else version
 
 
 class Caseworker(PortalUser):
@@ -133,8 +150,7 @@ class Supervisor(PortalUser):
 
     @task(2)
     def board(self) -> None:
-        self.page("monitoring board")
-        self.poll("board live partial, unit", "/supervision/board/live/", BOARD_POLLS, 5)
+        self.watch_board("monitoring board", "board live partial, unit")
 
     @task(2)
     def alerts(self) -> None:
@@ -160,11 +176,7 @@ class Centre(PortalUser):
 
     @task(2)
     def board(self) -> None:
-        self.page("monitoring board, every unit")
-        self.poll(
-            "board live partial, every unit", PAGES["board live partial, every unit"],
-            BOARD_POLLS, 5,
-        )  # fmt: skip
+        self.watch_board("monitoring board, every unit", "board live partial, every unit")
 
     @task(1)
     def alerts(self) -> None:

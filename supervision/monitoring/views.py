@@ -1,26 +1,79 @@
 """The live board: the page with its map, the partial that htmx polls every few seconds
 (the rides' table, the open alerts and the map's markers, which static/js/board.js moves
-without rebuilding the map), and acknowledging an alert from it."""
+without rebuilding the map), and acknowledging an alert from it.
+
+Each partial carries its version, a digest of everything it shows (board_version), which
+htmx sends back with the next poll (hx-headers); a poll whose board has not changed since
+is answered 204 and htmx keeps what is on the screen. The board's reads are made either
+way (and its access to typed points logged); only the rendering is spared, which is most
+of a poll's cost when a province's centre watches a board that moves now and then."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from cases.services import access_log_record_many
+from portal.templatetags.portal_format import ago
 from portal.views import passive
 from rides.models import Alert
 from rides.pipeline.alerts import alert_acknowledge
+from rides.templatetags.ride_format import eta_minutes
 from rides.views.common import is_htmx, require_supervisor
 from supervision.monitoring.forms import acknowledge_form
 from supervision.monitoring.selectors import board_for
 
 BOARD_VIEW = "supervision:board"
+# The request header htmx sends the shown partial's version in (the partial's hx-headers).
+VERSION_HEADER = "X-Board-Version"
+
+
+def board_version(board: dict, user) -> str:
+    """A digest of what the partial shows a user in the active language: every row's
+    reference, unit, status, time in state (as the page words it, so "5 minutes ago"
+    becoming "6 minutes ago" is a change), driver's ETA, alert kinds and markers, the
+    count of active rides, and every open alert of the panel. A change to any of them
+    changes the version."""
+    shown = [
+        get_language(),
+        user.unit_id,
+        board["active_count"],
+        [
+            (
+                row.ride.reference,
+                row.ride.unit_id,
+                row.ride.unit.code,
+                row.ride.unit.name,
+                row.ride.status,
+                ago(row.ride.status_changed_at),
+                None if row.eta_seconds is None else eta_minutes(row.eta_seconds),
+                row.alert_kinds,
+                row.markers,
+            )
+            for row in board["rows"]
+        ],
+        [
+            (
+                alert.pk,
+                alert.kind,
+                alert.ride.reference if alert.ride else None,
+                alert.partner_account.name if alert.partner_account else None,
+                ago(alert.created_at),
+            )
+            for alert in board["alerts"]
+        ],
+    ]
+    encoded = json.dumps(shown, default=str, ensure_ascii=False).encode()
+    return hashlib.blake2b(encoded, digest_size=16).hexdigest()
 
 
 def _board_context(request, *, forms=None, feedback: str = "") -> dict:
@@ -40,16 +93,21 @@ def _board_context(request, *, forms=None, feedback: str = "") -> dict:
     board["feedback"] = feedback
     board["tile_url"] = settings.MAP_TILE_URL
     board["tile_attribution"] = settings.MAP_TILE_ATTRIBUTION
+    # A partial with an outcome or a form's errors has no version: the next poll brings
+    # the board without them, as it always has.
+    board["board_version"] = "" if (forms or feedback) else board_version(board, request.user)
     return board
 
 
-def _live(request, **context_args):
-    response = render(
-        request, "supervision/_board_live.html", _board_context(request, **context_args)
-    )
-    patch_vary_headers(response, ["HX-Request"])
+def _uncached(response):
+    patch_vary_headers(response, ["HX-Request", VERSION_HEADER])
     add_never_cache_headers(response)
     return response
+
+
+def _live(request, **context_args):
+    context = _board_context(request, **context_args)
+    return _uncached(render(request, "supervision/_board_live.html", context))
 
 
 @require_GET
@@ -61,9 +119,13 @@ def board(request):
 @passive
 @require_GET
 def board_live(request):
-    """The polled partial: rides, alerts and markers, no survivor's name or address."""
+    """The polled partial: rides, alerts and markers, no survivor's name or address; 204
+    when it would show what the poller already shows (module docstring)."""
     require_supervisor(request.user)
-    return _live(request)
+    context = _board_context(request)
+    if request.headers.get(VERSION_HEADER) == context["board_version"]:
+        return _uncached(HttpResponse(status=204))
+    return _uncached(render(request, "supervision/_board_live.html", context))
 
 
 @require_POST

@@ -120,8 +120,14 @@ def test_a_supervisor_watches_the_board_and_acknowledges_a_new_alert(
         browser, context, page = open_page(
             playwright, chromium, base, language=language, phone=phone
         )
-        errors = []
+        errors, polls = [], []
+
+        def polled(response):
+            if response.url.endswith("/supervision/board/live/"):
+                polls.append(response.status)
+
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("response", polled)
         try:
             log_in(page, base, language=language, username="supervisor1")
             page.locator(".mainnav a[href='/supervision/board/']").click()
@@ -153,6 +159,14 @@ def test_a_supervisor_watches_the_board_and_acknowledges_a_new_alert(
                 expect(page.locator("body")).not_to_contain_text(secret)
             before = _map_state(page)
             page.evaluate("window.boardNotReloaded = true")
+            # nothing changes for a while: the polls are answered 204 and nothing is swapped
+            page.locator("#board-live").evaluate("element => { element.dataset.kept = 'yes'; }")
+            start = len(polls)
+            page.wait_for_timeout(11_000)
+            quiet = polls[start:]
+            assert 204 in quiet, quiet
+            if 200 not in quiet:  # (a "just now" that became "1 minute ago" is a change)
+                expect(page.locator("#board-live")).to_have_attribute("data-kept", "yes")
 
             # the partner reports the driver further on; the pipeline raises an alert
             def change():

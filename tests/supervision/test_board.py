@@ -49,6 +49,15 @@ def markers(body: str) -> list[dict]:
     return json.loads(MARKERS.search(body).group(1))
 
 
+def acknowledge(client, alert, note: str):
+    """The alert's form sent as htmx sends it from the board."""
+    return client.post(
+        reverse("supervision:board_acknowledge", kwargs={"pk": alert.pk}),
+        {f"a{alert.pk}-note": note},
+        HTTP_HX_REQUEST="true",
+    )
+
+
 @pytest.fixture
 def account(db):
     return PartnerAccountFactory()
@@ -272,11 +281,7 @@ def test_a_note_is_required_and_what_was_typed_is_kept(
     first = alert_raise(ride=ride, kind=AlertKind.CAR_STOPPED, message="stopped")
     second = alert_raise(ride=ride, kind=AlertKind.OFF_CORRIDOR, message="off")
     client = english(supervisor)
-    empty = client.post(
-        reverse("supervision:board_acknowledge", kwargs={"pk": first.pk}),
-        {f"a{first.pk}-note": "  "},
-        HTTP_HX_REQUEST="true",
-    )
+    empty = acknowledge(client, first, "  ")
     assert empty.status_code == 200  # htmx swaps the partial with the form's error
     assert "Write what you did about the alert" in empty.content.decode()
     long_note = "x" * (NOTE_MAX_LENGTH + 1)
@@ -335,3 +340,75 @@ def test_the_partial_polls_itself_and_the_page_loads_its_static_map_script(super
     assert "/static/js/board.js" in body
     assert "<script>" not in body  # no inline script (a strict CSP follows)
     assert "data-board-map" in body
+
+
+VERSION = re.compile(r"hx-headers='\{\"X-Board-Version\": \"([0-9a-f]*)\"\}'")
+
+
+def _poll(client, version: str | None = None, language: str = "en"):
+    client.cookies["django_language"] = language
+    headers = {"HX-Request": "true"}
+    if version is not None:
+        headers["X-Board-Version"] = version
+    return client.get(LIVE, headers=headers)
+
+
+def _version(response) -> str:
+    assert response.status_code == 200, response.status_code
+    return VERSION.search(response.content.decode()).group(1)
+
+
+def test_a_poll_of_an_unchanged_board_is_answered_204_and_any_change_is_sent_whole(
+    case, caseworker, supervisor, account, places, monkeypatch
+):
+    (ride,) = make_rides(
+        case, caseworker, account, statuses=[S.ON_TRIP], place=places["hospital"], driver=DRIVER_AT
+    )
+    client = english(supervisor)
+    shown = _version(client.get(BOARD))  # the page's partial carries it too
+    assert shown == _version(_poll(client))
+    unchanged = _poll(client, shown)
+    assert unchanged.status_code == 204 and unchanged.content == b""
+    assert "no-store" in unchanged["Cache-Control"]
+    assert "X-Board-Version" in unchanged["Vary"]
+
+    def changed(previous: str, **poll) -> str:
+        response = _poll(client, previous, **poll)
+        version = _version(response)
+        assert version != previous
+        assert _poll(client, version, **poll).status_code == 204
+        return version
+
+    Ride.objects.filter(pk=ride.pk).update(driver_latitude=-6.25)  # the driver moved
+    shown = changed(shown)
+    alert = alert_raise(ride=ride, kind=AlertKind.CAR_STOPPED, message="stopped")
+    shown = changed(shown)
+    Alert.objects.filter(pk=alert.pk).update(resolved_at=timezone.now())  # resolved elsewhere
+    shown = changed(shown)
+    Ride.objects.filter(pk=ride.pk).update(pickup_eta_seconds=120)  # not shown on a trip
+    assert _poll(client, shown).status_code == 204
+    Ride.objects.filter(pk=ride.pk).update(status=S.ARRIVING)  # now the ETA is shown
+    shown = changed(shown)
+    shown = changed(shown, language="id")  # the same board in the other language
+    # Time passes: "just now" becomes "2 minutes ago".
+    later = timezone.now() + dt.timedelta(minutes=2)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    body = _poll(client, shown, language="en").content.decode()
+    assert "2\xa0minutes ago" in body  # timesince joins with a no-break space
+    Ride.objects.filter(pk=ride.pk).update(status=S.COMPLETED)  # off the board
+    body = _poll(client, VERSION.search(body).group(1)).content.decode()
+    assert "No active rides." in body
+
+
+def test_after_an_acknowledgement_the_next_poll_brings_the_board_without_its_message(
+    case, caseworker, supervisor, account, places
+):
+    (ride,) = make_rides(case, caseworker, account, statuses=[S.ON_TRIP], place=places["hospital"])
+    alert = alert_raise(ride=ride, kind=AlertKind.CAR_STOPPED, message="stopped")
+    client = english(supervisor)
+    answer = acknowledge(client, alert, "Called the driver.")
+    assert "acknowledged" in answer.content.decode()
+    version = _version(answer)
+    assert version == ""  # an outcome shown: no version, so the next poll is sent whole
+    body = _poll(client, version).content.decode()
+    assert "acknowledged" not in body and _version(_poll(client)) != ""

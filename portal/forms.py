@@ -26,25 +26,27 @@ def apply_service_errors(form: forms.Form, exc: ValidationError, field_map: dict
 
 
 class ListSelect(forms.Select):
-    """forms.Select with the same markup, its options joined in Python: Django's own
-    renders a template per option, which for the provincial centre's list of every unit
-    was most of the trip log's time. Plain options only (no groups, no option attributes)."""
+    """forms.Select with the same markup, its options joined in Python straight from the
+    choices: Django's own renders a template per option and builds a dict of each on the
+    way (optgroups), which for the provincial centre's list of every unit was most of the
+    trip log's time. Plain options only (no groups, no option attributes); as Django's,
+    the first option with the value is the one selected."""
 
     def render(self, name, value, attrs=None, renderer=None):
-        widget = self.get_context(name, value, attrs)["widget"]
-        options = format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            (
-                (
-                    "" if o["value"] is None else o["value"],
-                    " selected" if o["selected"] else "",
-                    o["label"],
-                )
-                for _group, choices, _index in widget["optgroups"]
-                for o in choices
-            ),
-        )
+        widget = forms.Widget.get_context(self, name, value, attrs)["widget"]
+        chosen = set(widget["value"])
+
+        def options():
+            for option_value, label in self.choices:
+                option_value = "" if option_value is None else str(option_value)
+                selected = option_value in chosen
+                if selected:
+                    chosen.clear()
+                yield option_value, " selected" if selected else "", label
+
         return format_html(
-            '<select name="{}"{}>{}</select>', name, flatatt(widget["attrs"]), options
+            '<select name="{}"{}>{}</select>',
+            name,
+            flatatt(widget["attrs"]),
+            format_html_join("", '<option value="{}"{}>{}</option>', options()),
         )

@@ -28,6 +28,13 @@ class BookerChoiceField(forms.ModelChoiceField):
         return f"{name} ({obj.unit.code})" if obj.unit_id else name
 
 
+def _list(field: forms.ModelChoiceField, options) -> None:
+    """The select's options from (id, label) pairs read in one query: no model instance
+    per option and no server-side cursor (a ModelChoiceField's own way of listing), the
+    same markup; the field still checks a value against its queryset."""
+    field.widget.choices = [("", field.empty_label), *options]
+
+
 class TripLogForm(forms.Form):
     date_from = forms.DateField(
         label=_("Booked from"), required=False, widget=DateInput, input_formats=["%Y-%m-%d"]
@@ -83,7 +90,9 @@ class TripLogForm(forms.Form):
         super().__init__(*args, **kwargs)
         all_units = user.unit.oversees_all_units
         if all_units:
-            self.fields["unit"].queryset = Unit.objects.order_by("code")
+            units = Unit.objects.order_by("code")
+            self.fields["unit"].queryset = units
+            _list(self.fields["unit"], units.values_list("pk", "name"))  # as Unit.__str__
         else:
             del self.fields["unit"]
         bookers = User.objects.filter(role__in=(Role.CASEWORKER, Role.SUPERVISOR))
@@ -95,9 +104,9 @@ class TripLogForm(forms.Form):
         )
         if all_units:
             self._list_bookers_of_the_chosen_unit(field)
-        self.fields["partner_account"].queryset = PartnerAccount.objects.only(
-            "id", "name"
-        ).order_by("name")
+        accounts = PartnerAccount.objects.order_by("name")
+        self.fields["partner_account"].queryset = accounts
+        _list(self.fields["partner_account"], accounts.values_list("pk", "name"))
         self.fields["purpose"].choices = [("", _("Any purpose")), *Purpose.choices]
         self.fields["status"].choices = [("", _("Any status")), *RideStatus.choices]
         for name in ("date_from", "date_to"):
@@ -114,9 +123,7 @@ class TripLogForm(forms.Form):
             listed = field.queryset.filter(unit_id=int(unit_id))
         if booker_id.isdigit():
             listed = listed | field.queryset.filter(pk=int(booker_id))
-        field.widget.choices = [("", field.empty_label)] + [
-            (person.pk, field.label_from_instance(person)) for person in listed
-        ]
+        _list(field, [(person.pk, field.label_from_instance(person)) for person in listed])
         if not unit_id.isdigit():
             field.help_text = _("Choose a unit and show its rides to list its people here.")
 

@@ -1,7 +1,14 @@
 """The trip log's reads: the rides a supervisor oversees (rides.selectors.rides_overseen_by)
 filtered, newest booked first, keyset-paged (portal/keyset.py), and the same rows for
-the exports. Each page costs one query whatever its length; no survivor's data is read
-(only the columns the list shows, no encrypted field)."""
+the exports. Each page costs two queries whatever its length (its rides, then which of
+them ever had an alert); no survivor's data is read (only the columns the list shows, no
+encrypted field).
+
+Whether a ride had an alert is asked of the page's rides alone: as a column of the page's
+query (EXISTS per row), PostgreSQL plans it for every ride the query could return, not
+the page's 26, and hashes every alert's ride before the first row (at 1,000,000 rides:
+20,326 alerts read, 6.0 of the query's 6.4 ms; docs/benchmarks.md). The exports, which
+read every ride, keep it as a column."""
 
 from __future__ import annotations
 
@@ -56,8 +63,7 @@ def trip_log_rides(
 ) -> QuerySet[Ride]:
     """The rides `user` oversees, filtered: booked on these days (Jakarta, both ends
     included), of a unit, booked by a person, for a purpose, in a status, with a partner
-    account, with or without any alert (`flagged` "yes" / "no"). Each row carries
-    `flagged`, whether the ride ever had an alert."""
+    account, with or without any alert (`flagged` "yes" / "no")."""
     rides = rides_overseen_by(user)
     if date_from:
         rides = rides.filter(created_at__gte=_start_of(date_from))
@@ -73,22 +79,33 @@ def trip_log_rides(
         rides = rides.filter(status=status)
     if partner_account is not None:
         rides = rides.filter(partner_account_id=partner_account.pk)
-    rides = rides.annotate(flagged=Exists(Alert.objects.filter(ride_id=OuterRef("pk"))))
     if flagged == "yes":
-        rides = rides.filter(flagged=True)
+        rides = rides.filter(_had_an_alert())
     elif flagged == "no":
-        rides = rides.filter(flagged=False)
+        rides = rides.filter(~_had_an_alert())
     return rides.select_related("unit", "booked_by", "partner_account").only(*LIST_FIELDS)
+
+
+def _had_an_alert() -> Exists:
+    return Exists(Alert.objects.filter(ride_id=OuterRef("pk")))
 
 
 def trip_log_page(
     user, *, after: str | None = None, before: str | None = None, size: int = 0, **filters
 ) -> KeysetPage:
-    """One page of the trip log, newest booked first (see portal/keyset.py)."""
+    """One page of the trip log, newest booked first (see portal/keyset.py); each row
+    carries `flagged`, whether the ride ever had an alert (module docstring)."""
     rides = trip_log_rides(user, **filters)
-    return keyset_page(
+    page = keyset_page(
         rides, field="created_at", size=size or PAGE_SIZE, after=after, before=before
     )
+    ids = [ride.pk for ride in page.rows]
+    alerted = set(
+        Alert.objects.filter(ride_id__in=ids).order_by().values_list("ride_id", flat=True)
+    )
+    for ride in page.rows:
+        ride.flagged = ride.pk in alerted
+    return page
 
 
 # The columns of an export row, in order (tuples, not model instances: a fraction of the
@@ -112,7 +129,8 @@ EXPORT_FIELDS = (
 def trip_log_export_rows(user, **filters):
     """Every ride of the filtered trip log as EXPORT_FIELDS tuples, newest first, read
     through a server-side cursor 2,000 rows at a time (constant memory, however many)."""
-    rides = trip_log_rides(user, **filters).order_by("-created_at", "-id")
+    rides = trip_log_rides(user, **filters).annotate(flagged=_had_an_alert())
+    rides = rides.order_by("-created_at", "-id")
     return rides.values_list(*EXPORT_FIELDS).iterator(chunk_size=2000)
 
 

@@ -8,7 +8,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Role
-from rides.models import Alert, AlertKind
+from partners.models import PartnerAccount
+from portal.crypto import EncryptedJSONField, EncryptedTextField
+from rides.models import Alert, AlertKind, Ride
 from rides.models.alerts import Audience
 from tests.conftest import logged_in_client
 from tests.factories import PartnerAccountFactory
@@ -161,3 +163,26 @@ def test_query_count_is_the_same_for_10_and_1000_alerts(
     alerts_for(990)
     assert Alert.objects.count() == 1000
     assert _queries(client, url) == ten
+
+
+@pytest.mark.parametrize("name", ["supervision:alerts", "supervision:alert_history"])
+def test_the_alerts_pages_read_a_rides_reference_alone_and_no_partner_secret(
+    name, ride, pipeline_supervisor
+):
+    """A list of alerts shows a ride by its reference: its points and notes (a survivor's
+    address, decrypted) and the partner account's credentials are never read for it."""
+    ride_alerts(ride, 3)
+    client = logged_in_client(pipeline_supervisor)
+    with CaptureQueriesContext(connection) as queries:
+        body = client.get(reverse(name)).content.decode()
+    assert ride.reference in body
+    read = " ".join(query["sql"] for query in queries.captured_queries)
+    assert '"rides_alert"' in read
+    protected = [
+        f'"{model._meta.db_table}"."{field.column}"'
+        for model in (Ride, PartnerAccount)
+        for field in model._meta.concrete_fields
+        if isinstance(field, (EncryptedTextField, EncryptedJSONField))
+    ]
+    assert '"rides_ride"."pickup"' in protected and len(protected) > 10
+    assert [column for column in protected if column in read] == []

@@ -158,30 +158,43 @@ def _admin_pairs(w: dict) -> list[tuple[str, str, str]]:
     ]
 
 
-def _time(client, path: str, repeat: int, headers=None, status: int = 200) -> dict:
+def _timings(times: list[float]) -> dict:
+    return {"p50_ms": round(percentile(times, 50), 1), "p95_ms": round(percentile(times, 95), 1)}
+
+
+def _time(client, path: str, repeat: int) -> dict:
     response = client.get(path)  # warm-up: caches, the session, the first connection
     if response.status_code != 200:
         raise SystemExit(f"{path}: HTTP {response.status_code}")
     times = []
     for _ in range(repeat):
         started = time.perf_counter()
-        response = client.get(path, headers=headers)
+        response = client.get(path)
         if hasattr(response, "streaming_content"):
             b"".join(response.streaming_content)
         times.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == status, (path, response.status_code)
-    return {"p50_ms": round(percentile(times, 50), 1), "p95_ms": round(percentile(times, 95), 1)}
+        assert response.status_code == 200, (path, response.status_code)
+    return _timings(times)
 
 
 BOARD_VERSION = re.compile(r'"X-Board-Version": "([0-9a-f]+)"')
 
 
 def _unchanged_board(client, repeat: int) -> dict:
-    """The board's partial polled as htmx polls it, with the version it shows (204 while
-    nothing the board shows has changed)."""
-    path = "/supervision/board/live/"
-    version = BOARD_VERSION.search(client.get(path).content.decode()).group(1)
-    return _time(client, path, repeat, headers={"X-Board-Version": version}, status=204)
+    """The board's partial polled as htmx polls it, with the version it shows: the 204s
+    while nothing the board shows has changed (a change, such as "2 minutes ago" becoming
+    "3 minutes ago", brings the partial and its new version, and is not counted)."""
+    path, times, version = "/supervision/board/live/", [], ""
+    while len(times) < repeat:
+        started = time.perf_counter()
+        response = client.get(path, headers={"X-Board-Version": version})
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.status_code == 204:
+            times.append(elapsed)
+            continue
+        assert response.status_code == 200, (path, response.status_code)
+        version = BOARD_VERSION.search(response.content.decode()).group(1)
+    return _timings(times)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -207,8 +220,11 @@ def main(argv: list[str] | None = None) -> int:
     name = "board live partial, every unit, unchanged"
     if not args.only or args.only in name:
         timing = _unchanged_board(clients["bench_centre"], args.repeat)
-        results["pages"].append({"page": name, "user": "bench_centre", **timing})
-        log(f"{name:<40} p50 {timing['p50_ms']:>8.1f} ms  p95 {timing['p95_ms']:>8.1f} ms")
+        met = "met" if timing["p95_ms"] <= TARGET_MS else "NOT MET"
+        results["pages"].append(
+            {"page": name, "user": "bench_centre", "target_ms": TARGET_MS, **timing}
+        )
+        log(f"{name:<40} p50 {timing['p50_ms']:>8.1f} ms  p95 {timing['p95_ms']:>8.1f} ms  ({met})")
     if not args.no_admin:
         for name, trips, admin in _admin_pairs(world):
             if args.only and args.only not in name:

@@ -1,6 +1,8 @@
 """What every form of the portal shares: a service's ValidationError put on the form's
-fields, so each message shows next to what was typed and nothing typed is lost; and a
-select rendered without a template per option, for lists of hundreds (ListSelect)."""
+fields, so each message shows next to what was typed and nothing typed is lost; a select
+rendered without a template per option, for lists of hundreds (ListSelect); and a text
+input and its label rendered without templates, for a form repeated on every row of a
+polled list (PlainTextInput, plain_field_group)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
 
 
 def apply_service_errors(form: forms.Form, exc: ValidationError, field_map: dict | None = None):
@@ -50,3 +54,39 @@ class ListSelect(forms.Select):
             flatatt(widget["attrs"]),
             format_html_join("", '<option value="{}"{}>{}</option>', options()),
         )
+
+
+class PlainTextInput(forms.TextInput):
+    """forms.TextInput with the same markup, joined in Python: Django's renders two
+    templates for each input, which for the board's acknowledge field on each of fifty
+    alerts, every five seconds for every watcher, was a third of the board's rendering."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        shown = "" if widget["value"] is None else format_html(' value="{}"', widget["value"])
+        return format_html(
+            '<input type="{}" name="{}"{}{}>', widget["type"], name, shown, flatatt(widget["attrs"])
+        )
+
+
+def plain_field_group(field) -> SafeString:
+    """A bound field's label and widget as Django's field group shows them (as_field_group)
+    while it has no errors and no help text, without its templates; with either, Django's
+    own field group, which shows them."""
+    id_for_label = field.id_for_label
+    if (
+        field.errors
+        or field.help_text
+        or field.is_hidden
+        or field.use_fieldset
+        or not id_for_label
+        or hasattr(field.form, "required_css_class")
+    ):
+        return field.as_field_group()
+    suffix = field.field.label_suffix
+    suffix = field.form.label_suffix if suffix is None else suffix
+    label = field.label
+    # As label_tag: no suffix after a label that ends in punctuation.
+    if suffix and label and label[-1] not in _(":?.!"):
+        label = format_html("{}{}", label, suffix)
+    return format_html('<label for="{}">{}</label>{}', id_for_label, label, field.as_widget())

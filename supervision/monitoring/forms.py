@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from portal.forms import PlainTextInput
+
 NOTE_MAX_LENGTH = 2000
 
 
@@ -12,7 +14,7 @@ class AcknowledgeForm(forms.Form):
     note = forms.CharField(
         label=_("What you did"),
         max_length=NOTE_MAX_LENGTH,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "data-ack-note": ""}),
+        widget=PlainTextInput(attrs={"autocomplete": "off", "data-ack-note": ""}),
         error_messages={
             "required": _("Write what you did about the alert; it is kept with it."),
             "max_length": _("Shorten the note to %(limit_value)d characters."),

@@ -64,6 +64,9 @@ class BoardRow:
     eta_seconds: int | None
     markers: list[dict] = field(default_factory=list)
     typed_points: list[str] = field(default_factory=list)
+    # Its time in state as the page words it ("5 minutes ago"), filled by the view once
+    # for both the page and the board's version.
+    since: str = ""
 
 
 def board_rides(user):

@@ -42,7 +42,7 @@ def board_version(board: dict, user) -> str:
     reference, unit, status, time in state (as the page words it, so "5 minutes ago"
     becoming "6 minutes ago" is a change), driver's ETA, alert kinds and markers, the
     count of active rides, and every open alert of the panel. A change to any of them
-    changes the version."""
+    changes the version. The times are the words the page shows (worded once in _board_context)."""
     shown = [
         get_language(),
         user.unit_id,
@@ -54,7 +54,7 @@ def board_version(board: dict, user) -> str:
                 row.ride.unit.code,
                 row.ride.unit.name,
                 row.ride.status,
-                ago(row.ride.status_changed_at),
+                row.since,
                 None if row.eta_seconds is None else eta_minutes(row.eta_seconds),
                 row.alert_kinds,
                 row.markers,
@@ -63,13 +63,13 @@ def board_version(board: dict, user) -> str:
         ],
         [
             (
-                alert.pk,
-                alert.kind,
-                alert.ride.reference if alert.ride else None,
-                alert.partner_account.name if alert.partner_account else None,
-                ago(alert.created_at),
+                item["alert"].pk,
+                item["alert"].kind,
+                item["alert"].ride.reference if item["alert"].ride else None,
+                item["alert"].partner_account.name if item["alert"].partner_account else None,
+                item["since"],
             )
-            for alert in board["alerts"]
+            for item in board["alert_items"]
         ],
     ]
     encoded = json.dumps(shown, default=str, ensure_ascii=False).encode()
@@ -86,8 +86,16 @@ def _board_context(request, *, forms=None, feedback: str = "") -> dict:
         view=BOARD_VIEW,
     )
     forms = forms or {}
+    # Each time is worded once, for the page and for its version (a row's "ago" is a
+    # date format and a translation: a fifth of a province's board when done twice).
+    for row in board["rows"]:
+        row.since = ago(row.ride.status_changed_at)
     board["alert_items"] = [
-        {"alert": alert, "form": forms.get(alert.pk) or acknowledge_form(alert.pk)}
+        {
+            "alert": alert,
+            "since": ago(alert.created_at),
+            "form": forms.get(alert.pk) or acknowledge_form(alert.pk),
+        }
         for alert in board["alerts"]
     ]
     board["feedback"] = feedback

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django import forms
 from django.test import SimpleTestCase, TestCase
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy
 
 CHOICES = [
     ("", "Every unit"),
@@ -13,6 +15,8 @@ CHOICES = [
     ("x", "'quoted'"),
     (2, "Unit two again"),
     (None, "None"),
+    ("lazy", gettext_lazy("Any status")),
+    ("safe", mark_safe("<em>kept</em>")),
 ]
 
 
@@ -27,6 +31,8 @@ class ListSelectTests(SimpleTestCase):
             self.assertHTMLEqual(mine, theirs)
         self.assertIn("Unit &lt;b&gt;&amp;&lt;/b&gt; one", mine)
         self.assertIn('<option value="x" selected>', mine)
+        self.assertIn("&#x27;quoted&#x27;", mine)
+        self.assertIn("<em>kept</em>", mine)
 
     def test_a_bound_field_renders_through_it(self):
         from portal.forms import ListSelect

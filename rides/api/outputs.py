@@ -39,8 +39,47 @@ class ApprovalOut(serializers.Serializer):
     rejection_reason = serializers.CharField()
 
 
+# What RideOut reads of a ride and of its relations, for a list to read no more: of the
+# protected fields only the two it shows in words (the status reason and a rejection's);
+# no survivor's point, phone or note is read or decrypted for a list.
+RIDE_OUT_RELATED = ("case", "booked_by", "decided_by", "rebooked_from")
+RIDE_OUT_READS = (
+    "reference",
+    "case__code",
+    "status",
+    "status_reason",
+    "purpose",
+    "scheduled_pickup_at",
+    "passenger_count",
+    "product_id",
+    "pickup_place_id",
+    "dropoff_place_id",
+    "driver_name",
+    "driver_phone_masked",
+    "driver_rating",
+    "vehicle_make",
+    "vehicle_model",
+    "vehicle_color",
+    "vehicle_plate",
+    "pickup_eta_seconds",
+    "estimate_fare",
+    "final_fare",
+    "cancellation_fee",
+    "approval_reasons",
+    "decided_by__username",
+    "decided_at",
+    "rejection_reason",
+    "partner_account_id",
+    "rebooked_from__reference",
+    "booked_by__username",
+    "created_at",
+    "updated_at",
+)
+
+
 class RideOut(serializers.Serializer):
-    """A ride without protected data (lists, and the answer to a booking)."""
+    """A ride without protected data (lists, and the answer to a booking); a list reads
+    RIDE_OUT_READS alone."""
 
     reference = serializers.CharField()
     case = serializers.CharField(source="case.code")

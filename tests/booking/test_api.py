@@ -255,16 +255,23 @@ def test_the_list_costs_the_same_queries_for_one_ride_or_many(
     with django_capture_on_commit_callbacks():
         ride_book(user=caseworker, quote=CHEAP, **booking_args(adult_case, places))
     client.get(RIDES)  # the token's last_used_at is written on the first call only
-    with django_assert_num_queries(2):  # the token with its user, the page of rides
+    # The token with its user, the caseworker's cases, the page of rides.
+    with django_assert_num_queries(3):
         assert len(client.get(RIDES).json()["results"]) == 1
     with django_capture_on_commit_callbacks():
         for _ in range(4):
             ride_book(user=caseworker, quote=CHEAP, **booking_args(adult_case, places))
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3) as queries:
         response = client.get(RIDES)
     results = response.json()["results"]
     assert len(results) == 5
     assert "pickup" not in results[0]
+    # The list reads no protected field it does not show (rides.api.outputs.RIDE_OUT_READS).
+    page_sql = queries.captured_queries[-1]["sql"]
+    for column in ("pickup", "dropoff", "rider_phone", "escort_phone", "note_for_driver",
+                   "purpose_note", "cancel_reason", "arrival_problem"):  # fmt: skip
+        assert f'"rides_ride"."{column}"' not in page_sql, column
+    assert '"rides_ride"."status_reason"' in page_sql
 
 
 def test_the_list_filters_by_status_and_case(

@@ -227,9 +227,9 @@ def test_the_ride_page_shows_driver_car_and_plate_big_and_logs_the_view(
     client = english(caseworker)
     url = reverse("rides:detail", kwargs={"reference": ride.reference})
     client.get(url)  # the session is warm now
-    # session, user, the ride with its relations, its events, its rebookings, the
-    # access-log lookup, and the user's unit for the page header
-    with django_assert_num_queries(7):
+    # session, user, the caseworker's cases, the ride with its relations, its events, its
+    # rebookings, the access-log lookup, and the user's unit for the page header
+    with django_assert_num_queries(8):
         response = client.get(url)
     body = response.content.decode()
     assert 'class="plate"' in body and "B 1234 XYZ" in body
@@ -382,14 +382,15 @@ def test_my_rides_today_costs_the_same_queries_for_one_ride_or_many(
     with django_capture_on_commit_callbacks():
         make_ride(adult_case, caseworker, places)
     client.get(url)
-    # session, user, the rides with their relations, the user's unit for the header
-    with django_assert_num_queries(4):
+    # session, user, the caseworker's cases, the rides with their relations, the user's
+    # unit for the header
+    with django_assert_num_queries(5):
         first = client.get(url)
     assert first.content.count(b'class="ride-row"') == 1
     with django_capture_on_commit_callbacks():
         for _ in range(4):
             make_ride(adult_case, caseworker, places)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         response = client.get(url)
     assert response.content.count(b'class="ride-row"') == 5
 

@@ -67,6 +67,8 @@ def svg(small: dict, large: dict) -> str:
                 f'<rect x="{LEFT}" y="{y + 3 + offset * 11}" width="{width:.1f}" height="10" '
                 f'fill="{COLOURS[key]}"><title>{value} ms</title></rect>'
             )
+        if not target:  # a page measured for reference, with no target of its own
+            continue
         x = _x(target)
         parts.append(
             f'<line x1="{x:.1f}" y1="{y + 1}" x2="{x:.1f}" y2="{y + 25}" stroke="#c0392b" '

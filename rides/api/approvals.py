@@ -23,7 +23,7 @@ from rest_framework.response import Response
 
 from accounts.models import Role
 from portal.api import NewestFirst, SupervisorRole, service_errors
-from rides.api.outputs import RideOut
+from rides.api.outputs import RideOut, ride_out_reads
 from rides.models import Alert, AlertKind
 from rides.pipeline.alerts import alert_acknowledge
 from rides.selectors import rides_awaiting_approval_for
@@ -41,9 +41,7 @@ class ApprovalListApi(GenericAPIView):
     serializer_class = RideOut
 
     def get_queryset(self):
-        return rides_awaiting_approval_for(self.request.user).select_related(
-            "decided_by", "rebooked_from"
-        )
+        return ride_out_reads(rides_awaiting_approval_for(self.request.user))
 
     @extend_schema(
         responses=RideOut(many=True),

@@ -77,6 +77,12 @@ RIDE_OUT_READS = (
 )
 
 
+def ride_out_reads(rides):
+    """`rides` narrowed to what a list of RideOut shows: a narrower join plans and sorts
+    faster, and nothing protected that it does not show is read or decrypted."""
+    return rides.select_related(None).select_related(*RIDE_OUT_RELATED).only(*RIDE_OUT_READS)
+
+
 class RideOut(serializers.Serializer):
     """A ride without protected data (lists, and the answer to a booking); a list reads
     RIDE_OUT_READS alone."""

@@ -37,6 +37,13 @@ BOARD_VIEW = "supervision:board"
 VERSION_HEADER = "X-Board-Version"
 
 
+def _alert_shown(alert: Alert, since: str) -> tuple:
+    """What an alert's card shows, for the board's version."""
+    ride = alert.ride.reference if alert.ride else None
+    account = alert.partner_account.name if alert.partner_account else None
+    return (alert.pk, alert.kind, ride, account, since)
+
+
 def board_version(board: dict, user) -> str:
     """A digest of what the partial shows a user in the active language: every row's
     reference, unit, status, time in state (as the page words it, so "5 minutes ago"
@@ -61,16 +68,7 @@ def board_version(board: dict, user) -> str:
             )
             for row in board["rows"]
         ],
-        [
-            (
-                item["alert"].pk,
-                item["alert"].kind,
-                item["alert"].ride.reference if item["alert"].ride else None,
-                item["alert"].partner_account.name if item["alert"].partner_account else None,
-                item["since"],
-            )
-            for item in board["alert_items"]
-        ],
+        [_alert_shown(item["alert"], item["since"]) for item in board["alert_items"]],
     ]
     encoded = json.dumps(shown, default=str, ensure_ascii=False).encode()
     return hashlib.blake2b(encoded, digest_size=16).hexdigest()

@@ -236,6 +236,27 @@ def test_the_approval_queue_is_the_units_waiting_rides_oldest_first(
     assert api(caseworker).get("/api/v1/approvals/").status_code == 403
 
 
+def test_the_approval_queue_reads_only_what_it_shows_in_one_query_a_page(
+    adult_case, caseworker, supervisor, places
+):
+    client = api(supervisor)
+    _ride(adult_case, caseworker, places)
+    client.get("/api/v1/approvals/")  # the token's last_used_at is written on the first call only
+    for _ in range(3):
+        _ride(adult_case, caseworker, places)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/api/v1/approvals/")
+    assert len(response.json()["results"]) == 4
+    assert len(queries) == 2  # the token with its user, the page of rides
+    # No survivor's point, phone or note is read for a list that shows none of them
+    # (rides.api.outputs.ride_out_reads, as the ride list).
+    page_sql = queries.captured_queries[-1]["sql"]
+    for column in ("pickup", "dropoff", "rider_phone", "escort_phone", "note_for_driver",
+                   "purpose_note", "cancel_reason", "arrival_problem"):  # fmt: skip
+        assert f'"rides_ride"."{column}"' not in page_sql, column
+    assert '"rides_ride"."approval_reasons"' in page_sql
+
+
 def test_an_alert_acknowledged_with_a_note_leaves_the_open_list_and_stays_in_the_history(
     adult_case, caseworker, supervisor, admin_user, places
 ):

@@ -78,6 +78,10 @@ if _optional("DATABASE_MIGRATE_URL", default=""):
 REDIS_URL = _optional("REDIS_URL")
 if not REDIS_URL or not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured("Setting REDIS_URL is malformed: it must be a redis:// URL.")
+# Per process: the board's rows and the alert cards, rendered (portal/templatetags/fragments.py).
+_LOCAL = "django.core.cache.backends.locmem.LocMemCache"
+_KEPT = {"BACKEND": _LOCAL, "LOCATION": "fragments", "OPTIONS": {"MAX_ENTRIES": 5000}}
+CACHES = {"default": {"BACKEND": _LOCAL}, "fragments": _KEPT}
 
 # --- applications ---------------------------------------------------------------------
 INSTALLED_APPS = [

@@ -55,6 +55,16 @@ def test_one_date_and_time_style_per_language_in_jakarta_time(language, when, da
         assert _render("{{ d|day }}", language, d=dt.date(2026, 12, 2)) == day
 
 
+def test_a_moment_worded_again_is_worded_in_the_language_active_each_time():
+    # Each wording is kept once worked out (portal_format._formatted): by language too.
+    may = dt.datetime(2026, 5, 3, 2, 5, tzinfo=dt.UTC)
+    for _ in range(2):
+        assert _render("{{ t|when }}", "id", t=may) == "3 Mei 2026 09.05"
+        assert _render("{{ t|when }}", "en", t=may) == "3 May 2026 09:05"
+        assert _render("{{ t|month }}", "id", t=MOMENT) == "Des 2026"
+        assert _render("{{ t|month }}", "en", t=MOMENT) == "Dec 2026"
+
+
 @pytest.mark.parametrize(
     ("offset", "indonesian", "english"),
     [

@@ -10,6 +10,7 @@ the exact moment. The API keeps ISO 8601 and uses none of these.
 import datetime as dt
 import zoneinfo
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from django import template
 from django.utils import timezone
@@ -73,7 +74,15 @@ def _format(value, kind: str) -> str:
         return "–"
     if not isinstance(value, dt.date):
         return str(value)
-    return date_format(_in_jakarta(value), _style(kind))
+    return _formatted(value, _style(kind), get_language())
+
+
+@lru_cache(maxsize=8192)
+def _formatted(value: dt.date, style: str, language: str | None) -> str:
+    """A moment in Jakarta in a style and language, worked out once for each: a board
+    polled every few seconds words the same moments again and again. The language is in
+    the key because the month's name is translated."""
+    return date_format(_in_jakarta(value), style)
 
 
 @register.filter

@@ -7,13 +7,18 @@ about a partner account; admins the fund's. Caseworkers have no alerts page."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
+from django.utils.functional import SimpleLazyObject
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from portal.templatetags.portal_format import ago
 from portal.views import passive
 from rides.pipeline.alerts import alert_acknowledge as acknowledge
 from rides.views.common import pager
@@ -36,15 +41,44 @@ def _require_alert_role(user) -> None:
         raise PermissionDenied(_("Only supervisors and administrators see alerts."))
 
 
+def alert_card(request, alert, form: AcknowledgeForm | None = None) -> dict:
+    """What an alert's card shows (_alert_card.html), its times worded once, and the key
+    its markup is kept under for every reader shown it the same in the same language
+    (portal/templatetags/fragments.py). A card whose form was posted (what was typed, its
+    errors) has no key: it is rendered for that answer alone."""
+    shows_rides = request.user.role == "supervisor"
+    since = ago(alert.created_at)
+    cleared = ago(alert.cleared_at) if alert.cleared_at else ""
+    shown = (
+        alert.pk,
+        alert.kind,
+        alert.message,
+        alert.ride.reference if alert.ride else None,
+        alert.partner_account.name if alert.partner_account else None,
+        alert.unit.code if alert.unit else None,
+        since,
+        cleared,
+        shows_rides,
+        alert.unit_id == request.user.unit_id,
+    )
+    return {
+        "alert": alert,
+        # Made only when the card is rendered.
+        "form": form or SimpleLazyObject(partial(AcknowledgeForm, prefix=f"a{alert.pk}")),
+        "since": since,
+        "cleared": cleared,
+        "shows_rides": shows_rides,
+        "fragment": "" if form else repr(("alert-card", get_language(), shown)),
+    }
+
+
 def _open_page(request, bound: AcknowledgeForm | None = None, bound_id: int | None = None):
     alerts, total = alerts_open_for(request.user)
     return {
-        "alerts": [
-            (alert, bound if alert.pk == bound_id else AcknowledgeForm(prefix=f"a{alert.pk}"))
-            for alert in alerts
+        "cards": [
+            alert_card(request, alert, bound if alert.pk == bound_id else None) for alert in alerts
         ],
         "total": total,
-        "shows_rides": request.user.role == "supervisor",
     }
 
 
@@ -73,9 +107,8 @@ def alert_acknowledge(request, alert_id: int):
     form = AcknowledgeForm(request.POST, prefix=f"a{alert.pk}")
     htmx = request.headers.get("HX-Request") == "true"
     if alert.resolved_at is None and not form.is_valid():
-        context = {"alert": alert, "form": form, "shows_rides": request.user.role == "supervisor"}
         if htmx:
-            return render(request, "supervision/_alert_card.html", context)
+            return render(request, "supervision/_alert_card.html", alert_card(request, alert, form))
         return render(
             request, "supervision/alerts.html", _open_page(request, form, alert.pk), status=400
         )

@@ -64,9 +64,11 @@ class BoardRow:
     eta_seconds: int | None
     markers: list[dict] = field(default_factory=list)
     typed_points: list[str] = field(default_factory=list)
-    # Its time in state as the page words it ("5 minutes ago"), filled by the view once
-    # for both the page and the board's version.
+    # Filled by the view: its time in state as the page words it ("5 minutes ago"), what
+    # the row shows (for the board's version) and the key its markup is kept under.
     since: str = ""
+    shown: tuple = ()
+    fragment: str = ""
 
 
 def board_rides(user):

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import partial
 
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -38,10 +40,27 @@ VERSION_HEADER = "X-Board-Version"
 
 
 def _alert_shown(alert: Alert, since: str) -> tuple:
-    """What an alert's card shows, for the board's version."""
+    """What an alert's card shows."""
     ride = alert.ride.reference if alert.ride else None
     account = alert.partner_account.name if alert.partner_account else None
     return (alert.pk, alert.kind, ride, account, since)
+
+
+def _row_shown(row) -> tuple:
+    """What a ride's row shows (the link to its page or to its timeline aside)."""
+    ride = row.ride
+    eta = None if row.eta_seconds is None else eta_minutes(row.eta_seconds)
+    return (
+        ride.reference,
+        ride.unit_id,
+        ride.unit.code,
+        ride.unit.name,
+        ride.status,
+        row.since,
+        eta,
+        row.alert_kinds,
+        row.markers,
+    )
 
 
 def board_version(board: dict, user) -> str:
@@ -54,21 +73,8 @@ def board_version(board: dict, user) -> str:
         get_language(),
         user.unit_id,
         board["active_count"],
-        [
-            (
-                row.ride.reference,
-                row.ride.unit_id,
-                row.ride.unit.code,
-                row.ride.unit.name,
-                row.ride.status,
-                row.since,
-                None if row.eta_seconds is None else eta_minutes(row.eta_seconds),
-                row.alert_kinds,
-                row.markers,
-            )
-            for row in board["rows"]
-        ],
-        [_alert_shown(item["alert"], item["since"]) for item in board["alert_items"]],
+        [row.shown for row in board["rows"]],
+        [item["shown"] for item in board["alert_items"]],
     ]
     encoded = json.dumps(shown, default=str, ensure_ascii=False).encode()
     return hashlib.blake2b(encoded, digest_size=16).hexdigest()
@@ -86,16 +92,29 @@ def _board_context(request, *, forms=None, feedback: str = "") -> dict:
     forms = forms or {}
     # Each time is worded once, for the page and for its version (a row's "ago" is a
     # date format and a translation: a fifth of a province's board when done twice).
+    # Each row and alert card is rendered once for every watcher who is shown it the same
+    # (portal/templatetags/fragments.py), under a key naming all it shows; a card with a
+    # form that was posted (what was typed, its errors) is rendered each time.
+    language = get_language()
     for row in board["rows"]:
         row.since = ago(row.ride.status_changed_at)
-    board["alert_items"] = [
-        {
-            "alert": alert,
-            "since": ago(alert.created_at),
-            "form": forms.get(alert.pk) or acknowledge_form(alert.pk),
-        }
-        for alert in board["alerts"]
-    ]
+        row.shown = _row_shown(row)
+        own = row.ride.unit_id == request.user.unit_id
+        row.fragment = repr(("board-row", language, own, row.shown))
+    board["alert_items"] = []
+    for alert in board["alerts"]:
+        shown = _alert_shown(alert, ago(alert.created_at))
+        posted = forms.get(alert.pk)
+        board["alert_items"].append(
+            {
+                "alert": alert,
+                "since": shown[-1],
+                "shown": shown,
+                # Made only when the card is rendered.
+                "form": posted or SimpleLazyObject(partial(acknowledge_form, alert.pk)),
+                "fragment": "" if posted else repr(("board-alert", language, shown)),
+            }
+        )
     board["feedback"] = feedback
     board["tile_url"] = settings.MAP_TILE_URL
     board["tile_attribution"] = settings.MAP_TILE_ATTRIBUTION

@@ -9,6 +9,7 @@ import json
 import re
 
 import pytest
+from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -412,3 +413,39 @@ def test_after_an_acknowledgement_the_next_poll_brings_the_board_without_its_mes
     assert version == ""  # an outcome shown: no version, so the next poll is sent whole
     body = _poll(client, version).content.decode()
     assert "acknowledged" not in body and _version(_poll(client)) != ""
+
+
+CSRF_INPUT = re.compile(r'<input type="hidden" name="csrfmiddlewaretoken" value="([^"]+)">')
+
+
+def test_watchers_shown_the_same_board_get_rows_and_cards_rendered_once_each_with_its_own_token(
+    case, caseworker, supervisor, make_user, unit, account, places
+):
+    rides = make_rides(
+        case, caseworker, account, statuses=[S.ON_TRIP, S.ARRIVING], place=places["hospital"]
+    )
+    alert = alert_raise(ride=rides[0], kind=AlertKind.CAR_STOPPED, message="stopped")
+    kept = caches["fragments"]
+    kept.clear()
+    first, second = english(supervisor), english(make_user(Role.SUPERVISOR, unit))
+    one = first.get(LIVE).content.decode()
+    assert len(kept._cache) == 3  # two rows and one alert card
+    two = second.get(LIVE).content.decode()
+    assert len(kept._cache) == 3  # the second watcher's rows and card came from the first's
+    # The same markup but for each one's own CSRF token, outside what is kept.
+    (token_one,), (token_two,) = CSRF_INPUT.findall(one), CSRF_INPUT.findall(two)
+    assert token_one != token_two
+    assert CSRF_INPUT.sub("", one) == CSRF_INPUT.sub("", two)
+    assert f'id="id_a{alert.pk}-note"' in two and "Car stopped mid-trip" in two
+    # Whatever a row shows changes its key: the change is on the next poll.
+    Ride.objects.filter(pk=rides[1].pk).update(status=S.DRIVER_ASSIGNED)
+    body = second.get(LIVE).content.decode()
+    assert 'data-status="driver_assigned"' in body and 'data-status="arriving"' not in body
+    assert len(kept._cache) == 4
+    # The other language is its own markup.
+    second.cookies["django_language"] = "id"
+    assert "Mobil berhenti" in second.get(LIVE).content.decode()
+    # A card with what was typed and its error is rendered for that answer alone.
+    answer = acknowledge(first, alert, "  ").content.decode()
+    assert "Write what you did about the alert" in answer
+    assert "Write what you did about the alert" not in first.get(LIVE).content.decode()

@@ -2,10 +2,14 @@
 a plain form), the history with every acknowledgement, the header's count, and query
 counts that do not grow with the number of alerts."""
 
+import re
+
 import pytest
+from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Role
 from partners.models import PartnerAccount
@@ -186,3 +190,30 @@ def test_the_alerts_pages_read_a_rides_reference_alone_and_no_partner_secret(
     ]
     assert '"rides_ride"."pickup"' in protected and len(protected) > 10
     assert [column for column in protected if column in read] == []
+
+
+CSRF_INPUT = re.compile(r'<input type="hidden" name="csrfmiddlewaretoken" value="[^"]+">')
+
+
+def test_readers_shown_the_same_card_get_it_rendered_once_and_a_change_at_once(
+    ride, pipeline_supervisor, make_user
+):
+    (alert,) = ride_alerts(ride, 1)
+    kept = caches["fragments"]
+    kept.clear()
+    first = logged_in_client(pipeline_supervisor)
+    second = logged_in_client(make_user(Role.SUPERVISOR, pipeline_supervisor.unit))
+    one = first.get(reverse("supervision:alerts")).content.decode()
+    two = second.get(reverse("supervision:alerts")).content.decode()
+    assert len(kept._cache) == 1  # the card, rendered for the first reader alone
+    assert len(CSRF_INPUT.findall(one)) == len(CSRF_INPUT.findall(two)) == 1 + 2  # + header
+    assert CSRF_INPUT.findall(one) != CSRF_INPUT.findall(two)  # each one's own token
+    assert f'id="id_a{alert.pk}-note"' in two and ride.reference in two
+    # The condition ended by itself: the card says so on the next read.
+    Alert.objects.filter(pk=alert.pk).update(cleared_at=timezone.now())
+    assert "Ended by itself" in second.get(reverse("supervision:alerts")).content.decode()
+    # What was typed and its error are shown to the one who posted it alone.
+    url = reverse("supervision:alert_acknowledge", kwargs={"alert_id": alert.pk})
+    answer = first.post(url, {f"a{alert.pk}-note": "  "}, HTTP_HX_REQUEST="true")
+    assert 'aria-invalid="true"' in answer.content.decode()
+    assert 'aria-invalid="true"' not in second.get(reverse("supervision:alerts")).content.decode()

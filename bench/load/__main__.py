@@ -158,8 +158,11 @@ def prepare(sandbox, web_url: str, world_path: Path) -> None:
 # --- the processes -----------------------------------------------------------------------
 
 
-def start_processes(env: dict[str, str], log_dir: Path, web_port: int):
-    """gunicorn (2 workers of 4 threads: one a core), a Celery worker (2 processes) and beat."""
+def start_processes(
+    env: dict[str, str], log_dir: Path, web_port: int, web: tuple[int, int] = (2, 4)
+):
+    """gunicorn (`web`: its workers and threads a worker; 2 of 4 by default, one worker a
+    core), a Celery worker (2 processes) and beat."""
     from portal.processes import Child, python_module
 
     def start(name, *args):
@@ -169,7 +172,7 @@ def start_processes(env: dict[str, str], log_dir: Path, web_port: int):
     web = start(
         "web",
         *("gunicorn", "portal.wsgi:application", "-b", f"127.0.0.1:{web_port}"),
-        *("-w", "2", "-k", "gthread", "--threads", "4", "--log-level", "warning"),
+        *("-w", str(web[0]), "-k", "gthread", "--threads", str(web[1]), "--log-level", "warning"),
     )
     worker = start(
         "worker",
@@ -276,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spawn-rate", type=float, default=2)
     parser.add_argument("--run-time", default="3m")
     parser.add_argument("--json", default="", help="Also write the results to this file.")
+    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn's worker processes.")
+    parser.add_argument("--web-threads", type=int, default=4, help="Threads of each worker.")
     args = parser.parse_args(argv)
     if "DATABASE_URL" not in os.environ or "REDIS_URL" not in os.environ:
         raise SystemExit("Set DATABASE_URL, REDIS_URL and FIELD_ENCRYPTION_KEYS (bench-db.env).")
@@ -305,7 +310,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         prepare(sandbox, f"http://127.0.0.1:{port}", out / "world.json")
         connections.close_all()  # the children open their own
-        children = start_processes(dict(os.environ), out, port)
+        children = start_processes(
+            dict(os.environ), out, port, (args.web_workers, args.web_threads)
+        )
         time.sleep(3)  # the worker's pool and beat's first tick
         code = run_locust(f"http://127.0.0.1:{port}", out / "world.json", out, args)
         memory = resident_memory(children)

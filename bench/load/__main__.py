@@ -21,6 +21,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -30,7 +31,7 @@ from pathlib import Path
 import psutil
 import psycopg
 
-from bench.measure import log
+from bench.measure import log, percentile
 from bench.seeded import use_seeded_database
 
 REPO = Path(__file__).resolve().parents[2]
@@ -166,13 +167,21 @@ def start_processes(
     from portal.processes import Child, python_module
 
     def start(name, *args):
-        child = Child(name, python_module(*args), env=env, log_path=log_dir / f"{name}.log")
+        child = Child(
+            name,
+            python_module(*args),
+            env={**env, "LOAD_LOG_DIR": str(log_dir)},
+            log_path=log_dir / f"{name}.log",
+        )
         return child.start()
 
     web = start(
         "web",
         *("gunicorn", "portal.wsgi:application", "-b", f"127.0.0.1:{web_port}"),
         *("-w", str(web[0]), "-k", "gthread", "--threads", str(web[1]), "--log-level", "warning"),
+        # Each request's time inside gunicorn's worker thread, by path (no query string).
+        *("--access-logfile", str(log_dir / ACCESS_LOG), "--access-logformat", ACCESS_FORMAT),
+        *("-c", "python:bench.load.gunicorn_timing"),  # and each garbage collection's length
     )
     worker = start(
         "worker",
@@ -185,6 +194,60 @@ def start_processes(
     )  # fmt: skip
     web.wait_for_http(f"http://127.0.0.1:{web_port}/healthz", timeout=60, statuses=(200, 503))
     return [web, worker, beat]
+
+
+ACCESS_LOG = "access.log"
+ACCESS_FORMAT = "%(m)s %(U)s %(s)s %(D)s"
+# A path's reference or number, so that the times of one route are counted together.
+PATH_PART = re.compile(r"/(?:[0-9A-Z]{16}|\d+)(?=/)")
+
+
+def collections(out: Path) -> list[dict]:
+    """The web workers' garbage collections (bench/load/gunicorn_timing.py), by
+    generation: how many, their total and longest time, and how many took over 20 ms."""
+    by_generation: dict[int, list[float]] = {}
+    for path in out.glob("gc-*.log"):
+        for line in path.read_text().splitlines():
+            generation, took, _collected = line.split()
+            by_generation.setdefault(int(generation), []).append(float(took))
+    return [
+        {
+            "generation": generation,
+            "count": len(times),
+            "total_ms": round(sum(times), 1),
+            "max_ms": round(max(times), 1),
+            "over_20_ms": sum(took > 20 for took in times),
+        }
+        for generation, times in sorted(by_generation.items())
+    ]
+
+
+def server_times(out: Path) -> list[dict]:
+    """Each route's time inside the web worker (gunicorn's access log: from the request
+    read to the answer written, without the wait for a free thread before it), p50 and
+    p95 in ms, to set beside what the users measured."""
+    times: dict[str, list[float]] = {}
+    path = out / ACCESS_LOG
+    if not path.exists():
+        return []
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if len(parts) != 4 or not parts[3].isdigit():
+            continue
+        method, route, _status, micros = parts
+        route = PATH_PART.sub("/{}", route)
+        times.setdefault(f"{method} {route}", []).append(int(micros) / 1000)
+        times.setdefault("all requests", []).append(int(micros) / 1000)
+    return [
+        {
+            "route": route,
+            "requests": len(values),
+            "p50_ms": round(percentile(values, 50), 1),
+            "p95_ms": round(percentile(values, 95), 1),
+        }
+        for route, values in sorted(times.items(), key=lambda item: -len(item[1]))
+        if len(values) >= 5
+    ]
 
 
 def resident_memory(children) -> list[dict]:
@@ -323,6 +386,17 @@ def main(argv: list[str] | None = None) -> int:
         drop_copy(server)
     stats = read_stats(out)
     met = report(stats, memory, out)
+    inside = server_times(out)
+    log("inside the web worker (ramp-up included), by route: n, p50, p95 ms")
+    for row in inside:
+        log(f"{row['route'][:60]:<60} {row['requests']:>6} {row['p50_ms']:>7} {row['p95_ms']:>7}")
+    pauses = collections(out)
+    for row in pauses:
+        log(
+            f"web workers' garbage collections, generation {row['generation']}: "
+            f"{row['count']}, {row['total_ms']} ms in all, longest {row['max_ms']} ms, "
+            f"{row['over_20_ms']} over 20 ms"
+        )
     log(f"locust exit {code}; logs and CSV in {out}")
     if args.json:
         with open(args.json, "w") as target:
@@ -333,6 +407,8 @@ def main(argv: list[str] | None = None) -> int:
                     "run_time": args.run_time,
                     "requests": stats,
                     "memory": memory,
+                    "inside_web_worker": inside,
+                    "garbage_collections": pauses,
                     "all_met": met,
                 },
                 target,

@@ -78,10 +78,6 @@ if _optional("DATABASE_MIGRATE_URL", default=""):
 REDIS_URL = _optional("REDIS_URL")
 if not REDIS_URL or not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured("Setting REDIS_URL is malformed: it must be a redis:// URL.")
-# Per process: the board's rows and the alert cards, rendered (portal/templatetags/fragments.py).
-_LOCAL = "django.core.cache.backends.locmem.LocMemCache"
-_KEPT = {"BACKEND": _LOCAL, "LOCATION": "fragments", "OPTIONS": {"MAX_ENTRIES": 5000}}
-CACHES = {"default": {"BACKEND": _LOCAL}, "fragments": _KEPT}
 
 # --- applications ---------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -398,7 +394,7 @@ for _name, _high in (
 ):
     if not 0 <= globals()[_name] <= _high:
         raise ImproperlyConfigured(f"Setting {_name} is malformed: must be 0 to {_high}.")
-# --- monitoring: defaults of the alert thresholds, portal/settings_monitoring.py -------
+# --- monitoring: the alert thresholds and the board's kept parts, settings_monitoring.py -
 from portal.settings_monitoring import *  # noqa: E402,F403
 
 # --- retention of closed cases and per-case data keys: portal/settings_retention.py -----

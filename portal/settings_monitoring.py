@@ -1,12 +1,18 @@
 """Defaults of the monitoring rules' thresholds (rides/pipeline/monitoring.py): each is an
 SOP value (sop/registry.py) that admins set on /admin/sop/; these, read from the
-environment, are what it is until they do. Imported by portal/settings.py."""
+environment, are what it is until they do. And the caches: the board's rows and the
+alert cards, rendered, kept in each process's memory (portal/templatetags/fragments.py);
+nothing else is cached. Imported by portal/settings.py."""
 
 from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.settings_env import optional as _optional
+
+_LOCAL = "django.core.cache.backends.locmem.LocMemCache"
+_KEPT = {"BACKEND": _LOCAL, "LOCATION": "fragments", "OPTIONS": {"MAX_ENTRIES": 5000}}
+CACHES = {"default": {"BACKEND": _LOCAL}, "fragments": _KEPT}
 
 MONITORING_NO_DRIVER_MINUTES = _optional("MONITORING_NO_DRIVER_MINUTES", cast=int, default=10)
 MONITORING_APPROVAL_MINUTES = _optional("MONITORING_APPROVAL_MINUTES", cast=int, default=15)

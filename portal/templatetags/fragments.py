@@ -1,5 +1,6 @@
 """`{% fragment key %}…{% endfragment %}`: a part of a page rendered once for every request
-that shows it the same, and kept in this process (the "fragments" cache, portal/settings.py).
+that shows it the same, and kept in this process (the "fragments" cache,
+portal/settings_monitoring.py).
 
 The key is a string that names everything the part shows, made by the view that knows
 it (the board's rows and alert cards, supervision/monitoring/views.py): two requests with

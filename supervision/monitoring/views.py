@@ -90,11 +90,10 @@ def _board_context(request, *, forms=None, feedback: str = "") -> dict:
         view=BOARD_VIEW,
     )
     forms = forms or {}
-    # Each time is worded once, for the page and for its version (a row's "ago" is a
-    # date format and a translation: a fifth of a province's board when done twice).
-    # Each row and alert card is rendered once for every watcher who is shown it the same
-    # (portal/templatetags/fragments.py), under a key naming all it shows; a card with a
-    # form that was posted (what was typed, its errors) is rendered each time.
+    # Each time is worded once, for the page, its version and the parts' keys. Each row
+    # and alert card is rendered once for every watcher shown it the same, under a key
+    # naming all it shows (portal/templatetags/fragments.py); a card whose form was
+    # posted (what was typed, its errors) is rendered each time.
     language = get_language()
     for row in board["rows"]:
         row.since = ago(row.ride.status_changed_at)
@@ -103,12 +102,13 @@ def _board_context(request, *, forms=None, feedback: str = "") -> dict:
         row.fragment = repr(("board-row", language, own, row.shown))
     board["alert_items"] = []
     for alert in board["alerts"]:
-        shown = _alert_shown(alert, ago(alert.created_at))
+        since = ago(alert.created_at)
+        shown = _alert_shown(alert, since)
         posted = forms.get(alert.pk)
         board["alert_items"].append(
             {
                 "alert": alert,
-                "since": shown[-1],
+                "since": since,
                 "shown": shown,
                 # Made only when the card is rendered.
                 "form": posted or SimpleLazyObject(partial(acknowledge_form, alert.pk)),

@@ -21,7 +21,6 @@ import argparse
 import csv
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,8 @@ from pathlib import Path
 import psutil
 import psycopg
 
-from bench.measure import log, percentile
+from bench.load.inside import ACCESS_FORMAT, ACCESS_LOG, collections, request_parts, server_times
+from bench.measure import log
 from bench.seeded import use_seeded_database
 
 REPO = Path(__file__).resolve().parents[2]
@@ -196,60 +196,6 @@ def start_processes(
     return [web, worker, beat]
 
 
-ACCESS_LOG = "access.log"
-ACCESS_FORMAT = "%(m)s %(U)s %(s)s %(D)s"
-# A path's reference or number, so that the times of one route are counted together.
-PATH_PART = re.compile(r"/(?:[0-9A-Z]{16}|\d+)(?=/)")
-
-
-def collections(out: Path) -> list[dict]:
-    """The web workers' garbage collections (bench/load/gunicorn_timing.py), by
-    generation: how many, their total and longest time, and how many took over 20 ms."""
-    by_generation: dict[int, list[float]] = {}
-    for path in out.glob("gc-*.log"):
-        for line in path.read_text().splitlines():
-            generation, took, _collected = line.split()
-            by_generation.setdefault(int(generation), []).append(float(took))
-    return [
-        {
-            "generation": generation,
-            "count": len(times),
-            "total_ms": round(sum(times), 1),
-            "max_ms": round(max(times), 1),
-            "over_20_ms": sum(took > 20 for took in times),
-        }
-        for generation, times in sorted(by_generation.items())
-    ]
-
-
-def server_times(out: Path) -> list[dict]:
-    """Each route's time inside the web worker (gunicorn's access log: from the request
-    read to the answer written, without the wait for a free thread before it), p50 and
-    p95 in ms, to set beside what the users measured."""
-    times: dict[str, list[float]] = {}
-    path = out / ACCESS_LOG
-    if not path.exists():
-        return []
-    for line in path.read_text().splitlines():
-        parts = line.split()
-        if len(parts) != 4 or not parts[3].isdigit():
-            continue
-        method, route, _status, micros = parts
-        route = PATH_PART.sub("/{}", route)
-        times.setdefault(f"{method} {route}", []).append(int(micros) / 1000)
-        times.setdefault("all requests", []).append(int(micros) / 1000)
-    return [
-        {
-            "route": route,
-            "requests": len(values),
-            "p50_ms": round(percentile(values, 50), 1),
-            "p95_ms": round(percentile(values, 95), 1),
-        }
-        for route, values in sorted(times.items(), key=lambda item: -len(item[1]))
-        if len(values) >= 5
-    ]
-
-
 def resident_memory(children) -> list[dict]:
     """Each process of each child (gunicorn's master and workers, Celery's main process
     and its pool, beat) with its resident memory in MB."""
@@ -344,6 +290,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", default="", help="Also write the results to this file.")
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn's worker processes.")
     parser.add_argument("--web-threads", type=int, default=4, help="Threads of each worker.")
+    parser.add_argument(
+        "--switch-interval",
+        type=float,
+        default=None,
+        help="The web workers' switch interval in ms (sys.setswitchinterval; else the portal's).",
+    )
     args = parser.parse_args(argv)
     if "DATABASE_URL" not in os.environ or "REDIS_URL" not in os.environ:
         raise SystemExit("Set DATABASE_URL, REDIS_URL and FIELD_ENCRYPTION_KEYS (bench-db.env).")
@@ -363,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
             "PYTHONUNBUFFERED": "1",
         }
     )
+    if args.switch_interval is not None:
+        os.environ["LOAD_SWITCH_INTERVAL_MS"] = str(args.switch_interval)
     use_seeded_database(COPY)  # and the static files the children serve
     from django.db import connections
 
@@ -390,6 +344,19 @@ def main(argv: list[str] | None = None) -> int:
     log("inside the web worker (ramp-up included), by route: n, p50, p95 ms")
     for row in inside:
         log(f"{row['route'][:60]:<60} {row['requests']:>6} {row['p50_ms']:>7} {row['p95_ms']:>7}")
+    parts = request_parts(out)
+    log("what a request's time in the worker was made of, mean ms: all its requests / its")
+    log("slowest twentieth: time = CPU (its thread) + wait on SQL + other waits (lock, Redis)")
+    for row in parts:
+        every, slow = row["all"], row["slowest"]
+        log(
+            f"{row['route'][:44]:<44} {row['requests']:>6}  "
+            + "  ".join(
+                f"{p['wall_ms']:>6} = {p['cpu_ms']:>5} + {p['sql_ms']:>5} + {p['waiting_ms']:>5}"
+                f" ({p['statements']:>4} stmts)"
+                for p in (every, slow)
+            )
+        )
     pauses = collections(out)
     for row in pauses:
         log(
@@ -408,6 +375,8 @@ def main(argv: list[str] | None = None) -> int:
                     "requests": stats,
                     "memory": memory,
                     "inside_web_worker": inside,
+                    "request_parts": parts,
+                    "switch_interval_ms": args.switch_interval,
                     "garbage_collections": pauses,
                     "all_met": met,
                 },

@@ -93,7 +93,8 @@ def test_the_funding_page_in_a_browser(
                 # Chart.js drew on the canvas: it has a size and is no longer blank.
                 page.wait_for_function(
                     "() => { const c = document.getElementById('burn-chart');"
-                    " return c && c.width > 0 && Chart.getChart(c) !== undefined; }"
+                    " return c && c.width > 0 && typeof Chart !== 'undefined'"
+                    " && Chart.getChart(c) !== undefined; }"
                 )
                 expect(page.locator(".burn-table tbody tr").first).to_contain_text("Rp 30.000.000")
                 assert errors == []

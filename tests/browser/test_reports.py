@@ -81,11 +81,13 @@ def _month_of_rides(units: list[Unit], make_user) -> None:
 
 
 def _charts_drawn(page, charts=CHARTS) -> None:
+    # A canvas has a size (300 × 150) before Chart.js has loaded (a deferred script), so
+    # whether Chart is defined yet is asked first.
     page.wait_for_function(
         """ids => ids.every(id => {
             const canvas = document.getElementById(id);
             return canvas && canvas.width > 0 && canvas.height > 0
-                && Chart.getChart(canvas) !== undefined;
+                && typeof Chart !== "undefined" && Chart.getChart(canvas) !== undefined;
         })""",
         arg=list(charts),
     )

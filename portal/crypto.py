@@ -104,6 +104,15 @@ def case_id_of(instance) -> int | None:
     return target
 
 
+def load_keys_for(rows) -> None:
+    """Loads in one query the data keys of every case whose key seals a value of these
+    rows (read, not decrypted yet): a list of rows of many cases would otherwise read
+    one key at a time, each time the process's cached keys expire."""
+    data_keys.load_case_keys(
+        value.case_id for row in rows for value in vars(row).values() if isinstance(value, Sealed)
+    )
+
+
 class SealedAttribute(DeferredAttribute):
     """Decrypts a case-sealed value on first access (its key then usually comes from the
     cache a list page filled in one query) and keeps the plain value on the instance."""

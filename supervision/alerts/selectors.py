@@ -2,12 +2,13 @@
 acknowledgement (keyset pages), the header's count. Who sees which alert is
 rides.models.Alert.objects.for_user's rule (supervisors their units', the provincial
 centre every unit's, admins the fund's); each read here is a fixed number of queries,
-however many alerts there are."""
+however many alerts there are, and of however many cases (their data keys in one)."""
 
 from __future__ import annotations
 
 from django.http import Http404
 
+from portal.crypto import load_keys_for
 from portal.keyset import KeysetPage, keyset_page
 from rides.models import Alert
 
@@ -38,6 +39,7 @@ def alerts_open_for(user) -> tuple[list[Alert], int]:
     """The newest OPEN_SHOWN open alerts the user is shown, and how many are open."""
     alerts = Alert.objects.for_user(user).open()
     rows = list(_shown(alerts).order_by("-created_at", "-pk")[:OPEN_SHOWN])
+    load_keys_for(rows)
     return rows, alerts.count()
 
 
@@ -51,7 +53,9 @@ def alerts_open_count(user) -> int:
 def alerts_history_page(user, *, after: str | None = None, before: str | None = None) -> KeysetPage:
     """Every alert the user is shown, open or acknowledged, newest first, one page."""
     rows = _shown(Alert.objects.for_user(user))
-    return keyset_page(rows, field="created_at", size=HISTORY_PAGE_SIZE, after=after, before=before)
+    page = keyset_page(rows, field="created_at", size=HISTORY_PAGE_SIZE, after=after, before=before)
+    load_keys_for(page.rows)
+    return page
 
 
 def alert_get_for_user(user, alert_id: int) -> Alert:

@@ -15,10 +15,11 @@ and jump ahead of it: the tail then only samples the newest positions, and a rid
 go unread for minutes by chance. So once the tail is within PIPELINE_POLL_FRESH_SECONDS
 of now and its next page jumps, the rest of the poll reads from the head: from a moment
 ago forward, page after page, until the trips at its position have changed again (its
-page jumps too) and it starts over a moment ago. Each pass of the head reads the trips
-the last pass had to leave, so every moving trip is read in turn (a round robin over the
-active trips) instead of by chance; the tail still takes the first page of every poll,
-so a trip that stopped changing (one that ended) is read by it within seconds.
+page jumps too) and it goes back from now by that jump: to the trips it skipped, which
+have just changed again. Each pass of the head reads the trips the last pass had to
+leave, so every moving trip is read in turn (a round robin over the active trips)
+instead of by chance; the tail still takes the first page of every poll, so a trip that
+stopped changing (one that ended) is read by it within seconds.
 
 Pacing: an account with no active trips is not polled at all. Otherwise it is polled
 every PIPELINE_POLL_INTERVAL seconds (the longer PIPELINE_POLL_INTERVAL_WITH_WEBHOOKS
@@ -71,9 +72,15 @@ WEBHOOK_FRESH_INTERVALS = 2
 WEBHOOK_NOTE_SECONDS = 5
 # How soon a poll brought forward runs (a webhook whose details could not be read).
 POLL_SOON_SECONDS = 1.0
-# A list page whose first trip is this much newer than the last trip its lane read: the
-# trips in between changed again before they could be read (the lane was overtaken).
+# A list page whose first trip is much newer than the last trip its lane read: the trips
+# in between changed again before they could be read (the lane was overtaken). "Much":
+# JUMP_SPACINGS times the page's own spacing between trips (a page of 100 moving cars out
+# of thousands spans a tenth of a second), at least JUMP_FLOOR_SECONDS, at most
+# JUMP_SECONDS. A fixed second missed the lane riding the oldest edge of the list, where
+# each page jumps by a fraction of a second and the lane only samples.
 JUMP_SECONDS = 1.0
+JUMP_FLOOR_SECONDS = 0.05
+JUMP_SPACINGS = 20
 
 
 @dataclass
@@ -328,12 +335,21 @@ def _start_since(account: PartnerAccount, state: PollState) -> dt.datetime | Non
     return None if oldest is None else oldest - overlap
 
 
+def _jump(page, last_read: dt.datetime | None) -> dt.timedelta | None:
+    """How far the page's first trip lies past the last trip the lane read, when that is
+    a jump (the lane was overtaken); None when the page reads on where the lane was."""
+    if not page.trips or last_read is None:
+        return None
+    gap = page.trips[0].updated_at - last_read
+    threshold = _seconds(JUMP_SECONDS)
+    if len(page.trips) > 1:
+        spacing = (page.trips[-1].updated_at - page.trips[0].updated_at) / (len(page.trips) - 1)
+        threshold = min(threshold, max(_seconds(JUMP_FLOOR_SECONDS), spacing * JUMP_SPACINGS))
+    return gap if gap > threshold else None
+
+
 def _jumped(page, last_read: dt.datetime | None) -> bool:
-    return (
-        bool(page.trips)
-        and last_read is not None
-        and page.trips[0].updated_at - last_read > _seconds(JUMP_SECONDS)
-    )
+    return _jump(page, last_read) is not None
 
 
 def _newest(trips) -> dt.datetime | None:
@@ -354,11 +370,18 @@ def _head_since(head: dt.datetime | None) -> dt.datetime:
 
 
 def _head_next(page, head: dt.datetime | None) -> tuple[dt.datetime | None, bool]:
-    """After a head page: where the head stands now, and whether it reads on."""
+    """After a head page: where the head stands now, and whether it reads on.
+
+    Overtaken, the head goes back from now by the jump it saw (at most the overlap): the
+    trips it skipped are those that changed again during the last moment as long as the
+    jump, so it reads them first and then goes on in turn, where the pass before left
+    off. Going back the whole overlap would read again trips this pass has just read."""
     if not page.trips:
         return None, False  # nothing since: start over a moment ago, next poll
-    if _jumped(page, head):
-        return None, True  # overtaken: start over a moment ago
+    jump = _jump(page, head)
+    if jump is not None:
+        back = min(jump, _seconds(settings.PIPELINE_POLL_OVERLAP_SECONDS))
+        return timezone.now() - back, True
     return _newest(page.trips), bool(page.next_cursor)
 
 

@@ -336,29 +336,66 @@ def test_a_tail_that_is_not_overtaken_reads_on_with_its_cursor(
     assert all("cursor=" in call["query"] for call in calls[1:])
 
 
+def _page(first: dt.datetime, count: int, spacing: float, *, has_more: bool = True):
+    from types import SimpleNamespace
+
+    trips = [
+        SimpleNamespace(updated_at=first + dt.timedelta(seconds=spacing * i)) for i in range(count)
+    ]
+    return SimpleNamespace(trips=trips, next_cursor="c" if has_more else None)
+
+
 @pytest.mark.parametrize(
     ("gap", "has_more", "expected"),
     [(0.0, True, "on"), (0.0, False, "stop"), (5.0, True, "restart"), (None, True, "empty")],
 )
 def test_the_head_starts_over_when_it_is_overtaken(gap, has_more, expected):
-    from types import SimpleNamespace
-
     head = timezone.now() - dt.timedelta(seconds=3)
-    trips = (
-        []
+    page = (
+        _page(head, 0, 1.0, has_more=has_more)
         if gap is None
-        else [SimpleNamespace(updated_at=head + dt.timedelta(seconds=gap + i)) for i in range(2)]
+        else _page(head + dt.timedelta(seconds=gap), 2, 1.0, has_more=has_more)
     )
-    page = SimpleNamespace(trips=trips, next_cursor="c" if has_more else None)
+    trips = page.trips
+    before = timezone.now()
     position, reads_on = polling._head_next(page, head)
     if expected == "on":
         assert position == trips[-1].updated_at and reads_on
     elif expected == "stop":
         assert position == trips[-1].updated_at and not reads_on
     elif expected == "restart":
-        assert position is None and reads_on
+        # A jump longer than the overlap: back from now by the overlap (2 s by default).
+        assert reads_on and position is not None
+        assert before - dt.timedelta(seconds=2) <= position <= timezone.now()
     else:
         assert position is None and not reads_on
+
+
+def test_a_dense_page_that_jumps_a_fraction_of_a_second_is_overtaken():
+    """Thousands of moving cars: a page of 100 spans a tenth of a second. The head that
+    reached the oldest edge of the list sees each page start a fifth of a second past
+    the last trip it read; that is a jump, and the head goes back from now by it (the
+    trips it skipped have just changed again), not the whole overlap."""
+    head = timezone.now() - dt.timedelta(seconds=10)
+    page = _page(head + dt.timedelta(seconds=0.2), 100, 0.001)
+    assert polling._jump(page, head) == dt.timedelta(seconds=0.2)
+    before = timezone.now()
+    position, reads_on = polling._head_next(page, head)
+    assert reads_on
+    assert (
+        before - dt.timedelta(seconds=0.2) <= position <= timezone.now() - dt.timedelta(seconds=0.2)
+    )
+
+
+def test_a_sparse_page_with_a_natural_gap_reads_on():
+    """A few cars, a page spread over many seconds: the same fifth of a second between the
+    last trip read and the next is no jump, and neither is most of a second."""
+    head = timezone.now() - dt.timedelta(seconds=20)
+    for gap in (0.2, 0.9):
+        page = _page(head + dt.timedelta(seconds=gap), 10, 0.5)
+        assert polling._jump(page, head) is None
+        position, reads_on = polling._head_next(page, head)
+        assert position == page.trips[-1].updated_at and reads_on
 
 
 @pytest.mark.parametrize("waiting", ["nothing", "a booking", "a cancellation"])

@@ -6,6 +6,7 @@ import pytest
 from django.template import Context, Template
 from django.utils import timezone, translation
 
+from portal.templatetags import portal_format
 from portal.templatetags.portal_format import JAKARTA, rupiah, when
 
 
@@ -81,6 +82,28 @@ def test_relative_times_carry_the_exact_moment(offset, indonesian, english):
         assert f'datetime="{moment.astimezone(JAKARTA).isoformat()}"' in html
         with translation.override(language):
             assert f'title="{when(moment)}"' in html
+
+
+def test_a_past_moment_is_worded_again_as_the_minutes_pass(monkeypatch):
+    """The past moment's wording is kept for its minute: asked again within it, the same;
+    once the next minute (or hour) begins, the new wording; each language its own."""
+    moment = dt.datetime(2026, 12, 2, 10, 0, 0, tzinfo=dt.UTC)
+
+    def at(seconds):
+        monkeypatch.setattr(
+            portal_format.timezone, "now", lambda: moment + dt.timedelta(seconds=seconds)
+        )
+        return {
+            language: _render("{{ t|ago }}", language, t=moment).replace("\xa0", " ")
+            for language in ("id", "en")
+        }
+
+    assert ">5 menit lalu<" in at(300)["id"] and ">5 minutes ago<" in at(300)["en"]
+    assert at(359) == at(300)
+    assert ">6 minutes ago<" in at(360)["en"] and ">6 menit lalu<" in at(360)["id"]
+    assert ">1 hour ago<" in at(3_600)["en"] and ">1 hour ago<" in at(7_199)["en"]
+    assert ">2 hours ago<" in at(7_200)["en"]
+    assert ">2 Des 2026 17.00<" in at(90_000)["id"]  # past a day: the date
 
 
 def test_a_relative_time_more_than_a_day_away_is_the_date():

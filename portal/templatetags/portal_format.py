@@ -43,6 +43,7 @@ FORMATS = {
 }
 # Further away than this, a relative time says less than the date itself.
 RELATIVE_LIMIT = dt.timedelta(hours=24)
+RELATIVE_LIMIT_MINUTES = int(RELATIVE_LIMIT.total_seconds() // 60)
 
 
 @register.filter
@@ -148,11 +149,27 @@ def ago(value):
     """A moment relative to now inside <time>, the exact moment in its datetime and title."""
     if not isinstance(value, dt.datetime):
         return _format(value, "when")
+    now = timezone.now()
+    if value > now:
+        return _ago_markup(value, now)
+    # A past moment reads the same for a whole minute (the relative text counts whole
+    # minutes, hours; past a day it is the date): worked out once for each minute and
+    # language. A list of 100 alerts asked every few seconds said them all again.
+    minutes = min(int((now - value).total_seconds() // 60), RELATIVE_LIMIT_MINUTES)
+    return _ago_past(value, minutes, get_language())
+
+
+@lru_cache(maxsize=8192)
+def _ago_past(value: dt.datetime, minutes: int, language: str | None) -> str:
+    return _ago_markup(value, value + dt.timedelta(minutes=minutes))
+
+
+def _ago_markup(value: dt.datetime, now: dt.datetime) -> str:
     return format_html(
         '<time datetime="{}" title="{}">{}</time>',
         _in_jakarta(value).isoformat(),
         when(value),
-        relative_text(value),
+        relative_text(value, now),
     )
 
 

@@ -61,6 +61,10 @@ class Config:
     location_update_seconds: float = _knob(
         10.0, "float", 0, 3_600, "real: driver location refresh of a moving trip; 0 turns it off"
     )
+    location_update_jitter: float = _rate(
+        "real: each location refresh comes up to this share of location_update_seconds early"
+        " or late (real cars report irregularly, so their order in the list shuffles)"
+    )
     no_driver_rate: float = _rate("chance a search ends in no_drivers_available")
     driver_cancel_rate: float = _rate("chance an assigned driver cancels on the way")
     redispatch_fail_rate: float = _rate("chance no new driver is found after a driver cancelled")
@@ -247,6 +251,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "webhook_duplicate_rate": 0.03,
         "webhook_reorder_rate": 0.05,
         "webhook_drop_rate": 0.02,
+        "location_update_jitter": 0.2,
     },
     # A bad day, at least as harsh as a misbehaving partner the portal was held against:
     # for resilience tests and the chaos benchmark (bench/scenarios/chaos.py).
@@ -266,6 +271,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "webhook_drop_rate": 0.25,
         "webhook_delay_seconds": 2.0,
         "quirk_rate": 0.3,
+        "location_update_jitter": 0.3,
         "outage_seconds": 90.0,
         "outage_after_seconds": 120.0,
     },

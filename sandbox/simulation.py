@@ -136,6 +136,14 @@ class Simulator:
     def _search_seconds(self, rng: random.Random) -> float:
         return self.config.driver_search_seconds * rng.uniform(0.5, 1.5)
 
+    def _next_location_at(self, rec: TripRecord) -> float:
+        """When the car next reports, in real seconds: the period, early or late by up to
+        location_update_jitter of it (no random draw without jitter: seeded runs agree)."""
+        cfg = self.config
+        jitter = cfg.location_update_jitter
+        spread = self._rng(rec).uniform(1 - jitter, 1 + jitter) if jitter else 1.0
+        return time.time() + cfg.location_update_seconds * spread
+
     @staticmethod
     def _touch(rec: TripRecord) -> None:
         """updated_at strictly grows, even for two changes in the same microsecond."""
@@ -256,7 +264,7 @@ class Simulator:
         if status in WITH_DRIVER:
             self._locate(rec, at_sim)
             if cfg.location_update_seconds > 0:
-                rec.next_location_at = time.time() + cfg.location_update_seconds
+                rec.next_location_at = self._next_location_at(rec)
         if sim.get("hold"):
             sim["held_next"] = rec.next_event_sim
             rec.next_event_sim = None
@@ -367,7 +375,7 @@ class Simulator:
             return
         self._touch(rec)
         self._locate(rec, self.sb.clock.now)
-        rec.next_location_at = time.time() + cfg.location_update_seconds
+        rec.next_location_at = self._next_location_at(rec)
         if cfg.webhook_driver_location:
             webhooks.enqueue(self.sb, rec, "trip.driver_location")
 

@@ -168,6 +168,34 @@ def test_the_driver_moves_towards_the_pickup(partner, control):
     assert later["driver_location"]["updated_at"] == later["updated_at"]
 
 
+def test_cars_report_early_or_late_with_jitter(partner, control):
+    """location_update_jitter: a car reports up to that share of the period early or
+    late, so the gaps between its versions vary. Without it every gap is at least the
+    period (a busy sandbox only ever reports later)."""
+    control.set_config(
+        seed=5,
+        paused=False,
+        time_scale=1,
+        tick_seconds=0.02,
+        location_update_seconds=0.5,
+        location_update_jitter=0.6,
+    )
+    trip = partner.create_ok()
+    control.set_trip_status(trip["trip_id"], "accepted", hold=False)
+    versions = []
+    deadline = time.monotonic() + 8
+    while time.monotonic() < deadline:
+        updated = control.trip(trip["trip_id"])["trip"]["updated_at"]
+        if not versions or versions[-1] != updated:
+            versions.append(updated)
+        time.sleep(0.02)
+    times = [datetime.fromisoformat(v).timestamp() for v in versions[1:]]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert len(gaps) >= 6
+    assert min(gaps) < 0.4  # early: shorter than the period
+    assert max(gaps) > 0.6  # late
+
+
 def test_the_same_seed_tells_the_same_story(partner, control):
     def story(reference):
         control.reset(config=True)

@@ -38,7 +38,7 @@ DEFAULTS = {
     "a": {"rides": 100},
     "b": {"changes": 60},
     "c": {"rides": 1000, "time_scale": 60.0, "timeout": 1800},
-    "d": {"rides": 2000, "time_scale": 3.0, "measure": 300},
+    "d": {"rides": 2000, "time_scale": 3.0, "measure": 300, "location_jitter": 0.0},
     "chaos": {
         "rides": 200,
         "time_scale": 20.0,
@@ -71,6 +71,11 @@ def main(argv: list[str] | None = None) -> int:
         "--outage-at", type=float, help="scenario chaos: seconds after the burst's start"
     )
     parser.add_argument("--outage-seconds", type=float, help="scenario chaos: outage length")
+    parser.add_argument(
+        "--location-jitter",
+        type=float,
+        help="scenario d: the sandbox's location_update_jitter (cars report irregularly)",
+    )
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)

@@ -7,7 +7,10 @@ still live when the last is created (10,000 dispatches take longer than a trip l
 the default time scale); then the clock runs again, the limit goes back to 300 and the
 measurement starts a minute later.
 Ground truth: the sandbox also sends its webhooks to a recorder in this process (not
-to the portal), so every partner status change and its time is known.
+to the portal), so every partner status change and its time is known. The list calls'
+pacing (the sandbox's answer time, the portal's time until its next call) comes from the
+sandbox's journal. `--location-jitter` makes the cars report irregularly, as real ones do
+(the sandbox's location_update_jitter): their order in the list then shuffles.
 """
 
 from __future__ import annotations
@@ -22,9 +25,31 @@ from rides.models.states import ACTIVE_WITH_PARTNER, PARTNER_STATUS_MAP, TERMINA
 from sandbox.testing import WebhookReceiver
 
 
+def list_pacing(calls: list[dict]) -> dict:
+    """How the list calls were spaced: the sandbox's answer time, and the portal's time
+    from one answer to its next list call (applying the page, the budget's waits; gaps
+    over 5 s are between polls), and how many carried the tail's cursor."""
+    lists = sorted((c for c in calls if c["endpoint"] == "list_trips"), key=lambda c: c["at_unix"])
+    between = [
+        (later["at_unix"] - earlier["at_unix"]) * 1000 - earlier["duration_ms"]
+        for earlier, later in zip(lists, lists[1:], strict=False)
+    ]
+    return {
+        "answer_ms": summary([c["duration_ms"] for c in lists]),
+        "portal_between_calls_ms": summary([gap for gap in between if gap < 5000]),
+        "gaps_over_5s": sum(1 for gap in between if gap >= 5000),
+        "with_cursor": sum(1 for c in lists if "cursor=" in (c.get("query") or "")),
+    }
+
+
 def run(stack, args) -> dict:
     receiver = WebhookReceiver()
-    stack.start_sandbox(time_scale=args.time_scale, seed=7, webhook_concurrency=32)
+    stack.start_sandbox(
+        time_scale=args.time_scale,
+        seed=7,
+        webhook_concurrency=32,
+        location_update_jitter=args.location_jitter,
+    )
     stack.start_worker()
     world = World(stack)
     account = world.account(webhook_url=receiver.url, rate_limit=20_000)
@@ -105,6 +130,7 @@ def run(stack, args) -> dict:
     statuses = Counter(Ride.objects.filter(pk__in=rides).values_list("status", flat=True))
     return {
         "rides": len(rides),
+        "location_jitter": args.location_jitter,
         "set_up_seconds": round(set_up_seconds),
         "active_during_measurement": {
             "min": min(active_samples),
@@ -117,6 +143,7 @@ def run(stack, args) -> dict:
         "changes_not_caught_by_end": never,
         "partner_calls": len(calls),
         "calls_by_endpoint": dict(Counter(call["endpoint"] for call in calls)),
+        "list_pacing": list_pacing(calls),
         "max_requests_in_any_60s": max_per_minute(calls),
         "answers_429": sum(1 for call in calls if call["status"] == 429),
         "final_states_at_end": dict(statuses),
